@@ -1,0 +1,43 @@
+# reslab: every target runs inside .venv (created by `make venv`).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LAMBDAS := $(sort $(dir $(wildcard lambdas/*/Makefile)))
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint bench package lambdas clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Deploy the whole lab on the embedded local cloud (no AWS account, no DB server needed).
+demo: venv
+	$(BIN)/reslab deploy --local
+
+## Lint, validate templates and ASL, then run the test suite against real services.
+test: venv lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check reslab webapp lambdas tests bench
+	$(BIN)/ruff format --check reslab webapp lambdas tests bench
+
+## Run every benchmark, print a table and write build/bench/results.json.
+bench: venv
+	$(BIN)/python -m bench
+
+## Build every Lambda zip, the web-app bundle and the bootstrap into build/dist.
+package: venv
+	$(BIN)/reslab package --out build/dist
+
+lambdas: venv
+	@for d in $(LAMBDAS); do $(MAKE) -C $$d PYTHON=$(abspath $(BIN)/python) || exit 1; done
+
+clean:
+	rm -rf build lambdas/*.zip

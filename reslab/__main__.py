@@ -1,0 +1,3 @@
+from reslab.cli.app import main
+
+main()

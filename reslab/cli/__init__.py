@@ -1,0 +1,1 @@
+"""The ``reslab`` command line."""
