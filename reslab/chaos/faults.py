@@ -1,0 +1,288 @@
+"""The failure modes, as a data table (:data:`FAULTS`) the runner walks.
+
+Each :class:`Fault` has a ``plan`` function (find the lab's resources, check their workshop tag,
+return the exact calls; changes nothing), an optional ``revert`` function (from a journal entry,
+the calls still needed to undo it; empty when already undone), an optional ``observe`` probe
+reported before and after, and a default duration (None: the failure is not reverted by us).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reslab.chaos import actions
+from reslab.chaos.errors import AlreadyInjected, LabResourceNotFound, NothingToInject
+from reslab.chaos.journal import Entry
+from reslab.chaos.lab import (
+    OWNER_TAG,
+    WORKSHOP_TAG,
+    Lab,
+    lab_subnets,
+    require_asg,
+    require_bucket,
+    require_db,
+)
+from reslab.chaos.plan import Call, Plan
+from reslab.chaos.probes import (
+    bucket_policy_text,
+    db_instance,
+    describe_in_service_instances,
+    instance_tags,
+    network_acls_owned_by,
+    replica_lag_seconds,
+    subnet_acl_associations,
+)
+
+DEFAULT_DURATION_S = 300.0
+
+
+@dataclass
+class Options:
+    count: int = 1
+    az: str | None = None
+    replica: bool = False
+    replica_region: str | None = None
+    key: str = "*"
+    asg: str | None = None
+    db: str | None = None
+    bucket: str | None = None
+    seed: int | None = None
+
+    def rng(self) -> random.Random:
+        if self.seed is None:
+            return random.SystemRandom()
+        return random.Random(self.seed)  # noqa: S311 - repeatable choice of victims, not secrets
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    summary: str
+    plan: Callable[[Lab, Options, str], Plan]
+    revert: Callable[[Lab, Entry], list[Call]] | None = None
+    observe: Callable[[Lab, dict[str, Any], bool], dict[str, Any]] | None = None
+    default_duration: float | None = None
+
+    @property
+    def revertible(self) -> bool:
+        return self.revert is not None
+
+
+# --- instance ---------------------------------------------------------------------------------
+
+
+def plan_instance(lab: Lab, opts: Options, _entry_id: str) -> Plan:
+    group = require_asg(lab, opts.asg)
+    in_service = describe_in_service_instances(group)
+    tags = instance_tags(lab.client("ec2"), [i["InstanceId"] for i in in_service])
+    candidates = [i["InstanceId"] for i in in_service if lab.is_lab(tags.get(i["InstanceId"], {}))]
+    skipped = sorted(set(tags) - set(candidates))
+    if not candidates:
+        raise NothingToInject(
+            f"Auto Scaling group {group['AutoScalingGroupName']} has no in-service instance "
+            f"tagged workshop={lab.workshop}"
+        )
+    chosen = actions.pick_random(candidates, opts.count, opts.rng())
+    az_of = {i["InstanceId"]: i.get("AvailabilityZone", "?") for i in in_service}
+    plan = Plan(
+        fault="instance",
+        targets=[f"instance {i} ({az_of[i]}) of {group['AutoScalingGroupName']}" for i in chosen],
+        calls=actions.terminate_instances(chosen),
+        undo={"asg": group["AutoScalingGroupName"], "instances": chosen},
+        notes=[
+            f"{len(candidates)} in-service lab instance(s); the group replaces terminated ones "
+            f"(desired capacity {group.get('DesiredCapacity')})"
+        ],
+    )
+    if skipped:
+        plan.notes.append(f"skipped (no workshop tag): {', '.join(skipped)}")
+    return plan
+
+
+# --- az ---------------------------------------------------------------------------------------
+
+
+def plan_az(lab: Lab, opts: Options, entry_id: str) -> Plan:
+    subnets = lab_subnets(lab)
+    zones = sorted({s["AvailabilityZone"] for s in subnets})
+    az = opts.az or opts.rng().choice(zones)
+    in_az = [s for s in subnets if s["AvailabilityZone"] == az]
+    if not in_az:
+        raise NothingToInject(f"no lab subnet in {az}; the lab's AZs are {', '.join(zones)}")
+    ec2 = lab.client("ec2")
+    current = subnet_acl_associations(ec2, [s["SubnetId"] for s in in_az])
+    vpcs = sorted({s["VpcId"] for s in in_az})
+    ipv6 = {
+        v["VpcId"]: bool(v.get("Ipv6CidrBlockAssociationSet"))
+        for v in ec2.describe_vpcs(VpcIds=vpcs)["Vpcs"]
+    }
+    tags = {
+        WORKSHOP_TAG: lab.workshop,
+        OWNER_TAG: entry_id,
+        "Name": f"reslab-isolate-{az}",
+    }
+    calls: list[Call] = []
+    preview: list[Call] = []
+    for n, vpc in enumerate(vpcs):
+        name = f"acl{n}"
+        ids = {
+            s["SubnetId"]: current[s["SubnetId"]]["association"]
+            for s in in_az
+            if s["VpcId"] == vpc and s["SubnetId"] in current
+        }
+        calls += actions.create_deny_all_network_acl(vpc, tags, name, ipv6.get(vpc, False))
+        calls += actions.associate_network_acl(ids, "${" + name + "}")
+        preview += [
+            Call(
+                "ec2",
+                "ReplaceNetworkAclAssociation",
+                {
+                    "AssociationId": f"<new association of {subnet}>",
+                    "NetworkAclId": current[subnet]["acl"],
+                },
+            )
+            for subnet in sorted(ids)
+        ]
+        preview += actions.delete_network_acls(["${" + name + "}"])
+    return Plan(
+        fault="az",
+        targets=[
+            f"subnet {s['SubnetId']} ({az}, {s['VpcId']}, now {current[s['SubnetId']]['acl']})"
+            for s in in_az
+            if s["SubnetId"] in current
+        ],
+        calls=calls,
+        undo={"az": az, "previous": {sid: c["acl"] for sid, c in current.items()}, "vpcs": vpcs},
+        revert_preview=preview,
+        notes=[f"lab AZs: {', '.join(zones)}; traffic to and from {az}'s lab subnets is dropped"],
+    )
+
+
+def revert_az(lab: Lab, entry: Entry) -> list[Call]:
+    ec2 = lab.client("ec2")
+    ours = set(network_acls_owned_by(ec2, entry.id))
+    saved = {v for k, v in entry.saved.items() if k.startswith("acl")}
+    if saved:  # ours by the journal, even if the tag were lost; only those that still exist
+        vpcs = list(entry.undo.get("vpcs", []))
+        existing = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": vpcs}])
+        ours |= {a["NetworkAclId"] for a in existing["NetworkAcls"]} & saved
+    previous = {str(k): str(v) for k, v in entry.undo.get("previous", {}).items()}
+    return actions.restore_network_acl_associations(ec2, previous, ours) + (
+        actions.delete_network_acls(sorted(ours))
+    )
+
+
+# --- rds --------------------------------------------------------------------------------------
+
+
+def plan_rds(lab: Lab, opts: Options, _entry_id: str) -> Plan:
+    db = require_db(lab, opts.db)
+    multi_az = bool(db.get("MultiAZ"))
+    undo: dict[str, Any] = {"db": db["DBInstanceIdentifier"], "multi_az": multi_az}
+    notes = [f"before: {db.get('DBInstanceStatus')} in {db.get('AvailabilityZone')}"]
+    if not multi_az:
+        notes.append(
+            "not Multi-AZ: a plain reboot (no standby to fail over to: expect a full outage)"
+        )
+    if opts.replica:
+        region = opts.replica_region or lab.region
+        replica = require_db(lab, None, replica=True, region=region)
+        undo["replica"] = {"id": replica["DBInstanceIdentifier"], "region": region}
+        notes.append(
+            f"replica {replica['DBInstanceIdentifier']} ({region}): lag reported, not promoted"
+        )
+    return Plan(
+        fault="rds",
+        targets=[
+            f"DB instance {db['DBInstanceIdentifier']} ({db.get('Engine')}, "
+            f"{'Multi-AZ' if multi_az else 'single-AZ'})"
+        ],
+        calls=actions.reboot_db_instance(db["DBInstanceIdentifier"], multi_az),
+        undo=undo,
+        notes=notes,
+    )
+
+
+RDS_WAIT = {"Delay": 5, "MaxAttempts": 180}  # up to 15 minutes for the failover to finish
+
+
+def observe_rds(lab: Lab, undo: dict[str, Any], after: bool) -> dict[str, Any]:
+    """Status and AZ of the database (after: once it is available again), replica lag if asked."""
+    rds = lab.client("rds")
+    if after:
+        waiter = rds.get_waiter("db_instance_available")
+        waiter.wait(DBInstanceIdentifier=undo["db"], WaiterConfig=RDS_WAIT)
+    db = db_instance(rds, undo["db"])
+    seen: dict[str, Any] = {
+        "status": db.get("DBInstanceStatus"),
+        "az": db.get("AvailabilityZone"),
+        "secondary_az": db.get("SecondaryAvailabilityZone"),
+    }
+    replica = undo.get("replica")
+    if replica:
+        lag = replica_lag_seconds(lab.client("cloudwatch", replica["region"]), replica["id"])
+        seen["replica_lag_s"] = "n/a" if lag is None else lag
+    return seen
+
+
+# --- s3 ---------------------------------------------------------------------------------------
+
+
+def plan_s3(lab: Lab, opts: Options, _entry_id: str) -> Plan:
+    bucket = require_bucket(lab, opts.bucket)
+    current = bucket_policy_text(lab.client("s3"), bucket)
+    if actions.has_deny_statement(current):
+        raise AlreadyInjected(
+            f"bucket {bucket}'s policy already has statement {actions.DENY_SID}: run "
+            "`reslab recover s3` (or remove that statement) first"
+        )
+    restore = (
+        [Call("s3", "PutBucketPolicy", {"Bucket": bucket, "Policy": current})]
+        if current is not None
+        else [Call("s3", "DeleteBucketPolicy", {"Bucket": bucket})]
+    )
+    return Plan(
+        fault="s3",
+        targets=[f"bucket {bucket}: deny s3:GetObject on {opts.key} (Sid {actions.DENY_SID})"],
+        calls=actions.deny_object_reads(bucket, opts.key, current),
+        undo={"bucket": bucket, "key": opts.key, "previous_policy": current},
+        revert_preview=restore,
+        notes=["existing policy statements are kept" if current else "the bucket had no policy"],
+    )
+
+
+def revert_s3(lab: Lab, entry: Entry) -> list[Call]:
+    try:
+        bucket = require_bucket(lab, entry.undo["bucket"])  # still the lab's (tag-checked)
+    except LabResourceNotFound:
+        return []  # the bucket is gone, and our statement with it
+    return actions.allow_object_reads(lab.client("s3"), bucket, entry.undo.get("previous_policy"))
+
+
+FAULTS: dict[str, Fault] = {
+    fault.name: fault
+    for fault in (
+        Fault("instance", "terminate random in-service instances of the web tier", plan_instance),
+        Fault(
+            "az",
+            "isolate one Availability Zone with a deny-all network ACL",
+            plan_az,
+            revert=revert_az,
+            default_duration=DEFAULT_DURATION_S,
+        ),
+        Fault(
+            "rds", "fail the database over to its standby (Multi-AZ)", plan_rds, observe=observe_rds
+        ),
+        Fault(
+            "s3",
+            "deny reads of the website image",
+            plan_s3,
+            revert=revert_s3,
+            default_duration=DEFAULT_DURATION_S,
+        ),
+    )
+}
+REVERTIBLE = tuple(name for name, fault in FAULTS.items() if fault.revertible)
