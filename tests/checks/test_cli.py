@@ -1,0 +1,67 @@
+"""`reslab db-diff` as a user runs it: a subprocess, exit codes 0 / 1 / 2, --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.checks.sample import Pair
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def db_diff(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reslab", "db-diff", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_match_exits_0_and_mismatch_exits_1_listing_failures(pair: Pair) -> None:
+    same = db_diff(pair.source, pair.target)
+    assert same.returncode == 0, same.stderr
+    assert "MATCH" in same.stdout
+    pair.on_target("DELETE FROM orders WHERE id = 1")
+    diff = db_diff(pair.source, pair.target)
+    assert diff.returncode == 1, diff.stderr
+    assert "data.row_count[orders]" in diff.stdout
+    assert "data.checksum[orders]" in diff.stdout
+    assert "MISMATCH" in diff.stdout
+
+
+def test_json_output_is_the_report(pair: Pair, tmp_path: Path) -> None:
+    expect = tmp_path / "expect.json"
+    expect.write_text(json.dumps({"schema_version": 1, "min_rows": {"orders": 5000}}))
+    result = db_diff(pair.source, pair.target, "--expectations", str(expect), "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["schema_version"] == 1
+    assert report["verdict"] == "fail"
+    assert [c["name"] for c in report["checks"] if c["status"] == "fail"] == [
+        "expect.min_rows[orders]"
+    ]
+
+
+def test_usage_errors_exit_2_with_a_named_error(pg_url: str, tmp_path: Path) -> None:
+    bad_url = db_diff("ftp://host/db", pg_url)
+    assert bad_url.returncode == 2
+    assert bad_url.stderr.strip().splitlines()[-1].startswith("InvalidDatabaseUrl: ")
+    no_db = db_diff(pg_url, "postgresql://postgres@127.0.0.1:5432")
+    assert no_db.returncode == 2
+    assert "InvalidDatabaseUrl: the database URL names no database" in no_db.stderr
+    bad_file = tmp_path / "bad.yaml"
+    bad_file.write_text("schema_version: 7\n")
+    bad_exp = db_diff(pg_url, pg_url, "--expectations", str(bad_file))
+    assert bad_exp.returncode == 2
+    assert bad_exp.stderr.strip().splitlines()[-1] == (
+        "InvalidExpectations: schema_version must be 1, got 7"
+    )
+    missing_arg = db_diff(pg_url)
+    assert missing_arg.returncode == 2

@@ -1,0 +1,124 @@
+"""Report rendering: JSON layout, self-contained HTML with every value escaped, S3 keys."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from reslab.checks import REPORT_SCHEMA_VERSION, CheckReport, quote_ident, run_checks
+from reslab.dburl import parse_db_url
+from reslab.reports import render_html, render_json, report_key, report_keys
+from tests.checks.sample import HOSTILE, ODD_TABLE, Pair
+
+REPORT_KEYS = {
+    "schema_version",
+    "verdict",
+    "summary",
+    "engine",
+    "comparison",
+    "source",
+    "target",
+    "snapshot",
+    "started_at",
+    "finished_at",
+    "timings",
+    "checks",
+}
+CHECK_KEYS = {"name", "category", "status", "measured", "expected", "details"}
+
+
+def hostile_report(pair: Pair) -> CheckReport:
+    odd = quote_ident(pair.engine, ODD_TABLE)
+    exp = {
+        "schema_version": 1,
+        "assertions": [
+            {
+                "name": "<img src=x onerror=alert(1)>",
+                "sql": f"SELECT val FROM {odd}".replace("val", quote_ident(pair.engine, "val`ue"))
+                + " WHERE reslab_row = 1",
+                "expect": "safe",
+            },
+        ],
+    }
+    return run_checks(pair.source, pair.target, exp, snapshot_id="snap<1>&'\"")
+
+
+def test_json_report_layout(pair: Pair) -> None:
+    report = run_checks(
+        pair.source,
+        pair.target,
+        snapshot_id="rds:db-2026",
+        snapshot_time=datetime(2026, 1, 2, tzinfo=UTC),
+    )
+    data = json.loads(render_json(report))
+    assert set(data) == REPORT_KEYS
+    assert data["schema_version"] == REPORT_SCHEMA_VERSION == 1
+    assert data["snapshot"] == {"id": "rds:db-2026", "time": "2026-01-02T00:00:00+00:00"}
+    assert data["summary"]["failed"] == 0 and data["verdict"] == "pass"
+    assert all(set(c) == CHECK_KEYS for c in data["checks"])
+    steps = [t["step"] for t in data["timings"]]
+    assert steps[:2] == ["fingerprint.source", "fingerprint.target"]
+    assert {"compare", "freshness", "consistency", "assertions"} <= set(steps)
+    assert CheckReport.from_dict(data).to_dict() == data
+
+
+def test_report_urls_are_redacted(pg_url: str) -> None:
+    url = pg_url.replace("postgres@", "postgres:s3cret@")
+    report = run_checks(url, url)
+    text = render_json(report) + render_html(report)
+    assert "s3cret" not in text
+    assert report.target == parse_db_url(url).redacted()
+
+
+def test_html_escapes_hostile_names_and_content(pair: Pair) -> None:
+    report = hostile_report(pair)
+    page = render_html(report)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page.lower()
+    assert "<img" not in page.lower() and "<b>" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page  # measured value
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # assertion name
+    assert "odd &quot;name&quot; `x` &lt;b&gt;" in page  # the table's name in check names
+    assert "snap&lt;1&gt;&amp;&#x27;&quot;" in page
+    assert 'class="banner fail"' in page
+    assert "<link" not in page and "src=" not in page.replace("src=x", "")  # self-contained
+    measured = next(c for c in report.checks if c.name.startswith("assert["))
+    assert measured.measured == HOSTILE
+
+
+def test_html_from_a_json_dict_matches(pair: Pair) -> None:
+    report = run_checks(pair.source, pair.target)
+    assert render_html(json.loads(render_json(report))) == render_html(report)
+    assert 'class="banner pass"' in render_html(report)
+
+
+def test_report_keys() -> None:
+    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone(timedelta(hours=2)))
+    assert report_key("db-1", when) == "reports/db-1/20260304T030607Z/report.json"
+    assert report_keys("db-1", "20260304T030607Z") == {
+        "json": "reports/db-1/20260304T030607Z/report.json",
+        "html": "reports/db-1/20260304T030607Z/report.html",
+    }
+    for bad in ("../x", "a/b", "", "a b"):
+        with pytest.raises(ValueError):
+            report_key(bad, when)
+
+
+def test_library_imports_without_cli_or_aws_packages() -> None:
+    code = (
+        "import sys, reslab.checks, reslab.reports; "
+        "heavy = {'typer', 'rich', 'boto3', 'botocore', 'click'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_quote_ident_per_engine() -> None:
+    assert quote_ident("postgres", "s", 'a"b') == '"s"."a""b"'
+    assert quote_ident("mysql", "a`b") == "`a``b`"
+    with pytest.raises(ValueError):
+        quote_ident("postgres", "nul\x00")
