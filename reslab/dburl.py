@@ -48,7 +48,7 @@ class DbTarget:
         scheme = "postgresql" if self.engine == "postgres" else "mysql"
         auth = quote(self.user, safe="")
         if self.password:
-            auth += ":" + quote(self.password, safe="")
+            auth += ":" + quote(self.password, safe="*")
         host = "" if self.socket_dir else f"{self.host}:{self.port}"
         query = f"?host={quote(self.socket_dir)}" if self.socket_dir else ""
         return f"{scheme}://{auth}@{host}/{self.dbname}{query}"

@@ -1,0 +1,127 @@
+"""Runtime settings from the environment (same variables on EC2 and locally).
+
+- ``WEBAPP_DB_URL``: full database URL (local mode), or
+- ``WEBAPP_DB_SECRET_ARN`` + ``WEBAPP_DB_HOST`` + ``WEBAPP_DB_PORT`` + ``WEBAPP_DB_NAME`` +
+  ``WEBAPP_DB_ENGINE``: on EC2; user and password come from the Secrets Manager secret
+  (JSON with ``username`` and ``password``), read once at start, never logged.
+- ``WEBAPP_INSTANCE_ID`` / ``WEBAPP_AZ``: else read from instance metadata (IMDSv2), else
+  ``unknown``.
+- ``WEBAPP_IMAGE_URL``: the picture shown on the page.
+- ``WEBAPP_RESILIENT=1``: keep serving while the database is away (see ``webapp.store``).
+- ``WEBAPP_BUFFER_MAX`` (default 10000), ``WEBAPP_RETRY_SECONDS`` (default 1.0): resilient
+  mode's buffer bound and reconnect interval.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from webapp.db import ConfigError, DbTarget, engine_from_name, parse_db_url
+
+IMDS_DEFAULT = "http://169.254.169.254"
+IMDS_TIMEOUT_S = 1.0
+UNKNOWN = "unknown"
+TOKEN_HEADER = "X-aws-ec2-metadata-token"  # noqa: S105 (a header name)
+TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: DbTarget
+    instance_id: str
+    az: str
+    image_url: str
+    resilient: bool
+    buffer_max: int = 10_000
+    retry_seconds: float = 1.0
+    # Re-reads the credentials (the secret rotates: RDS-managed master secrets every 7 days);
+    # None when they come from WEBAPP_DB_URL.
+    reload_target: Callable[[], DbTarget] | None = field(default=None, compare=False)
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in TRUE_WORDS
+
+
+def read_secret(secret_arn: str) -> tuple[str, str]:
+    """(username, password) from a Secrets Manager secret; region taken from the ARN."""
+    import boto3
+
+    parts = secret_arn.split(":")
+    region = parts[3] if len(parts) > 6 and parts[3] else None
+    client = boto3.client("secretsmanager", region_name=region)
+    secret = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])
+    return str(secret["username"]), str(secret["password"])
+
+
+def db_target(env: Mapping[str, str]) -> DbTarget:
+    """The database to use: ``WEBAPP_DB_URL``, else host/port/name/engine + the secret."""
+    url = env.get("WEBAPP_DB_URL")
+    if url:
+        return parse_db_url(url)
+    missing = [
+        name
+        for name in ("WEBAPP_DB_SECRET_ARN", "WEBAPP_DB_HOST", "WEBAPP_DB_NAME", "WEBAPP_DB_ENGINE")
+        if not env.get(name)
+    ]
+    if missing:
+        raise ConfigError(
+            "set WEBAPP_DB_URL, or WEBAPP_DB_SECRET_ARN with WEBAPP_DB_HOST/PORT/NAME/ENGINE "
+            f"(missing: {', '.join(missing)})"
+        )
+    engine = engine_from_name(env["WEBAPP_DB_ENGINE"])
+    user, password = read_secret(env["WEBAPP_DB_SECRET_ARN"])
+    port = env.get("WEBAPP_DB_PORT") or ("5432" if engine == "postgres" else "3306")
+    return DbTarget(
+        engine=engine,
+        host=env["WEBAPP_DB_HOST"],
+        port=int(port),
+        user=user,
+        password=password,
+        dbname=env["WEBAPP_DB_NAME"],
+    )
+
+
+def _imds(base: str, path: str, headers: dict[str, str], method: str = "GET") -> str:
+    if not base.startswith(("http://", "https://")):
+        raise ValueError(f"instance metadata endpoint must be http(s): {base!r}")
+    request = urllib.request.Request(f"{base}/latest/{path}", headers=headers, method=method)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=IMDS_TIMEOUT_S) as response:  # noqa: S310
+        return response.read().decode().strip()
+
+
+def instance_identity(env: Mapping[str, str]) -> tuple[str, str]:
+    """(instance id, AZ) from the env, else IMDSv2 (short timeout), else ``unknown``."""
+    instance_id = env.get("WEBAPP_INSTANCE_ID") or ""
+    az = env.get("WEBAPP_AZ") or ""
+    if (not instance_id or not az) and not _flag(env.get("AWS_EC2_METADATA_DISABLED")):
+        base = (env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or IMDS_DEFAULT).rstrip("/")
+        try:
+            token = _imds(base, "api/token", {TTL_HEADER: "300"}, method="PUT")
+            auth = {TOKEN_HEADER: token}
+            instance_id = instance_id or _imds(base, "meta-data/instance-id", auth)
+            az = az or _imds(base, "meta-data/placement/availability-zone", auth)
+        except (OSError, ValueError):
+            pass
+    return instance_id or UNKNOWN, az or UNKNOWN
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, resilient: bool = False) -> Settings:
+    env = dict(os.environ if env is None else env)
+    instance_id, az = instance_identity(env)
+    from_secret = not env.get("WEBAPP_DB_URL")
+    return Settings(
+        target=db_target(env),
+        instance_id=instance_id,
+        az=az,
+        image_url=env.get("WEBAPP_IMAGE_URL", ""),
+        resilient=resilient or _flag(env.get("WEBAPP_RESILIENT")),
+        buffer_max=int(env.get("WEBAPP_BUFFER_MAX") or 10_000),
+        retry_seconds=float(env.get("WEBAPP_RETRY_SECONDS") or 1.0),
+        reload_target=(lambda: db_target(env)) if from_secret else None,
+    )
