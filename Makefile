@@ -30,6 +30,8 @@ lint: venv
 
 ## Run every benchmark, print a table and write build/bench/results.json.
 bench: venv
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } || \
+	  echo "wrk not installed: the web-app benchmark falls back to its Python load generator"
 	$(BIN)/python -m bench
 
 ## Build every Lambda zip, the web-app bundle and the bootstrap into build/dist.

@@ -38,7 +38,12 @@ def main(argv: list[str]) -> int:
         table.add_column(column)
     for r in results:
         table.add_row(
-            r.name, f"{r.value:.4g}", r.unit, r.baseline, f"{r.baseline_value:.4g}", f"{r.ratio:.3f}"
+            r.name,
+            f"{r.value:.4g}",
+            r.unit,
+            r.baseline,
+            f"{r.baseline_value:.4g}",
+            f"{r.ratio:.3f}",
         )
     console.print(table)
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -63,8 +63,7 @@ def parse_db_url(url: str) -> DbTarget:
     engine = _SCHEMES.get(parts.scheme.lower())
     if engine is None:
         raise InvalidDatabaseUrl(
-            f"unsupported database URL scheme {parts.scheme!r}: "
-            "use postgresql://... or mysql://..."
+            f"unsupported database URL scheme {parts.scheme!r}: use postgresql://... or mysql://..."
         )
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname:

@@ -1,4 +1,4 @@
-"""Named errors. Each one's class name is what the CLI prints first on stderr (``Name: message``)."""
+"""Named errors: the class name is what the CLI prints first on stderr (``Name: message``)."""
 
 
 class ReslabError(Exception):

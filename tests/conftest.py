@@ -27,3 +27,18 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     factory = fresh_postgres if request.param == "postgres" else fresh_mysql
     with factory() as url:
         yield url
+
+
+# --- local cloud (owned by the local-cloud area; see docs/local-cloud.md) --------------------
+@pytest.fixture(scope="session")
+def local_cloud() -> Iterator[object]:
+    """One embedded LocalCloud per test session (per xdist worker), shared by every test.
+
+    Isolate by name, not by reset(): use ``reslab.localcloud.testing.unique_prefix("area")`` for
+    stack / function / state-machine names. Per-test knobs that undo themselves:
+    ``with local_cloud.scaled_time(60): ...`` and ``with local_cloud.failing_stacks(pattern): ...``.
+    """
+    from reslab.localcloud import LocalCloud
+
+    with LocalCloud() as cloud:
+        yield cloud

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "reslab.cli.backup_cmds",
     "reslab.cli.inject_cmds",
     "reslab.cli.package_cmds",
+    "reslab.cli.fleet_cmds",
 )
 
 for _module_name in COMMAND_MODULES:

@@ -1,0 +1,20 @@
+"""Delete the temporary instance (and a snapshot this run took).
+
+Step of statemachine/restore.asl.json; the logic is ``reslab.restore.steps.cleanup`` (vendored, see
+vendor.txt). Raises named errors (reslab.restore.errors): the class name is the Step Functions
+error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from reslab.restore import steps
+
+logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.cleanup(event)

@@ -1,0 +1,225 @@
+"""Stack actions behind the deploy and teardown Lambdas: start, look, explain a failure.
+
+Every function returns a handoff entry ``{"stackname", "status", "region"}`` (design contract) and
+never sleeps: the state machine's Wait states do the waiting.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from reslab_lambda.errors import BucketNotEmptied, DependencyNotReady, StackFailed
+from reslab_lambda.stacks import StackSpec, spec_for
+
+#: A stack in one of these is usable: later stacks may be built on it, a re-run skips it.
+COMPLETE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
+#: A failed create that must be deleted before the stack can be created again.
+REPLACE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"})
+#: Statuses that end a deploy (or a teardown) with StackFailed.
+CREATE_FAILED = REPLACE | {"DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"}
+DELETE_FAILED = frozenset({"DELETE_FAILED"})
+#: The status reported for a stack that does not exist (never created, or deleted).
+GONE = "DELETE_COMPLETE"
+SKIPPED = "SKIPPED"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+#: Set by the installer: the CloudFormation service role stacks are created with (least privilege
+#: for the Lambda itself, which only passes it). Unset: CloudFormation uses the caller's rights.
+CFN_ROLE_ENV = "RESLAB_CFN_ROLE_ARN"
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+
+
+def client(service: str, region: str) -> Any:
+    return boto3.client(service, region_name=region, config=_CONFIG)
+
+
+def entry(name: str, status: str, region: str | None) -> dict[str, Any]:
+    return {"stackname": name, "status": status, "region": region}
+
+
+def describe(cfn: Any, name: str) -> dict[str, Any] | None:
+    """The stack's description, or None when it does not exist."""
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+    return stacks[0] if stacks else None
+
+
+def template_url(event: Mapping[str, Any], spec: StackSpec) -> str:
+    bucket, region = event["cfn_bucket"], event["cfn_region"]
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{event['folder']}{spec.template_file}"
+
+
+def first_failure(cfn: Any, stack: Mapping[str, Any]) -> str:
+    """The oldest ``*_FAILED`` event's reason (the root cause), else the stack's own reason."""
+    events: list[dict[str, Any]] = []
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack["StackId"]):
+        events.extend(page["StackEvents"])
+    for event in sorted(events, key=lambda e: e["Timestamp"]):
+        if event.get("ResourceStatus", "").endswith("_FAILED") and event.get(
+            "ResourceStatusReason"
+        ):
+            return f"{event['LogicalResourceId']}: {event['ResourceStatusReason']}"
+    return stack.get("StackStatusReason") or "no reason given"
+
+
+def stack_failed(cfn: Any, spec: StackSpec, stack: Mapping[str, Any], region: str) -> StackFailed:
+    reason = first_failure(cfn, stack)
+    return StackFailed(
+        f"stack {stack['StackName']} ({spec.key}, {region}) is {stack['StackStatus']}: {reason}"
+    )
+
+
+def check_dependencies(spec: StackSpec, stacks: Mapping[str, Any]) -> None:
+    """Raise DependencyNotReady unless every stack ``spec`` depends on is complete."""
+    for dep in spec.depends_on:
+        status = (stacks.get(dep) or {}).get("status", "missing")
+        if status not in COMPLETE:
+            raise DependencyNotReady(
+                f"{spec.key}: cannot deploy on {dep} (handoff status {status}); deploy {dep} first"
+            )
+
+
+def dependency_outputs(spec: StackSpec, stacks: Mapping[str, Any]) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    for dep in spec.depends_on:
+        handoff = stacks[dep]
+        stack = describe(client("cloudformation", handoff["region"]), handoff["stackname"])
+        if stack is None or stack["StackStatus"] not in COMPLETE:
+            status = stack["StackStatus"] if stack else "missing"
+            raise DependencyNotReady(f"{spec.key}: dependency {dep} is {status} in CloudFormation")
+        outputs.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+    return outputs
+
+
+def parameters(
+    cfn: Any, url: str, spec: StackSpec, event: Mapping[str, Any], outputs: Mapping[str, str]
+) -> list[dict[str, str]]:
+    """Every template parameter we have a value for: the stack's event keys (non-empty values),
+    then outputs of the same name of the stacks it depends on; the rest keep their defaults."""
+    wanted = [p["ParameterKey"] for p in cfn.get_template_summary(TemplateURL=url)["Parameters"]]
+    values: dict[str, str] = {}
+    for name in wanted:
+        event_key = spec.event_parameters.get(name)
+        if event_key and event.get(event_key) not in (None, ""):
+            values[name] = str(event[event_key])
+        elif name in outputs:
+            values[name] = outputs[name]
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+def start_create(key: str, event: Mapping[str, Any], stacks: Mapping[str, Any]) -> dict[str, Any]:
+    """Create the stack unless it is already there; a failed one is deleted first (resume)."""
+    spec = spec_for(key)
+    name, region = spec.stack_name(event), spec.region(event)
+    if region is None:
+        return entry(name, SKIPPED, None)
+    check_dependencies(spec, stacks)
+    cfn = client("cloudformation", region)
+    stack = describe(cfn, name)
+    if stack is not None:
+        status = stack["StackStatus"]
+        if status in REPLACE:
+            cfn.delete_stack(StackName=stack["StackId"])
+            return entry(name, "DELETE_IN_PROGRESS", region)
+        if status == "DELETE_FAILED":
+            raise stack_failed(cfn, spec, stack, region)
+        return entry(name, status, region)  # complete (skip) or in progress (wait)
+    url = template_url(event, spec)
+    outputs = dependency_outputs(spec, stacks)
+    role = {"RoleARN": os.environ[CFN_ROLE_ENV]} if os.environ.get(CFN_ROLE_ENV) else {}
+    try:
+        cfn.create_stack(
+            StackName=name,
+            TemplateURL=url,
+            Parameters=parameters(cfn, url, spec, event, outputs),
+            Capabilities=CAPABILITIES,
+            Tags=[{"Key": "workshop", "Value": event["workshop"]}],
+            **role,
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "ValidationError":  # a template or parameter error: the create failed
+            message = exc.response["Error"].get("Message", str(exc))
+            raise StackFailed(f"stack {name} ({key}, {region}) was refused: {message}") from None
+        if code != "AlreadyExistsException":  # a retried invocation may find its own create
+            raise
+    return status_of(key, event, "create")
+
+
+def status_of(key: str, event: Mapping[str, Any], action: str) -> dict[str, Any]:
+    """The stack's handoff entry; raises StackFailed when ``action`` can no longer succeed."""
+    spec = spec_for(key)
+    name, region = spec.stack_name(event), spec.region(event)
+    if region is None:
+        return entry(name, SKIPPED, None)
+    cfn = client("cloudformation", region)
+    stack = describe(cfn, name)
+    if stack is None:
+        return entry(name, GONE, region)
+    status = stack["StackStatus"]
+    if status in (CREATE_FAILED if action == "create" else DELETE_FAILED):
+        raise stack_failed(cfn, spec, stack, region)
+    return entry(name, status, region)
+
+
+def empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every object version and delete marker; returns how many were deleted."""
+    deleted = 0
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            doomed = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            for i in range(0, len(doomed), 1000):
+                batch = {"Objects": doomed[i : i + 1000], "Quiet": True}
+                errors = s3.delete_objects(Bucket=bucket, Delete=batch).get("Errors", [])
+                if errors:  # DeleteObjects answers 200 and lists the keys it refused
+                    first = errors[0]
+                    raise BucketNotEmptied(
+                        f"{bucket}: {len(errors)} object version(s) not deleted, e.g. "
+                        f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}"
+                    )
+            deleted += len(doomed)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            raise
+    return deleted
+
+
+def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
+    buckets: list[str] = []
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
+        buckets.extend(
+            r["PhysicalResourceId"]
+            for r in page["StackResourceSummaries"]
+            if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
+        )
+    return buckets
+
+
+def start_delete(key: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Empty the stack's buckets (all versions) and delete it; a missing stack is fine."""
+    spec = spec_for(key)
+    name, region = spec.stack_name(event), spec.region(event)
+    if region is None:
+        return entry(name, SKIPPED, None)
+    cfn = client("cloudformation", region)
+    stack = describe(cfn, name)
+    if stack is None:
+        return entry(name, GONE, region)
+    if stack["StackStatus"] != "DELETE_IN_PROGRESS":
+        s3 = client("s3", region)
+        for bucket in stack_buckets(cfn, stack["StackId"]):
+            empty_bucket(s3, bucket)
+        cfn.delete_stack(StackName=stack["StackId"])
+    return status_of(key, event, "delete")

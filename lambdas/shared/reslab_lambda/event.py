@@ -1,0 +1,170 @@
+"""The deployment event: one table of keys, one validator, defaults filled in.
+
+``validate_event(raw) -> dict`` returns the normalised event or raises ``InvalidEvent`` whose
+message starts with the offending key (``region_name: 'us-east-9' is not an AWS region``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reslab_lambda.errors import InvalidEvent
+from reslab_lambda.regions import AWS_REGIONS
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+ENGINES = ("postgres", "mysql")
+#: Punctuation AWS accepts in a tag value besides letters, numbers and spaces (\p{L}\p{Z}\p{N}).
+TAG_PUNCTUATION = "_.:/=+-@"
+_BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_STACK_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+_URL = re.compile(r"^https?://\S+$")
+MAX_TAG_VALUE = 256
+DEFAULT_POLL_SECONDS = 30
+#: The Wait between status checks doubles from poll_seconds up to this many times poll_seconds.
+DEFAULT_POLL_CAP_FACTOR = 4
+
+Check = Callable[[Any, Mapping[str, Any]], str | None]
+
+
+def _region(value: str, _event: Mapping[str, Any]) -> str | None:
+    return None if value in AWS_REGIONS else f"{value!r} is not an AWS region"
+
+
+def _secondary(value: str, event: Mapping[str, Any]) -> str | None:
+    if value == event.get("region_name"):
+        return f"{value!r} must differ from region_name"
+    return _region(value, event)
+
+
+def _tag_char(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category[0] in "LNZ" or char in TAG_PUNCTUATION
+
+
+def _tag_value(value: str, _event: Mapping[str, Any]) -> str | None:
+    if not value.strip():
+        return "must not be empty"
+    if len(value) > MAX_TAG_VALUE:
+        return f"is {len(value)} characters long; AWS tag values allow at most {MAX_TAG_VALUE}"
+    bad = sorted({c for c in value if not _tag_char(c)})
+    if bad:
+        return f"{value!r} has characters AWS tags refuse: {''.join(bad)!r}"
+    return None
+
+
+def _bucket(value: str, _event: Mapping[str, Any]) -> str | None:
+    if _BUCKET.match(value) and not _IP_LIKE.match(value):
+        return None
+    return f"{value!r} is not a valid S3 bucket name"
+
+
+def _prefix(value: str, _event: Mapping[str, Any]) -> str | None:
+    if value.startswith("/"):
+        return f"{value!r} must not start with '/'"
+    if value and not value.endswith("/"):
+        return f"{value!r} must be empty or end with '/'"
+    return None
+
+
+def _one_of(choices: tuple[str, ...]) -> Check:
+    def check(value: str, _event: Mapping[str, Any]) -> str | None:
+        return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"
+
+    return check
+
+
+def _url_or_empty(value: str, _event: Mapping[str, Any]) -> str | None:
+    return None if not value or _URL.match(value) else f"{value!r} is not an http(s) URL"
+
+
+def _stack_prefix(value: str, _event: Mapping[str, Any]) -> str | None:
+    ok = _STACK_PREFIX.match(value)
+    return None if ok else f"{value!r} must be a letter then up to 63 letters, digits or '-'"
+
+
+def _seconds(value: int, _event: Mapping[str, Any]) -> str | None:
+    return None if 1 <= value <= 3600 else f"{value} is not between 1 and 3600"
+
+
+def _poll_max(value: int, event: Mapping[str, Any]) -> str | None:
+    low = event.get("poll_seconds", DEFAULT_POLL_SECONDS)
+    if isinstance(low, int) and value < low:
+        return f"{value} is less than poll_seconds ({low})"
+    return _seconds(value, event)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One event key: its JSON type, whether it is required, and its value check."""
+
+    name: str
+    type: type
+    required: bool = True
+    check: Check | None = None
+
+
+#: The documented event (builders guide) followed by the optional extras of the design contract.
+EVENT_KEYS: tuple[Key, ...] = (
+    Key("log_level", str, check=_one_of(LOG_LEVELS)),
+    Key("region_name", str, check=_region),
+    Key("secondary_region_name", str, required=False, check=_secondary),
+    Key("workshop", str, check=_tag_value),
+    Key("cfn_region", str, check=_region),
+    Key("cfn_bucket", str, check=_bucket),
+    Key("folder", str, check=_prefix),
+    Key("boot_bucket", str, check=_bucket),
+    Key("boot_prefix", str, check=_prefix),
+    Key("boot_object", str),
+    Key("websiteimage", str, check=_url_or_empty),
+    Key("stack_prefix", str, required=False, check=_stack_prefix),
+    Key("engine", str, required=False, check=_one_of(ENGINES)),
+    Key("poll_seconds", int, required=False, check=_seconds),
+    Key("poll_max_seconds", int, required=False, check=_poll_max),
+    Key("skip_backup_check", bool, required=False),
+)
+KEYS_BY_NAME = {k.name: k for k in EVENT_KEYS}
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean"}
+
+
+def _type_ok(value: Any, wanted: type) -> bool:
+    if wanted is int and isinstance(value, bool):
+        return False
+    return isinstance(value, wanted)
+
+
+def event_problems(raw: Any) -> list[str]:
+    """Every problem with ``raw``, each ``"<key>: <what is wrong>"``; empty when valid."""
+    if not isinstance(raw, Mapping):
+        return [f"event: must be a JSON object, not {type(raw).__name__}"]
+    problems = [f"{name}: unknown key" for name in sorted(set(raw) - set(KEYS_BY_NAME))]
+    for key in EVENT_KEYS:
+        if key.name not in raw:
+            if key.required:
+                problems.append(f"{key.name}: missing")
+            continue
+        value = raw[key.name]
+        if not _type_ok(value, key.type):
+            problems.append(f"{key.name}: must be {_TYPE_NAMES[key.type]}, got {value!r}")
+            continue
+        problem = key.check(value, raw) if key.check else None
+        if problem:
+            problems.append(f"{key.name}: {problem}")
+    return problems
+
+
+def validate_event(raw: Any) -> dict[str, Any]:
+    """The normalised event (defaults filled); raises ``InvalidEvent`` naming the first bad key."""
+    problems = event_problems(raw)
+    if problems:
+        raise InvalidEvent("; ".join(problems))
+    event = dict(raw)
+    event.setdefault("stack_prefix", "Resiliency")
+    event.setdefault("poll_seconds", DEFAULT_POLL_SECONDS)
+    event.setdefault("poll_max_seconds", event["poll_seconds"] * DEFAULT_POLL_CAP_FACTOR)
+    event.setdefault("skip_backup_check", False)
+    return event

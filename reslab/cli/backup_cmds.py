@@ -1,0 +1,253 @@
+"""``reslab verify-backup`` (run the restore machine, print the verdict) and ``reslab reports``."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from reslab.errors import LocalCloudError, ReslabError
+from reslab.restore.errors import ExecutionError, InvalidRestoreEvent
+from reslab.restore.event import plaintext_keys, refuse_plaintext
+
+DEFAULT_REGION = "us-east-2"
+
+
+def _region(region: str | None) -> str:
+    return (
+        region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or (DEFAULT_REGION)
+    )
+
+
+def _client_factory(local: bool, region: str, endpoint_url: str | None = None) -> Any:
+    if not local and not endpoint_url:
+        import boto3
+
+        return lambda service: boto3.client(service, region_name=region)
+    from reslab.localcloud import discover
+    from reslab.localcloud.server import client_for
+
+    endpoint = endpoint_url or discover()
+    if endpoint is None:
+        raise LocalCloudError("no running local cloud found: start one with `reslab local up`")
+    return lambda service: client_for(endpoint, service, region)
+
+
+def _stack_outputs(client: Any, stack: str) -> dict[str, str]:
+    try:
+        found = client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except Exception:  # noqa: BLE001 - absent stack: the caller names what is missing
+        return {}
+    return {o["OutputKey"]: o["OutputValue"] for o in found[0].get("Outputs", [])} if found else {}
+
+
+def _state_machine(client: Any, name: str | None) -> str:
+    sfn = client("stepfunctions")
+    machines = [
+        m
+        for page in sfn.get_paginator("list_state_machines").paginate()
+        for m in page["stateMachines"]
+    ]
+    if name:
+        for m in machines:
+            if name in (m["name"], m["stateMachineArn"]):
+                return str(m["stateMachineArn"])
+        raise InvalidRestoreEvent(f"--state-machine: no state machine {name!r}")
+    candidates = [
+        m for m in machines if "restore" in m["name"].lower() or "backup" in m["name"].lower()
+    ]
+    if len(candidates) != 1:
+        listed = ", ".join(m["name"] for m in candidates) or "none"
+        raise InvalidRestoreEvent(
+            f"--state-machine: cannot tell which state machine verifies backups ({listed}); name it"
+        )
+    return str(candidates[0]["stateMachineArn"])
+
+
+def _expectations(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise InvalidRestoreEvent(f"--expectations: {path} must hold a mapping")
+    if plaintext_keys(data):
+        refuse_plaintext({"expectations": data})
+    from reslab.checks import InvalidExpectations, load_expectations
+
+    try:
+        load_expectations(data)
+    except InvalidExpectations as exc:
+        raise InvalidRestoreEvent(f"--expectations: {exc}") from None
+    return data
+
+
+def _wait(sfn: Any, arn: str, timeout: float) -> dict[str, Any]:
+    end = time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        desc = sfn.describe_execution(executionArn=arn)
+        if desc["status"] != "RUNNING":
+            return dict(desc)
+        if time.monotonic() > end:
+            raise ExecutionError("ExecutionTimedOut", f"{arn} still running after {timeout:.0f}s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 10.0)
+
+
+def _cause_message(cause: str) -> str:
+    try:
+        return str(json.loads(cause).get("errorMessage", cause))
+    except (ValueError, AttributeError):
+        return cause
+
+
+def verify_backup(
+    local: bool = typer.Option(False, "--local", help="Use the running local cloud."),
+    endpoint_url: str | None = typer.Option(
+        None, hidden=True, help="A local cloud's endpoint (default: discovered)."
+    ),
+    instance: str | None = typer.Option(None, help="Source DB instance (default: the lab's)."),
+    snapshot: str = typer.Option("latest", help="new | latest | <snapshot id>"),
+    expectations: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="Expectations file (YAML or JSON)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    region: str | None = typer.Option(None, help="Region (default: AWS_REGION or us-east-2)."),
+    stack_prefix: str = typer.Option("Resiliency", help="Prefix of the lab's stacks."),
+    report_bucket: str | None = typer.Option(None, help="Default: the Storage stack's output."),
+    secret_id: str | None = typer.Option(None, help="Secrets Manager secret NAME/ARN."),
+    ssm_parameter: str | None = typer.Option(None, help="SSM SecureString parameter NAME."),
+    slack_webhook_parameter: str | None = typer.Option(
+        None, help="SSM SecureString parameter NAME holding the Slack webhook URL."
+    ),
+    state_machine: str | None = typer.Option(None, help="Name or ARN of the restore machine."),
+    timeout: float = typer.Option(3600, help="Give up waiting after this many seconds."),
+) -> None:
+    """Restore a snapshot into a temporary instance, check it, and print the verdict."""
+    reg = _region(region)
+    client = _client_factory(local, reg, endpoint_url)
+    database = _stack_outputs(client, f"{stack_prefix}Database")
+    storage = _stack_outputs(client, f"{stack_prefix}Storage")
+    event: dict[str, Any] = {
+        "instance": instance or database.get("DBInstanceIdentifier"),
+        "report_bucket": report_bucket or storage.get("ReportBucketName"),
+        "region_name": reg,
+        "snapshot": snapshot,
+        "stack_prefix": stack_prefix,
+    }
+    for key, missing in (("instance", "--instance"), ("report_bucket", "--report-bucket")):
+        if not event[key]:
+            raise InvalidRestoreEvent(f"{missing}: not given and no lab stack output to use")
+    optional = {
+        "secret_id": secret_id,
+        "ssm_parameter": ssm_parameter,
+        "slack_webhook_parameter": slack_webhook_parameter,
+        "expectations": _expectations(expectations),
+    }
+    event.update({k: v for k, v in optional.items() if v})
+    if local or endpoint_url:
+        event.update({"poll_seconds": 1, "poll_cap_seconds": 4})
+    sfn = client("stepfunctions")
+    arn = sfn.start_execution(
+        stateMachineArn=_state_machine(client, state_machine),
+        name=f"verify-{uuid.uuid4().hex[:12]}",
+        input=json.dumps(event),
+    )["executionArn"]
+    desc = _wait(sfn, arn, timeout)
+    output = json.loads(desc.get("output") or "{}")
+    result = {
+        "execution": arn,
+        "status": desc["status"],
+        "error": desc.get("error"),
+        "message": _cause_message(str(desc.get("cause") or "")),
+        "instance": event["instance"],
+        "snapshot": (output.get("snapshot_info") or {}).get("id"),
+        "report": (output.get("checks") or {}).get("report"),
+    }
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    elif desc["status"] == "SUCCEEDED":
+        typer.echo(
+            f"PASS  {event['instance']}  snapshot {result['snapshot']}  report {result['report']}"
+        )
+    if desc["status"] != "SUCCEEDED":
+        raise ExecutionError(str(desc.get("error") or desc["status"]), result["message"] or arn)
+
+
+def reports(
+    local: bool = typer.Option(False, "--local", help="Use the running local cloud."),
+    endpoint_url: str | None = typer.Option(
+        None, hidden=True, help="A local cloud's endpoint (default: discovered)."
+    ),
+    instance: str | None = typer.Option(None, help="Only this instance's reports."),
+    region: str | None = typer.Option(None, help="Region (default: AWS_REGION or us-east-2)."),
+    stack_prefix: str = typer.Option("Resiliency", help="Prefix of the lab's stacks."),
+    report_bucket: str | None = typer.Option(None, help="Default: the Storage stack's output."),
+    limit: int = typer.Option(20, help="Newest N reports."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the verification history (newest first) with verdicts, from the report bucket."""
+    client = _client_factory(local, _region(region), endpoint_url)
+    bucket = report_bucket or _stack_outputs(client, f"{stack_prefix}Storage").get(
+        "ReportBucketName"
+    )
+    if not bucket:
+        raise InvalidRestoreEvent("--report-bucket: not given and no Storage stack output")
+    rows = list_reports(client("s3"), bucket, instance, limit)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no reports")
+    for row in rows:
+        typer.echo(
+            f"{row['timestamp']}  {row['instance']:<30}  {row['verdict'].upper():<5}  "
+            f"{row['failed']} failed  s3://{bucket}/{row['key']}"
+        )
+
+
+def list_reports(s3: Any, bucket: str, instance: str | None, limit: int) -> list[dict[str, Any]]:
+    prefix = f"reports/{instance}/" if instance else "reports/"
+    keys = [
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for obj in page.get("Contents", [])
+        if obj["Key"].endswith("/report.json")
+    ]
+    keys.sort(key=lambda k: k.split("/")[-2], reverse=True)
+    rows = []
+    for key in keys[:limit]:
+        data = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        _, inst, stamp, _ = key.split("/", 3)
+        rows.append(
+            {
+                "instance": inst,
+                "timestamp": stamp,
+                "verdict": str(data.get("verdict", "?")),
+                "failed": int((data.get("summary") or {}).get("failed", 0)),
+                "key": key,
+            }
+        )
+    return rows
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify-backup")(verify_backup)
+    app.command("reports")(reports)
+
+
+__all__ = ["ReslabError", "register"]

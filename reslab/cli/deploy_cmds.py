@@ -1,0 +1,174 @@
+"""``reslab deploy`` / ``destroy`` / ``status``: install the machinery, run a state machine, report.
+
+Without AWS credentials (or with ``--local``) everything runs in the embedded local cloud: a
+running one (``reslab.localcloud.discover()``) is reused, else one is started in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import typer
+from rich.console import Console
+
+from reslab import execution
+from reslab.event import load_event, local_event, validate_event
+from reslab.installer import ClientFactory, install
+from reslab.progress import StackProgress, stack_outputs
+
+DEFAULT_NAME = "reslab"
+#: On AWS the progress polls (DescribeStacks, GetExecutionHistory) are spaced out.
+AWS_POLL_SECONDS = 5.0
+_stderr = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class Target:
+    """Where the lab runs: a client factory and whether it is the local cloud."""
+
+    clients: ClientFactory
+    local: bool
+
+
+def use_local(force_local: bool) -> bool:
+    return force_local or boto3.Session().get_credentials() is None
+
+
+@contextmanager
+def target(local: bool, db_url: str | None, time_scale: float | None) -> Iterator[Target]:
+    """The local cloud (reused or started here) or AWS through boto3's default session.
+
+    Clients are made once per (service, region): progress polls every half second.
+    """
+    if not local:
+        yield Target(
+            cache(lambda service, region: boto3.client(service, region_name=region)), False
+        )
+        return
+    from reslab.localcloud import LocalCloud, discover
+    from reslab.localcloud.server import client_for
+
+    for name in ("moto", "werkzeug"):  # moto logs every failed state with a traceback
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    endpoint = discover()
+    if endpoint:
+        if db_url or time_scale:
+            _stderr.print("reusing the running local cloud: --db-url/--time-scale are its own")
+        yield Target(cache(lambda service, region: client_for(endpoint, service, region)), True)
+        return
+    with LocalCloud(db_url=db_url, time_scale=time_scale) as cloud:
+        _stderr.print(f"local cloud at {cloud.endpoint_url} (lives as long as this command)")
+        yield Target(cache(cloud.client), True)
+
+
+def resolve_event(
+    path: Path | None, local: bool, name: str, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """The event file as is, or (no file, local) the local defaults; then validated."""
+    if path is not None:
+        raw = load_event(path)
+    elif local:
+        raw = local_event(name)
+    else:
+        raise typer.BadParameter("--event FILE is required on AWS", param_hint="--event")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    validate_event(raw)  # same check as the first state: fail before anything is created
+    return raw
+
+
+def run_machine(
+    tgt: Target, name: str, event: dict[str, Any], machine: str, as_json: bool
+) -> execution.Outcome:
+    """Install (idempotent), run ``machine`` with live stack progress, return the outcome."""
+    normalised = validate_event(event)
+    inst = install(tgt.clients, name, normalised, {})
+    sfn = tgt.clients("stepfunctions", inst.region)
+    arn = execution.start(sfn, inst.machines[machine], event, f"{name}-{machine}")
+    _stderr.print(f"{machine}: execution {arn}")
+    tail = None if tgt.local else execution.HistoryTail(sfn, arn)
+
+    with StackProgress(tgt.clients, normalised, _stderr) as progress:
+
+        def on_poll() -> None:
+            progress.poll()
+            for event_line in map(execution.describe_event, tail.new_events() if tail else []):
+                if event_line:
+                    _stderr.print(event_line)
+
+        outcome = execution.wait(sfn, arn, on_poll, 0.5 if tgt.local else AWS_POLL_SECONDS)
+    if as_json:
+        print(json.dumps(outcome.to_json(), indent=2, default=str))
+    return outcome
+
+
+def print_summary(tgt: Target, event: dict[str, Any], console: Console) -> None:
+    outputs = stack_outputs(tgt.clients, validate_event(event))
+    web, db = outputs.get("web", {}), outputs.get("database", {})
+    console.print(f"website:  {web.get('WebsiteURL', '-')}")
+    endpoint = f"{db['EndpointAddress']}:{db.get('EndpointPort', '')}" if db else "-"
+    console.print(f"database: {endpoint}")
+
+
+def deploy(
+    local: bool = typer.Option(False, "--local", help="Use the embedded local cloud."),
+    event_file: Path | None = typer.Option(None, "--event", help="Event JSON file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the execution result as JSON."),
+    db_url: str | None = typer.Option(None, "--db-url", help="Back local RDS with this DB."),
+    time_scale: float | None = typer.Option(
+        None, "--time-scale", help="Local: hold stacks in progress for AWS time / N."
+    ),
+    workshop: str | None = typer.Option(None, "--workshop", help="Override the workshop tag."),
+    name: str = typer.Option(DEFAULT_NAME, "--name", help="Install name (prefix)."),
+) -> None:
+    """Deploy the lab: VPC + Storage, then Database, then Replica + Web."""
+    is_local = use_local(local)
+    event = resolve_event(event_file, is_local, name, {"workshop": workshop})
+    with target(is_local, db_url, time_scale) as tgt:
+        outcome = run_machine(tgt, name, event, "deploy", as_json)
+        summary = _stderr if as_json else Console(soft_wrap=True)
+        print_summary(tgt, event, summary)
+    outcome.raise_for_status()
+
+
+def destroy(
+    local: bool = typer.Option(False, "--local", help="Use the embedded local cloud."),
+    event_file: Path | None = typer.Option(None, "--event", help="Event JSON file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the execution result as JSON."),
+    name: str = typer.Option(DEFAULT_NAME, "--name", help="Install name (prefix)."),
+) -> None:
+    """Tear the lab down in reverse order, in both regions (buckets emptied first)."""
+    is_local = use_local(local)
+    event = resolve_event(event_file, is_local, name, {})
+    with target(is_local, None, None) as tgt:
+        outcome = run_machine(tgt, name, event, "teardown", as_json)
+    outcome.raise_for_status()
+
+
+def status(
+    local: bool = typer.Option(False, "--local", help="Use the embedded local cloud."),
+    event_file: Path | None = typer.Option(None, "--event", help="Event JSON file."),
+    name: str = typer.Option(DEFAULT_NAME, "--name", help="Install name (prefix)."),
+) -> None:
+    """Show every stack of the lab with its status."""
+    is_local = use_local(local)
+    event = validate_event(resolve_event(event_file, is_local, name, {}))
+    with target(is_local, None, None) as tgt:
+        progress = StackProgress(tgt.clients, event, _stderr, echo=False)
+        progress.poll()
+        console = Console()
+        console.print(progress.table())
+        print_summary(tgt, event, console)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deploy")(deploy)
+    app.command("destroy")(destroy)
+    app.command("status")(status)

@@ -1,0 +1,71 @@
+"""``reslab local up|status``: run the embedded local cloud in the foreground, or find it."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import typer
+
+from reslab.errors import LocalCloudError
+
+
+def up(
+    port: int = typer.Option(0, help="TCP port on 127.0.0.1 (0 picks a free one)."),
+    db_url: str | None = typer.Option(
+        None, help="Back RDS instances with databases on this server (postgres/mysql URL)."
+    ),
+    state_dir: Path | None = typer.Option(
+        None, help="Keep embedded databases and web-app logs here (default: a temp dir)."
+    ),
+    time_scale: float | None = typer.Option(
+        None, help="Hold stacks *_IN_PROGRESS for typical AWS durations divided by this."
+    ),
+) -> None:
+    """Run the local cloud until Ctrl-C; other reslab commands find it via .reslab/local.json."""
+    from reslab.localcloud import LocalCloud
+    from reslab.localcloud.state import clear_state, write_state
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    cloud = LocalCloud(db_url=db_url, time_scale=time_scale, state_dir=state_dir, port=port)
+    cloud.start()
+    try:
+        state_file = write_state(cloud.endpoint_url)
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        typer.echo(f"local cloud listening on {cloud.endpoint_url}")
+        typer.echo(f"export AWS_ENDPOINT_URL={cloud.endpoint_url}")
+        typer.echo(
+            "export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+            "AWS_DEFAULT_REGION=us-east-1"
+        )
+        typer.echo(f"state: {state_file} -- Ctrl-C stops it")
+        while not stop.wait(0.5):
+            pass
+    finally:
+        typer.echo("stopping the local cloud")
+        clear_state()
+        cloud.stop()
+
+
+def status() -> None:
+    """Print the endpoint of a running `reslab local up` (exit 1 if none)."""
+    from reslab.localcloud import discover
+
+    endpoint = discover()
+    if endpoint is None:
+        raise LocalCloudError("no local cloud is running (start one with `reslab local up`)")
+    typer.echo(endpoint)
+
+
+def register(app: typer.Typer) -> None:
+    local = typer.Typer(help="The embedded local cloud (moto + real Lambdas, databases, web tier).")
+    local.command("up")(up)
+    local.command("status")(status)
+    app.add_typer(local, name="local")

@@ -1,0 +1,288 @@
+"""CloudFormation in moto 5.2.5 vs AWS.
+
+* A resource that fails to create made CreateStack itself fail (HTTP 4xx/500) and left the stack
+  in CREATE_IN_PROGRESS forever. Here CreateStack succeeds and the stack ends ROLLBACK_COMPLETE
+  with a CREATE_FAILED event carrying the reason, as on AWS (resources created so far are
+  deleted). ``LocalCloud.fail_stack(pattern, reason)`` uses the same path (test hook).
+* A failing delete lost the stack; here it stays visible as DELETE_FAILED with a reason event.
+* ``LocalCloud(time_scale=N)``: stacks are held in CREATE_IN_PROGRESS / DELETE_IN_PROGRESS for
+  the typical AWS duration / N (``reslab.localcloud.clock``); outputs appear when complete.
+* ``Fn::GetAZs ""`` gave us-east-1's zones in every region: now the stack's region.
+* ``AWS::KMS::Key`` failed on ``Tags`` (moto passed CloudFormation's Key/Value tags to a tagger
+  expecting TagKey/TagValue: HTTP 500) -- converted.
+* Hooks: ``AFTER_CREATE`` (``stack``) run after a successful create (the web tier starts its app
+  there); ``BEFORE_DELETE`` (``stack``) run before resources are deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from reslab.localcloud import clock
+from reslab.localcloud.runtime import runtime
+
+AFTER_CREATE: list[Callable[[Any], None]] = []
+BEFORE_DELETE: list[Callable[[Any], None]] = []
+
+_installed = False
+#: Attempts of a DescribeStacks that raced a concurrent CreateStack (moto dict iteration).
+RACE_RETRIES = 5
+
+
+class InjectedStackFailure(Exception):
+    """Raised for stacks matched by LocalCloud.fail_stack()."""
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def _start_hold(stack: Any, action: str, shown: str) -> None:
+    seconds = clock.hold_seconds(stack.template_dict, action, runtime.time_scale)
+    stack._reslab_hold = (_now() + seconds, shown) if seconds > 0 else None
+
+
+def is_held(stack: Any) -> bool:
+    hold = getattr(stack, "_reslab_hold", None)
+    return bool(hold and _now() < hold[0])
+
+
+def _add_event(stack: Any, logical_id: str, rtype: str, status: str, reason: str | None) -> None:
+    from moto.cloudformation.models import Event
+
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=stack.stack_id if logical_id == stack.name else "",
+            resource_type=rtype,
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+    )
+
+
+def _failed_resource(stack: Any, exc: BaseException) -> tuple[str, str]:
+    """Best guess of the logical resource being created when ``exc`` was raised."""
+    resources = stack.template_dict.get("Resources") or {}
+    if isinstance(exc, InjectedStackFailure) and resources:
+        logical_id = next(iter(resources))
+        return logical_id, resources[logical_id].get("Type", "AWS::CloudFormation::Stack")
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        logical_id = frame.f_locals.get("logical_id")
+        if isinstance(logical_id, str):
+            rtype = (resources.get(logical_id) or {}).get("Type")
+            return logical_id, rtype or "AWS::CloudFormation::Stack"
+    return stack.name, "AWS::CloudFormation::Stack"
+
+
+def _reason(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return (
+        f"{type(exc).__name__}: {message}"
+        if not isinstance(exc, InjectedStackFailure)
+        else (message)
+    )
+
+
+def _roll_back(stack: Any, exc: BaseException) -> None:
+    logical_id, rtype = _failed_resource(stack, exc)
+    reason = _reason(exc)
+    _add_event(stack, logical_id, rtype, "CREATE_FAILED", reason)
+    _add_event(
+        stack,
+        stack.name,
+        "AWS::CloudFormation::Stack",
+        "ROLLBACK_IN_PROGRESS",
+        f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user.",
+    )
+    with contextlib.suppress(Exception):  # rollback is best effort, like AWS's
+        stack.resource_map.delete()
+    stack.status = "ROLLBACK_COMPLETE"
+    stack.status_reason = f"The following resource(s) failed to create: [{logical_id}]."
+    _add_event(stack, stack.name, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", None)
+
+
+def _patch_stack() -> None:
+    from moto.cloudformation.models import Stack as FakeStack
+
+    create_resources = FakeStack.create_resources
+    delete = FakeStack.delete
+    outputs = FakeStack.outputs
+
+    def guarded_create_resources(self: Any) -> None:
+        _start_hold(self, "create", "CREATE_IN_PROGRESS")
+        try:
+            reason = runtime.stack_faults.reason_for(self.name)
+            if reason is not None:
+                raise InjectedStackFailure(reason)
+            create_resources(self)
+            for hook in AFTER_CREATE:  # e.g. the web tier: if its app can't start, roll back
+                hook(self)
+        except Exception as exc:  # noqa: BLE001 - AWS reports it on the stack, not the API
+            _roll_back(self, exc)
+
+    def guarded_delete(self: Any) -> None:
+        for hook in BEFORE_DELETE:
+            with contextlib.suppress(Exception):  # never block a delete on a local helper
+                hook(self)
+        _start_hold(self, "delete", "DELETE_IN_PROGRESS")
+        try:
+            delete(self)
+        except Exception as exc:  # noqa: BLE001
+            self.status = "DELETE_FAILED"
+            self.status_reason = _reason(exc)
+            _add_event(self, self.name, "AWS::CloudFormation::Stack", "DELETE_FAILED", _reason(exc))
+            raise
+
+    def get_status(self: Any) -> str | None:
+        if is_held(self):
+            return self._reslab_hold[1]  # type: ignore[no-any-return]
+        return self.__dict__.get("_reslab_status")
+
+    def set_status(self: Any, value: str | None) -> None:
+        self.__dict__["_reslab_status"] = value
+
+    def get_outputs(self: Any) -> Any:
+        if is_held(self) or self.__dict__.get("_reslab_status") not in (
+            "CREATE_COMPLETE",
+            "UPDATE_COMPLETE",
+            "UPDATE_ROLLBACK_COMPLETE",
+        ):
+            return None
+        return outputs.fget(self)
+
+    FakeStack.create_resources = guarded_create_resources
+    FakeStack.delete = guarded_delete
+    FakeStack.status = property(get_status, set_status)  # type: ignore[assignment]
+    FakeStack.outputs = property(get_outputs)  # type: ignore[assignment]
+    FakeStack.status_reason = None  # type: ignore[attr-defined]
+
+
+def _patch_backend() -> None:
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend
+
+    describe_stacks = CloudFormationBackend.describe_stacks
+    get_stack = CloudFormationBackend.get_stack
+    delete_stack = CloudFormationBackend.delete_stack
+    describe_events = CloudFormationBackend.describe_stack_events
+
+    def held_deleted(self: Any, name: str) -> Any | None:
+        for stack in self.deleted_stacks.values():
+            if stack.name == name and is_held(stack):
+                return stack
+        return None
+
+    def describe(self: Any, name_or_stack_id: str) -> list[Any]:
+        # moto iterates self.stacks while other threads' CreateStack insert into it (many labs
+        # at once: "OrderedDict mutated during iteration" -> HTTP 500); a retry sees it settled.
+        for attempt in range(RACE_RETRIES):
+            try:
+                return describe_once(self, name_or_stack_id)
+            except RuntimeError:
+                if attempt == RACE_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def describe_once(self: Any, name_or_stack_id: str) -> list[Any]:
+        if not name_or_stack_id:
+            held = [s for s in self.deleted_stacks.values() if is_held(s)]
+            return describe_stacks(self, name_or_stack_id) + held
+        try:
+            return describe_stacks(self, name_or_stack_id)
+        except ValidationError:
+            stack = held_deleted(self, name_or_stack_id)
+            if stack is None:
+                raise
+            return [stack]
+
+    def get(self: Any, name_or_stack_id: str) -> Any:
+        try:
+            return get_stack(self, name_or_stack_id)
+        except ValidationError:
+            stack = held_deleted(self, name_or_stack_id)
+            if stack is None:
+                raise
+            return stack
+
+    def delete_keeping_failed(self: Any, name_or_stack_id: str) -> None:
+        stacks = [s for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)]
+        try:
+            delete_stack(self, name_or_stack_id)
+        except Exception:  # noqa: BLE001 - the stack shows DELETE_FAILED instead
+            for stack in stacks:
+                self.deleted_stacks.pop(stack.stack_id, None)
+                self.stacks[stack.stack_id] = stack
+
+    def events(self: Any, stack_name: str) -> list[Any]:
+        stack = get(self, stack_name)
+        if is_held(stack):
+            return [e for e in stack.events if e.resource_status.endswith("IN_PROGRESS")]
+        return describe_events(self, stack_name)
+
+    CloudFormationBackend.describe_stacks = describe
+    CloudFormationBackend.get_stack = get
+    CloudFormationBackend.delete_stack = delete_keeping_failed
+    CloudFormationBackend.describe_stack_events = events
+
+
+def _patch_get_azs() -> None:
+    from moto.cloudformation import parsing
+
+    clean_json = parsing.clean_json
+
+    def clean_json_with_region_azs(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetAZs" in resource_json:
+            region = resource_json["Fn::GetAZs"]
+            if isinstance(region, dict):
+                region = clean_json(region, resources_map)
+            if not region:
+                region = resources_map["AWS::Region"]
+            return [f"{region}{az}" for az in ("a", "b", "c")]
+        return clean_json(resource_json, resources_map)
+
+    parsing.clean_json = clean_json_with_region_azs
+
+
+def _patch_kms_key() -> None:
+    from moto.kms.models import Key
+
+    create = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_key(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        props = cloudformation_json.get("Properties", {})
+        props["Tags"] = [
+            {"TagKey": t.get("Key", t.get("TagKey")), "TagValue": t.get("Value", t.get("TagValue"))}
+            for t in props.get("Tags") or []
+        ]
+        if isinstance(props.get("KeyPolicy"), dict):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create_key)  # type: ignore[assignment]
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _patch_stack()
+    _patch_backend()
+    _patch_get_azs()
+    _patch_kms_key()
+    _installed = True

@@ -1,0 +1,161 @@
+"""Step Functions gaps in moto 5.2.5's ASL interpreter.
+
+1. ``arn:aws:states:::states:startExecution(.sync|.sync:2)`` failed with ``KeyError
+   'StateMachineArn'``: moto stubs ``StateTaskService._normalise_parameters`` and
+   ``_normalise_response``
+   (LocalStack maps the ASL's PascalCase keys to boto's member names and back), so the request
+   carried ``StateMachineArn`` where boto3 wants ``stateMachineArn``, and the sync resolvers then
+   read ``ExecutionArn`` from a response keyed ``executionArn``. We restore both mappings for the
+   ``states`` integration, using moto's own ``_to_boto_request``/``_from_boto_response`` helpers,
+   and turn the datetimes into epoch milliseconds as AWS does (else the parent's output could
+   not be serialised: HTTP 500 on DescribeExecution).
+3. ``AWS::StepFunctions::StateMachine`` in CloudFormation went to the NON-executing backend
+   (invisible to the API once execution is on), ignored ``Definition`` (object),
+   ``DefinitionS3Location`` and ``DefinitionSubstitutions``. Now it uses the executing backend and
+   renders substitutions (``reslab.localcloud.substitutions.render_definition``).
+2. ``StartExecution`` without ``name`` gave every execution the name ``None`` (so the second one
+   failed with ExecutionAlreadyExists); AWS generates a UUID. We do the same.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from functools import cache
+from typing import Any
+
+import botocore.session
+
+_installed = False
+
+
+@cache
+def _operation_model(service: str, snake_action: str) -> Any:
+    from moto.stepfunctions.parser.utils import camel_to_snake_case
+
+    model = botocore.session.get_session().get_service_model(service)
+    for name in model.operation_names:
+        if camel_to_snake_case(name) == snake_action:
+            return model.operation_model(name)
+    raise KeyError(f"{service}.{snake_action}")
+
+
+def _dates_to_epoch_millis(response: Any) -> None:
+    """AWS reports the nested execution's StartDate/StopDate as epoch milliseconds."""
+    if isinstance(response, dict):
+        for key, value in response.items():
+            if isinstance(value, datetime.datetime):
+                response[key] = int(value.timestamp() * 1000)
+
+
+def _patch_sfn_integration() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (  # noqa: E501
+        StateTaskServiceSfn,
+    )
+
+    original = StateTaskServiceSfn._normalise_parameters
+
+    def normalise_parameters(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original(self, parameters, boto_service_name, service_action_name)
+        op = _operation_model(
+            self._get_boto_service_name(boto_service_name),
+            self._get_boto_service_action(service_action_name),
+        )
+        self._to_boto_request(parameters, op.input_shape)
+
+    def normalise_response(
+        self: Any,
+        response: Any,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        op = _operation_model(
+            self._get_boto_service_name(boto_service_name),
+            self._get_boto_service_action(service_action_name),
+        )
+        if op.output_shape is not None:
+            self._from_boto_response(response, op.output_shape)
+        _dates_to_epoch_millis(response)
+
+    StateTaskServiceSfn._normalise_parameters = normalise_parameters
+    StateTaskServiceSfn._normalise_response = normalise_response
+
+
+def _patch_default_execution_name() -> None:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: str | None = None,
+        trace_header: str | None = None,
+    ) -> Any:
+        return original(
+            self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+        )
+
+    StepFunctionsParserBackend.start_execution = start_execution
+
+
+def _definition_from_properties(props: dict[str, Any], account_id: str) -> str:
+    from reslab.localcloud.substitutions import render_definition
+
+    if "Definition" in props:
+        definition: str = json.dumps(props["Definition"])
+    elif "DefinitionS3Location" in props:
+        from moto.s3.models import s3_backends
+
+        loc = props["DefinitionS3Location"]
+        key = s3_backends[account_id]["aws"].get_object(loc["Bucket"], loc["Key"])
+        definition = key.value.decode("utf-8")
+    else:
+        definition = props.get("DefinitionString", "")
+    subs = props.get("DefinitionSubstitutions")
+    return render_definition(definition, subs) if subs else definition
+
+
+def _patch_cfn_state_machine() -> None:
+    from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.responses import get_backend
+    from moto.stepfunctions.utils import cfn_to_api_tags
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        props = cloudformation_json["Properties"]
+        return get_backend(account_id, region_name).create_state_machine(
+            props.get("StateMachineName", resource_name),
+            _definition_from_properties(props, account_id),
+            props.get("RoleArn", ""),
+            tags=cfn_to_api_tags(props.get("Tags", [])),
+        )
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        get_backend(account_id, region_name).delete_state_machine(self.arn)
+
+    StateMachine.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+    StateMachine.delete = delete  # type: ignore[attr-defined]
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _patch_sfn_integration()
+    _patch_default_execution_name()
+    _patch_cfn_state_machine()
+    _installed = True

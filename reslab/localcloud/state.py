@@ -1,0 +1,61 @@
+"""``.reslab/local.json``: how other reslab commands find a running ``reslab local up``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
+
+STATE_FILE = Path(".reslab") / "local.json"
+
+
+def state_path(base: Path | None = None) -> Path:
+    return (base or Path.cwd()) / STATE_FILE
+
+
+def write_state(endpoint_url: str, base: Path | None = None) -> Path:
+    path = state_path(base)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"endpoint": endpoint_url, "pid": os.getpid()}, indent=2) + "\n")
+    return path
+
+
+def clear_state(base: Path | None = None) -> None:
+    path = state_path(base)
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        with urlopen(f"{endpoint}/moto-api/config", timeout=2):  # noqa: S310 - local URL
+            return True
+    except (URLError, OSError):
+        return False
+
+
+def discover(base: Path | None = None) -> str | None:
+    """Endpoint URL of a running ``reslab local up`` (found via .reslab/local.json), else None."""
+    try:
+        data = json.loads(state_path(base).read_text())
+        endpoint, pid = str(data["endpoint"]), int(data["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _alive(pid) or not _answers(endpoint):
+        return None
+    return endpoint

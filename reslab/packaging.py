@@ -1,0 +1,240 @@
+"""Reproducible build artifacts: one zip per Lambda folder, the web-app tarball, the bootstrap.
+
+Two builds of the same sources give identical bytes: entries sorted, timestamps 1980-01-01,
+permissions fixed, no ``__pycache__``. Each Lambda zip holds its folder's files, the shared
+``reslab_lambda`` package (lambdas/shared) with the stack table, and -- only when the folder has
+a non-empty requirements.txt -- the requirements vendored with manylinux wheels for Python 3.12
+(boto3/botocore are in the Lambda runtime and are never vendored).
+
+``python -m reslab.packaging lambdas/create_stack --out lambdas`` builds
+``lambdas/create_stack.zip`` (what each Lambda folder's Makefile runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from reslab import REPO_ROOT
+
+LAMBDAS_DIR = REPO_ROOT / "lambdas"
+SHARED_PACKAGE = LAMBDAS_DIR / "shared" / "reslab_lambda"
+STACK_TABLE = REPO_ROOT / "cloudformation" / "stacks.json"
+WEBAPP_DIR = REPO_ROOT / "webapp"
+BOOTSTRAP = REPO_ROOT / "bootstrap" / "bootstrap.sh"
+VENDOR_CACHE = REPO_ROOT / "build" / "cache" / "vendor"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644
+EXEC_MODE = 0o755
+#: Never copied into an artifact.
+SKIP_NAMES = frozenset(
+    {"__pycache__", "Makefile", "requirements.txt", "vendor.txt", ".pytest_cache", "tests"}
+)
+SKIP_SUFFIXES = (".pyc", ".pyo", ".zip")
+#: Provided by the Lambda runtime; vendoring them only bloats the zip.
+RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+PIP_PLATFORM_ARGS = (
+    "--platform",
+    "manylinux2014_x86_64",
+    "--only-binary=:all:",
+    "--python-version",
+    "3.12",
+    "--implementation",
+    "cp",
+)
+
+
+def _wanted(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    return not any(p in SKIP_NAMES for p in parts) and not path.name.endswith(SKIP_SUFFIXES)
+
+
+def tree_files(root: Path, prefix: str = "") -> dict[str, bytes]:
+    """Every file under ``root`` (skipping caches and build files), keyed by archive name."""
+    return {
+        prefix + path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and _wanted(path, root)
+    }
+
+
+def zip_bytes(files: Mapping[str, bytes]) -> bytes:
+    """A zip of ``files`` that depends on nothing but their names and contents."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.create_system = 3  # unix, so external_attr means POSIX permissions
+            info.external_attr = (0o100000 | FILE_MODE) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[name], compresslevel=6)
+    return buffer.getvalue()
+
+
+def tar_gz_bytes(files: Mapping[str, bytes], modes: Mapping[str, int] | None = None) -> bytes:
+    """A gzip'd tar of ``files``: sorted, mtime 0, root-owned, gzip header without a timestamp."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(files[name]), 0
+            info.mode = (modes or {}).get(name, FILE_MODE)
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(files[name]))
+    return gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+
+
+def requirements(folder: Path) -> list[str]:
+    """The folder's requirement lines, minus comments and runtime-provided packages."""
+    path = folder / "requirements.txt"
+    if not path.exists():
+        return []
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    return [line for line in lines if line and _project(line) not in RUNTIME_PACKAGES]
+
+
+def _project(requirement: str) -> str:
+    name = requirement
+    for sep in "<>=!~[; ":
+        name = name.split(sep, 1)[0]
+    return name.lower().replace("_", "-")
+
+
+def pip_command(reqs: Iterable[str], target: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-compile",
+        "--target",
+        str(target),
+        *PIP_PLATFORM_ARGS,
+        *reqs,
+    ]
+
+
+def vendor_cache_dir(reqs: list[str]) -> Path:
+    """Where the vendored tree for exactly these requirements (and platform) is kept."""
+    key = hashlib.sha256("\n".join([*PIP_PLATFORM_ARGS, *sorted(reqs)]).encode()).hexdigest()
+    return VENDOR_CACHE / key[:24]
+
+
+def vendored_files(folder: Path) -> dict[str, bytes]:
+    """The folder's requirements installed for the Lambda runtime, as archive entries.
+
+    pip runs once per distinct requirement set; the tree is kept in build/cache/vendor (delete
+    it, or ``make clean``, to pick up new releases of unpinned requirements).
+    """
+    reqs = requirements(folder)
+    if not reqs:
+        return {}
+    cached = vendor_cache_dir(reqs)
+    if not cached.is_dir():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cached.parent) as tmp:
+            target = Path(tmp) / "site"
+            subprocess.run(pip_command(reqs, target), check=True)
+            target.rename(cached)
+    files = tree_files(cached)
+    return {
+        name: data
+        for name, data in files.items()
+        if _project(name.split("/", 1)[0].split("-", 1)[0]) not in RUNTIME_PACKAGES
+    }
+
+
+def vendored_sources(folder: Path) -> dict[str, bytes]:
+    """Repo files/folders named in the folder's ``vendor.txt`` (one repo-relative path a line,
+    e.g. ``reslab/checks``), copied under the same path: lets a Lambda use reslab modules."""
+    path = folder / "vendor.txt"
+    if not path.exists():
+        return {}
+    files: dict[str, bytes] = {}
+    for line in path.read_text().splitlines():
+        rel = line.split("#", 1)[0].strip()
+        if not rel:
+            continue
+        source = REPO_ROOT / rel
+        if source.is_dir():
+            files.update(tree_files(source, rel.rstrip("/") + "/"))
+        else:
+            files[rel] = source.read_bytes()
+    return files
+
+
+def lambda_files(folder: Path) -> dict[str, bytes]:
+    """What one Lambda zip holds: vendored packages, the shared lib + stack table, vendored repo
+    sources (vendor.txt), the handler."""
+    files = vendored_files(folder)
+    files.update(vendored_sources(folder))
+    files.update(tree_files(SHARED_PACKAGE, "reslab_lambda/"))
+    files["reslab_lambda/" + STACK_TABLE.name] = STACK_TABLE.read_bytes()
+    files.update(tree_files(folder))
+    return files
+
+
+def lambda_zip(folder: Path) -> bytes:
+    return zip_bytes(lambda_files(folder))
+
+
+def lambda_folders(root: Path = LAMBDAS_DIR) -> list[Path]:
+    """Every Lambda folder (one with a lambda_function.py), sorted by name."""
+    return sorted(p.parent for p in root.glob("*/lambda_function.py"))
+
+
+def webapp_tarball() -> bytes:
+    return tar_gz_bytes(tree_files(WEBAPP_DIR, "webapp/"))
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def build_lambda(folder: Path, out_dir: Path) -> Path:
+    return _write(out_dir / f"{folder.name}.zip", lambda_zip(folder))
+
+
+def package_all(out_dir: Path) -> list[Path]:
+    """Build every artifact into ``out_dir`` and a SHA256SUMS beside them; returns the paths."""
+    built = [build_lambda(folder, out_dir) for folder in lambda_folders()]
+    if WEBAPP_DIR.is_dir():
+        built.append(_write(out_dir / "webapp.tar.gz", webapp_tarball()))
+    if BOOTSTRAP.exists():
+        target = out_dir / BOOTSTRAP.name
+        shutil.copyfile(BOOTSTRAP, target)
+        target.chmod(EXEC_MODE)
+        built.append(target)
+    sums = "".join(
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(built)
+    )
+    built.append(_write(out_dir / "SHA256SUMS", sums.encode()))
+    return built
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reslab.packaging", description=__doc__)
+    parser.add_argument("folders", nargs="*", type=Path, help="Lambda folders (default: all)")
+    parser.add_argument("--out", type=Path, default=LAMBDAS_DIR, help="where the zips go")
+    args = parser.parse_args(argv)
+    for folder in args.folders or lambda_folders():
+        print(build_lambda(folder.resolve(), args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

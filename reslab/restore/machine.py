@@ -1,0 +1,279 @@
+"""The restore (backup verification) state machine: built here, checked in as
+``statemachine/restore.asl.json`` (``python -m reslab.restore.machine`` rewrites it; ``--check``
+exits 1 when it is stale). Lambda ARNs are ``${Placeholder}``s (see :data:`FUNCTIONS`), filled by
+DefinitionSubstitutions on AWS and ``reslab.asl.render`` locally.
+
+Every Task catches ``States.ALL`` into ``$.error`` and jumps to the Parallel cleanup+notification;
+the Notification branch catches its own failure so that it never cancels the cleanup. The machine
+then fails with the caught error's name (``ErrorPath``), or ``CleanupFailed`` /
+``NotificationFailed``, or succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from reslab import REPO_ROOT
+
+PATH = REPO_ROOT / "statemachine" / "restore.asl.json"
+#: Lambda folder -> the placeholder its ARN fills in the ASL.
+FUNCTIONS: Mapping[str, str] = {
+    "backup_prepare": "BackupPrepareFunctionArn",
+    "backup_snapshot": "BackupSnapshotFunctionArn",
+    "backup_restore": "BackupRestoreFunctionArn",
+    "backup_poll": "BackupPollFunctionArn",
+    "backup_checks": "BackupChecksFunctionArn",
+    "backup_cleanup": "BackupCleanupFunctionArn",
+    "backup_notify": "BackupNotifyFunctionArn",
+}
+TIMEOUTS = {"backup_checks": 900, "backup_snapshot": 900}
+DEFAULT_TIMEOUT = 120
+FINISH = "Cleanup and notify"
+RETRY_TRANSIENT = {
+    "ErrorEquals": [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ],
+    "IntervalSeconds": 2,
+    "MaxAttempts": 3,
+    "BackoffRate": 2.0,
+}
+
+
+def _task(
+    function: str,
+    result_path: str,
+    nxt: str,
+    parameters: dict[str, Any] | None = None,
+    catch_to: str = FINISH,
+    catch_path: str = "$.error",
+) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": f"${{{FUNCTIONS[function]}}}",
+    }
+    if parameters:
+        state["Parameters"] = parameters
+    state.update(
+        {
+            "ResultPath": result_path,
+            "TimeoutSeconds": TIMEOUTS.get(function, DEFAULT_TIMEOUT),
+            "Retry": [RETRY_TRANSIENT],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": catch_path, "Next": catch_to}],
+            "Next": nxt,
+        }
+    )
+    return state
+
+
+def _reset_wait(nxt: str) -> dict[str, Any]:
+    return {
+        "Type": "Pass",
+        "Parameters": {"wait_seconds.$": "$.run.poll_seconds", "ready": False},
+        "ResultPath": "$.poll",
+        "Next": nxt,
+    }
+
+
+def _branch(function: str, label: str) -> dict[str, Any]:
+    """One side of the Parallel: a Task whose failure becomes data (never fails the branch)."""
+    failed = f"{label} failed"
+    task = _task(function, "$.result", f"{label} done", catch_to=failed, catch_path="$.caught")
+    task["ResultPath"] = "$.result"
+    if function == "backup_cleanup":
+        task["Retry"] = [
+            RETRY_TRANSIENT,
+            {  # e.g. an instance RDS will not delete yet (InvalidDBInstanceState): ~15 min
+                "ErrorEquals": ["CleanupFailed"],
+                "IntervalSeconds": 30,
+                "MaxAttempts": 5,
+                "BackoffRate": 2.0,
+            },
+        ]
+    return {
+        "StartAt": label,
+        "States": {
+            label: task,
+            f"{label} done": {"Type": "Pass", "InputPath": "$.result", "End": True},
+            failed: {
+                "Type": "Pass",
+                "Parameters": {
+                    "failed": True,
+                    "error.$": "$.caught.Error",
+                    "cause.$": "$.caught.Cause",
+                },
+                "End": True,
+            },
+        },
+    }
+
+
+def definition() -> dict[str, Any]:
+    states: dict[str, Any] = {
+        "Prepare": _task("backup_prepare", "$.run", "Init wait"),
+        "Init wait": _reset_wait("Pick snapshot"),
+        "Pick snapshot": _task("backup_snapshot", "$.snapshot_info", "Snapshot available?"),
+        "Snapshot available?": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.snapshot_info.status",
+                    "StringEquals": "available",
+                    "Next": "Restore",
+                },
+            ],
+            "Default": "Wait for snapshot",
+        },
+        "Wait for snapshot": {
+            "Type": "Wait",
+            "SecondsPath": "$.poll.wait_seconds",
+            "Next": "Check snapshot",
+        },
+        "Check snapshot": _task(
+            "backup_poll", "$.poll", "Snapshot ready?", {"what": "snapshot", "state.$": "$"}
+        ),
+        "Snapshot ready?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.poll.ready", "BooleanEquals": True, "Next": "Restore"}],
+            "Default": "Wait for snapshot",
+        },
+        "Restore": _task("backup_restore", "$.restore", "Reset wait"),
+        "Reset wait": _reset_wait("Wait for instance"),
+        "Wait for instance": {
+            "Type": "Wait",
+            "SecondsPath": "$.poll.wait_seconds",
+            "Next": "Check instance",
+        },
+        "Check instance": _task(
+            "backup_poll", "$.poll", "Instance available?", {"what": "instance", "state.$": "$"}
+        ),
+        "Instance available?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.poll.ready", "BooleanEquals": True, "Next": "Run checks"}],
+            "Default": "Wait for instance",
+        },
+        "Run checks": _task("backup_checks", "$.checks", FINISH),
+        FINISH: {
+            "Type": "Parallel",
+            "Branches": [
+                _branch("backup_cleanup", "Delete temporary instance"),
+                _branch("backup_notify", "Notify Slack"),
+            ],
+            "ResultSelector": {"cleanup.$": "$[0]", "notify.$": "$[1]"},
+            "ResultPath": "$.finish",
+            "Next": "Verdict",
+        },
+        "Verdict": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.error", "IsPresent": True, "Next": "Failed"},
+                {
+                    "Variable": "$.finish.cleanup.failed",
+                    "BooleanEquals": True,
+                    "Next": "Cleanup failed",
+                },
+                {
+                    "Variable": "$.finish.notify.failed",
+                    "BooleanEquals": True,
+                    "Next": "Notification failed",
+                },
+            ],
+            "Default": "Verified",
+        },
+        "Failed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+        "Cleanup failed": {
+            "Type": "Fail",
+            "ErrorPath": "$.finish.cleanup.error",
+            "CausePath": "$.finish.cleanup.cause",
+        },
+        "Notification failed": {
+            "Type": "Fail",
+            "ErrorPath": "$.finish.notify.error",
+            "CausePath": "$.finish.notify.cause",
+        },
+        "Verified": {"Type": "Succeed"},
+    }
+    return {
+        "Comment": (
+            "Backup verification: restore a snapshot into a temporary instance, check the data, "
+            "write the report, then always delete the instance and notify Slack."
+        ),
+        "StartAt": "Prepare",
+        "States": states,
+    }
+
+
+#: Placeholder of the restore machine's ARN in a PARENT machine (the deploy machine).
+RESTORE_MACHINE_PLACEHOLDER = "RestoreStateMachineArn"
+
+
+def nested_verification(next_state: str, failed_state: str) -> dict[str, Any]:
+    """States a parent machine (the deploy machine) splices in to verify the backups right after
+    deploying: skipped when ``$.event.skip_backup_check`` is true; otherwise a nested execution
+    (``states:startExecution.sync:2``) with only the stack prefix -- the restore machine reads
+    the instance and the report bucket from the stacks' outputs and takes a fresh snapshot.
+    A failed verification goes to ``failed_state`` with the child's error in ``$.error``."""
+    return {
+        "Verify backups?": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "And": [
+                        {"Variable": "$.event.skip_backup_check", "IsPresent": True},
+                        {"Variable": "$.event.skip_backup_check", "BooleanEquals": True},
+                    ],
+                    "Next": next_state,
+                }
+            ],
+            "Default": "Verify backups",
+        },
+        "Verify backups": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {
+                "StateMachineArn": f"${{{RESTORE_MACHINE_PLACEHOLDER}}}",
+                "Input": {
+                    "stack_prefix.$": "$.event.stack_prefix",
+                    "region_name.$": "$.event.region_name",
+                    "workshop.$": "$.event.workshop",
+                    "poll_seconds.$": "$.event.poll_seconds",
+                    "snapshot": "new",
+                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                },
+            },
+            "ResultSelector": {"status.$": "$.Status", "execution.$": "$.ExecutionArn"},
+            "ResultPath": "$.backup_check",
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed_state}
+            ],
+            "Next": next_state,
+        },
+    }
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = dumps(definition())
+    if "--check" in argv:
+        current = PATH.read_text() if PATH.exists() else ""
+        if current != text:
+            print(f"{PATH} is stale: run python -m reslab.restore.machine", file=sys.stderr)
+            return 1
+        return 0
+    Path(PATH).parent.mkdir(parents=True, exist_ok=True)
+    PATH.write_text(text)
+    print(PATH)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

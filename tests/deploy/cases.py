@@ -1,0 +1,52 @@
+"""Malformed events: (case id, change to a valid event, key the error must name first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DROP = object()
+PRIMARY = object()  # the valid event's region_name
+
+#: change: {key: new value, DROP to remove the key, or PRIMARY for the event's region_name}.
+MALFORMED: list[tuple[str, dict[str, Any], str]] = [
+    ("missing-log_level", {"log_level": DROP}, "log_level"),
+    ("bad-log_level", {"log_level": "LOUD"}, "log_level"),
+    ("missing-region", {"region_name": DROP}, "region_name"),
+    ("unknown-region", {"region_name": "us-east-9"}, "region_name"),
+    ("region-not-a-string", {"region_name": 2}, "region_name"),
+    ("secondary-equals-primary", {"secondary_region_name": PRIMARY}, "secondary_region_name"),
+    ("unknown-secondary", {"secondary_region_name": "mars-north-1"}, "secondary_region_name"),
+    ("missing-workshop", {"workshop": DROP}, "workshop"),
+    ("workshop-with-hash", {"workshop": "lab #1"}, "workshop"),
+    ("workshop-with-quote", {"workshop": "bob's lab"}, "workshop"),
+    ("workshop-too-long", {"workshop": "w" * 257}, "workshop"),
+    ("workshop-empty", {"workshop": " "}, "workshop"),
+    ("workshop-a-list", {"workshop": ["a"]}, "workshop"),
+    ("missing-cfn_region", {"cfn_region": DROP}, "cfn_region"),
+    ("unknown-cfn_region", {"cfn_region": "eu-central-9"}, "cfn_region"),
+    ("missing-cfn_bucket", {"cfn_bucket": DROP}, "cfn_bucket"),
+    ("cfn_bucket-uppercase", {"cfn_bucket": "My_Bucket"}, "cfn_bucket"),
+    ("folder-no-slash", {"folder": "cloudformation"}, "folder"),
+    ("folder-absolute", {"folder": "/cloudformation/"}, "folder"),
+    ("missing-boot_bucket", {"boot_bucket": DROP}, "boot_bucket"),
+    ("boot_prefix-a-number", {"boot_prefix": 7}, "boot_prefix"),
+    ("missing-boot_object", {"boot_object": DROP}, "boot_object"),
+    ("websiteimage-not-url", {"websiteimage": "ftp://x/y.png"}, "websiteimage"),
+    ("mistyped-key", {"regoin_name": "us-east-2"}, "regoin_name"),
+    ("engine-unknown", {"engine": "oracle"}, "engine"),
+    ("poll_seconds-bool", {"poll_seconds": True}, "poll_seconds"),
+    ("poll_seconds-zero", {"poll_seconds": 0}, "poll_seconds"),
+    ("stack_prefix-bad", {"stack_prefix": "9lives"}, "stack_prefix"),
+]
+
+
+def malformed(valid: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    event = dict(valid)
+    for key, value in change.items():
+        if value is DROP:
+            event.pop(key, None)
+        elif value is PRIMARY:
+            event[key] = valid["region_name"]
+        else:
+            event[key] = value
+    return event

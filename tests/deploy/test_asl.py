@@ -1,0 +1,89 @@
+"""The checked-in ASL: generated from the stack table, valid, every Task guarded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reslab import asl
+from reslab_lambda.stacks import deploy_levels
+
+FAKE_ARNS = {
+    v: f"arn:aws:lambda:us-east-2:123456789012:function:{k}" for k, v in asl.FUNCTIONS.items()
+}
+
+
+def all_states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from all_states(branch["States"])
+
+
+def test_generated_files_are_up_to_date() -> None:
+    assert asl.stale_files() == [], "run: python -m reslab.asl"
+
+
+@pytest.mark.parametrize("machine", asl.MACHINES)
+def test_statelint_accepts_the_rendered_definition(machine: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{machine}.json"
+    path.write_text(asl.render(asl.load(machine), FAKE_ARNS))
+    statelint = Path(sys.executable).parent / "statelint"
+    result = subprocess.run([str(statelint), str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("machine", asl.MACHINES)
+def test_every_task_retries_and_catches(machine: str) -> None:
+    definition = json.loads(asl.load(machine))
+    tasks = [(n, s) for n, s in all_states(definition["States"]) if s["Type"] == "Task"]
+    assert tasks
+    for name, state in tasks:
+        retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
+        assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException",
+                "States.Timeout"} <= retried, name  # fmt: skip
+        assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
+    waits = [s for _, s in all_states(definition["States"]) if s["Type"] == "Wait"]
+    assert waits and all(w["SecondsPath"] == "$.wait.seconds" for w in waits)
+
+
+def test_validation_is_the_first_state() -> None:
+    for machine in asl.MACHINES:
+        definition = json.loads(asl.load(machine))
+        first = definition["States"][definition["StartAt"]]
+        assert first["Resource"] == "${ValidateEventFunctionArn}"
+
+
+def test_levels_follow_the_dependencies() -> None:
+    levels = [[s.key for s in level] for level in deploy_levels()]
+    assert levels == [["vpc", "storage"], ["database"], ["replica", "web"]]
+    teardown = json.loads(asl.load("teardown"))
+    assert list(teardown["States"])[2:] == [
+        "Tear down Replica + Web", "Collect Replica + Web",
+        "Tear down Database", "Collect Database",
+        "Tear down VPC + Storage", "Collect VPC + Storage",
+    ]  # fmt: skip
+
+
+def test_render_fills_every_placeholder_and_refuses_missing_ones() -> None:
+    text = asl.load("deploy")
+    assert asl.placeholders(text) == {
+        "ValidateEventFunctionArn", "CreateStackFunctionArn", "StackStatusFunctionArn"
+    }  # fmt: skip
+    assert "${" not in asl.render(text, FAKE_ARNS)
+    with pytest.raises(KeyError, match="CreateStackFunctionArn"):
+        asl.render(text, {"ValidateEventFunctionArn": "x"})
+
+
+def test_mermaid_diagram_has_a_node_per_state() -> None:
+    definition = asl.deploy_definition()
+    diagram = asl.mermaid(definition)
+    assert diagram.startswith("flowchart TD")
+    assert 'subgraph Deploy_VPC___Storage["Deploy VPC + Storage"]' in diagram
+    assert "Create_Database --> Database_create_started" in diagram

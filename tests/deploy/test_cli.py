@@ -1,0 +1,105 @@
+"""``reslab deploy/destroy/status`` as subprocesses: exit codes, --json, the last stderr line.
+
+The subprocesses reuse this session's local cloud through ``.reslab/local.json`` in their working
+directory (what ``reslab local up`` writes), so the test can inject faults and read history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reslab import execution
+from reslab.event import local_event
+from reslab.localcloud.state import write_state
+from tests.deploy.conftest import REGIONS
+
+RESLAB = [sys.executable, "-m", "reslab"]
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    env.pop("AWS_PROFILE", None)
+    return subprocess.run(
+        [*RESLAB, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=240
+    )
+
+
+def last_line(text: str) -> str:
+    return text.rstrip("\n").splitlines()[-1]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, cloud: Any) -> Path:
+    write_state(cloud.endpoint_url, tmp_path)
+    return tmp_path
+
+
+def write_event(workdir: Path, name: str, **changes: Any) -> Path:
+    event = local_event(name, {"stack_prefix": name.capitalize(), **changes})
+    path = workdir / "event.json"
+    path.write_text(json.dumps(event))
+    return path
+
+
+def test_invalid_event_exits_1_with_the_error_last(tmp_path: Path) -> None:
+    path = write_event(tmp_path, "clibad", workshop="no #hash")
+    result = run(["deploy", "--local", "--event", str(path), "--name", "clibad"], tmp_path)
+    assert result.returncode == 1
+    assert last_line(result.stderr).startswith("InvalidEvent: workshop: ")
+
+
+def test_deploy_status_destroy_with_the_real_templates(workdir: Path, cloud: Any) -> None:
+    path = write_event(workdir, "clifull")
+    result = run(
+        ["deploy", "--local", "--event", str(path), "--json", "--name", "clifull"], workdir
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "SUCCEEDED"
+    stacks = outcome["output"]["stacks"]
+    assert {e["status"] for e in stacks.values()} == {"CREATE_COMPLETE"}
+    assert stacks["replica"]["region"] == "us-west-2"
+    assert "website:" in result.stderr and "database:" in result.stderr
+
+    sfn = cloud.client("stepfunctions", "us-east-2")
+    states = execution.entered_states(sfn, outcome["executionArn"])
+    assert states[0] == "Validate event"
+    assert states.index("Collect VPC + Storage") < states.index("Create Database")
+    assert states.index("Collect Database") < states.index("Create Web")
+
+    status = run(["status", "--local", "--event", str(path), "--name", "clifull"], workdir)
+    assert status.returncode == 0, status.stderr
+    assert "ClifullWeb" in status.stdout
+
+    s3 = cloud.client("s3", "us-east-2")
+    (storage,) = cloud.client("cloudformation", "us-east-2").describe_stacks(
+        StackName="ClifullStorage"
+    )["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in storage["Outputs"]}
+    lab_buckets = {outputs["WebsiteBucketName"], outputs["ReportBucketName"]}
+
+    destroyed = run(["destroy", "--local", "--event", str(path), "--name", "clifull"], workdir)
+    assert destroyed.returncode == 0, destroyed.stderr[-3000:]
+    assert not lab_buckets & {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    for region in REGIONS:
+        left = cloud.client("cloudformation", region).describe_stacks()["Stacks"]
+        assert not [s for s in left if s["StackName"].startswith("Clifull")]
+
+
+def test_stack_failure_exits_1_with_stack_failed_last(workdir: Path, cloud: Any) -> None:
+    path = write_event(workdir, "clifail")
+    with cloud.failing_stacks("ClifailVPC", "subnet quota exceeded (injected)"):
+        result = run(["deploy", "--local", "--event", str(path), "--name", "clifail"], workdir)
+    assert result.returncode == 1
+    line = last_line(result.stderr)
+    assert line.startswith("StackFailed: stack ClifailVPC ")
+    assert "subnet quota exceeded (injected)" in line
+    destroyed = run(["destroy", "--local", "--event", str(path), "--name", "clifail"], workdir)
+    assert destroyed.returncode == 0, destroyed.stderr[-3000:]

@@ -1,0 +1,72 @@
+"""The event validator (pure) that the validate Lambda and the CLI both run."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from reslab import errors
+from reslab.event import EVENT_KEYS, event_problems, load_event, local_event, validate_event
+from reslab_lambda.regions import AWS_REGIONS
+from tests.deploy.cases import MALFORMED, malformed
+from tests.templates.contract import SAMPLE_EVENT as BUILDERS_GUIDE_EVENT
+
+
+def test_the_builders_guide_event_is_accepted_as_is() -> None:
+    event = validate_event(BUILDERS_GUIDE_EVENT)
+    assert {k: event[k] for k in BUILDERS_GUIDE_EVENT} == BUILDERS_GUIDE_EVENT
+    assert event["stack_prefix"] == "Resiliency"
+    assert (event["poll_seconds"], event["poll_max_seconds"]) == (30, 120)
+
+
+def test_secondary_region_is_optional() -> None:
+    event = {k: v for k, v in BUILDERS_GUIDE_EVENT.items() if k != "secondary_region_name"}
+    assert "secondary_region_name" not in validate_event(event)
+
+
+def test_tag_values_aws_accepts_pass() -> None:
+    ok = "Lab_1. 2:3/4=5+6-7@8 Zürich 東京"
+    assert validate_event({**BUILDERS_GUIDE_EVENT, "workshop": ok})["workshop"] == ok
+    long = "w" * 256
+    assert validate_event({**BUILDERS_GUIDE_EVENT, "workshop": long})["workshop"] == long
+
+
+@pytest.mark.parametrize(("case", "change", "key"), MALFORMED, ids=[c[0] for c in MALFORMED])
+def test_malformed_event_names_the_key(case: str, change: dict, key: str) -> None:
+    with pytest.raises(errors.InvalidEvent) as info:
+        validate_event(malformed(BUILDERS_GUIDE_EVENT, change))
+    assert str(info.value).startswith(f"{key}: ")
+
+
+def test_every_problem_is_reported() -> None:
+    problems = event_problems({"log_level": "DEBUG", "regoin_name": "x"})
+    keys = {p.split(":")[0] for p in problems}
+    assert "regoin_name" in keys and "region_name" in keys and "workshop" in keys
+    assert event_problems([1, 2]) == ["event: must be a JSON object, not list"]
+
+
+def test_region_table_covers_botocore_partitions() -> None:
+    session = boto3.Session()
+    known = set()
+    for partition in ("aws", "aws-cn", "aws-us-gov"):
+        known |= set(session.get_available_regions("ec2", partition_name=partition))
+    assert known <= AWS_REGIONS
+
+
+def test_local_event_is_valid_and_names_its_buckets() -> None:
+    event = validate_event(local_event("lab7"))
+    assert (event["cfn_bucket"], event["boot_bucket"]) == ("lab7-cfn", "lab7-boot")
+    assert (event["region_name"], event["secondary_region_name"]) == ("us-east-2", "us-west-2")
+    assert event["poll_seconds"] == 1
+
+
+def test_event_file_that_is_not_json(tmp_path) -> None:
+    path = tmp_path / "event.json"
+    path.write_text("{nope")
+    with pytest.raises(errors.InvalidEvent, match="is not JSON"):
+        load_event(path)
+
+
+def test_documented_keys_are_in_the_table() -> None:
+    names = [k.name for k in EVENT_KEYS]
+    assert names[:11] == list(BUILDERS_GUIDE_EVENT)

@@ -1,0 +1,50 @@
+"""Malformed events sent to the real deploy machine: its first state rejects each one."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from reslab import execution
+from tests.deploy.cases import MALFORMED, malformed
+from tests.deploy.conftest import REGIONS, Lab, new_lab
+
+
+def _all_stacks(lab: Lab) -> set[str]:
+    names = set()
+    for region in REGIONS:
+        for page in lab.client("cloudformation", region).get_paginator("list_stacks").paginate():
+            names |= {(s["StackId"], s["StackStatus"]) for s in page["StackSummaries"]}
+    return names
+
+
+@pytest.fixture(scope="module")
+def rejected(cloud: Any) -> dict[str, tuple[execution.Outcome, list[str]]]:
+    """Every malformed event started at once on one installed lab; outcomes by case id."""
+    lab = new_lab(cloud, stubs=True)
+    stacks_before, buckets_before = _all_stacks(lab), lab.buckets()
+    sfn = lab.client("stepfunctions")
+    machine = lab.installation.machines["deploy"]
+    arns = {
+        case: execution.start(sfn, machine, malformed(lab.event, change), "bad")
+        for case, change, _ in MALFORMED
+    }
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = dict(zip(arns, pool.map(lambda a: execution.wait(sfn, a), arns.values())))
+    result = {case: (outcomes[case], execution.entered_states(sfn, arns[case])) for case in arns}
+    # Nothing was created by any of them: no stack (in any status) and no bucket.
+    assert _all_stacks(lab) == stacks_before
+    assert lab.buckets() == buckets_before
+    return result
+
+
+@pytest.mark.parametrize(("case", "key"), [(c, k) for c, _, k in MALFORMED])
+def test_first_state_rejects_with_invalid_event(
+    rejected: dict[str, tuple[execution.Outcome, list[str]]], case: str, key: str
+) -> None:
+    outcome, states = rejected[case]
+    assert (outcome.status, outcome.error) == ("FAILED", "InvalidEvent")
+    assert outcome.cause.startswith(f"{key}: ")
+    assert states == ["Validate event", "Invalid event"]

@@ -1,0 +1,82 @@
+"""Reproducible artifacts: two builds give the same bytes; zips carry the shared lib."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+from reslab import packaging
+
+PYTHON = sys.executable
+
+
+def test_two_package_runs_give_identical_bytes(tmp_path: Path) -> None:
+    first = packaging.package_all(tmp_path / "a")
+    second = packaging.package_all(tmp_path / "b")
+    assert [p.name for p in first] == [p.name for p in second]
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    names = {p.name for p in first}
+    assert {"create_stack.zip", "validate_event.zip", "webapp.tar.gz", "SHA256SUMS"} <= names
+
+
+def test_lambda_zip_layout_timestamps_and_modes() -> None:
+    data = packaging.lambda_zip(packaging.LAMBDAS_DIR / "create_stack")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = archive.infolist()
+        names = [i.filename for i in infos]
+        assert names == sorted(names)
+        assert "lambda_function.py" in names
+        assert "reslab_lambda/cfn.py" in names and "reslab_lambda/stacks.json" in names
+        assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", "Makefile"))]
+        assert {i.date_time for i in infos} == {packaging.ZIP_EPOCH}
+        assert {i.external_attr >> 16 for i in infos} == {0o100644}
+        table = archive.read("reslab_lambda/stacks.json")
+    assert table == packaging.STACK_TABLE.read_bytes()
+
+
+def test_the_zip_runs_without_reslab(tmp_path: Path) -> None:
+    """The handler imports only what the zip carries (never the reslab package)."""
+    data = packaging.lambda_zip(packaging.LAMBDAS_DIR / "validate_event")
+    zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
+    code = (
+        "import sys; sys.modules['reslab'] = None; import lambda_function as f, reslab_lambda;"
+        "print(reslab_lambda.__file__); f.lambda_handler({'log_level': 'INFO'}, None)"
+    )
+    # -S: no site-packages (so not the editable install either), only the extracted zip.
+    result = subprocess.run([PYTHON, "-S", "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True)  # fmt: skip
+    assert result.stdout.startswith(str(tmp_path))
+    assert "InvalidEvent: region_name: missing" in result.stderr
+
+
+def test_makefile_builds_the_same_zip(tmp_path: Path) -> None:
+    folder = packaging.LAMBDAS_DIR / "stack_status"
+    subprocess.run(["make", "-s", "-C", str(folder), f"PYTHON={PYTHON}"], check=True,
+                   capture_output=True)  # fmt: skip
+    built = packaging.LAMBDAS_DIR / "stack_status.zip"
+    assert built.read_bytes() == packaging.lambda_zip(folder)
+
+
+def test_requirements_are_vendored_for_the_lambda_runtime(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("# comment\nboto3==1.35\nrequests>=2  # http\n")
+    assert packaging.requirements(tmp_path) == ["requests>=2"]
+    command = packaging.pip_command(["requests>=2"], tmp_path / "t")
+    joined = " ".join(command)
+    assert "--platform manylinux2014_x86_64" in joined
+    assert "--only-binary=:all:" in joined and "--python-version 3.12" in joined
+    assert command[-1] == "requests>=2"
+    assert packaging.vendored_files(packaging.LAMBDAS_DIR / "create_stack") == {}
+
+
+def test_webapp_tarball_is_normalised() -> None:
+    data = packaging.webapp_tarball()
+    assert data == packaging.webapp_tarball()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = tar.getmembers()
+    assert members and all(m.mtime == 0 and m.uid == 0 for m in members)
+    assert [m.name for m in members] == sorted(m.name for m in members)

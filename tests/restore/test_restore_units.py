@@ -1,0 +1,149 @@
+"""Fast checks without the local cloud: the event validator, the ASL file, the Slack poster."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from reslab import packaging, slack
+from reslab.asl import placeholders, render
+from reslab.restore import machine
+from reslab.restore.errors import InvalidRestoreEvent, PlaintextSecretRefused
+from reslab.restore.event import plaintext_keys, validate
+from tests.restore.lab import SlackServer
+
+BASE = {"instance": "db1", "report_bucket": "reports-bucket"}
+
+
+def test_defaults_filled() -> None:
+    event = validate(BASE)
+    assert event["snapshot"] == "latest" and event["poll_seconds"] == 30
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"password": "x"},
+        {"expectations": {"db": {"Passwd": "x"}}},
+        {"master-user-pwd": "x"},
+        {"slack_webhook_url": "https://hooks.slack.com/x"},
+    ],
+)
+def test_plaintext_refused_anywhere(extra: dict) -> None:
+    with pytest.raises(PlaintextSecretRefused) as exc:
+        validate({**BASE, **extra})
+    assert "x" not in str(exc.value).split("carries", 1)[0]
+
+
+def test_secret_names_are_fine() -> None:
+    assert (
+        plaintext_keys({"secret_id": "a", "ssm_parameter": "b", "slack_webhook_parameter": "c"})
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"instance": None},
+        {"poll_seconds": "5"},
+        {"bogus": 1},
+        {"keep_snapshot": "yes"},
+        {"secret_id": "a", "ssm_parameter": "b"},
+    ],
+)
+def test_invalid_events(bad: dict) -> None:
+    with pytest.raises(InvalidRestoreEvent):
+        validate({k: v for k, v in {**BASE, **bad}.items() if v is not None})
+
+
+def test_asl_is_current_and_renders() -> None:
+    text = Path(machine.PATH).read_text()
+    assert text == machine.dumps(machine.definition())
+    assert placeholders(text) == set(machine.FUNCTIONS.values())
+    rendered = json.loads(
+        render(
+            text,
+            {p: f"arn:aws:lambda:us-east-2:1:function:{p}" for p in machine.FUNCTIONS.values()},
+        )
+    )
+    for name, state in rendered["States"].items():
+        if state["Type"] == "Task":  # every step goes to cleanup+notification on any error
+            assert state["Catch"][0]["Next"] == machine.FINISH, name
+
+
+def test_slack_retries_then_gives_up() -> None:
+    waits: list[float] = []
+    with SlackServer(status=503).running() as server:
+        delivery = slack.post(
+            server.url, {"text": "hi"}, attempts=3, backoff=0.1, sleep=waits.append
+        )
+    assert not delivery.ok and delivery.status == 503 and len(server.posts) == 3
+    assert waits == [0.1, 0.2]
+
+
+def test_slack_does_not_retry_a_client_error() -> None:
+    with SlackServer(status=404).running() as server:
+        delivery = slack.post(server.url, {"text": "hi"}, sleep=lambda _: None)
+    assert not delivery.ok and len(server.posts) == 1
+
+
+#: Modules each Lambda imports lazily (inside a step), which its zip must therefore carry.
+LAZY_IMPORTS = {
+    "backup_prepare": ["reslab.checks"],
+    "backup_snapshot": ["reslab.checks"],
+    "backup_checks": ["reslab.checks", "reslab.reports", "reslab.checks.model"],
+    "backup_notify": ["reslab.restore.slack_notice", "reslab.slack"],
+}
+
+
+@pytest.mark.parametrize("folder", sorted(machine.FUNCTIONS))
+def test_each_zip_is_self_contained(folder: str, tmp_path: Path) -> None:
+    """The zip's own ``reslab`` package shadows the venv's: every import must resolve inside."""
+    import subprocess
+    import sys
+
+    from tests.restore.lab import local_zip
+
+    (tmp_path / "f.zip").write_bytes(local_zip(packaging.LAMBDAS_DIR / folder))
+    with zipfile.ZipFile(tmp_path / "f.zip") as archive:
+        archive.extractall(tmp_path / "code")
+    code = "import lambda_function, importlib, reslab; "
+    code += f"assert reslab.__file__.startswith({str(tmp_path)!r}); "
+    code += "".join(f"importlib.import_module({m!r}); " for m in LAZY_IMPORTS.get(folder, []))
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path / "code",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_test_hook_only_with_the_env_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reslab.restore.steps import TEST_HOOK_ENV, _hook_statements
+
+    monkeypatch.delenv(TEST_HOOK_ENV, raising=False)
+    assert _hook_statements("DROP TABLE orders") == []
+    monkeypatch.setenv(TEST_HOOK_ENV, "1")
+    assert _hook_statements("DROP TABLE orders") == ["DROP TABLE orders"]
+    assert _hook_statements(["a", "b"]) == ["a", "b"]
+
+
+def test_restore_roles_are_least_privilege() -> None:
+    from reslab.restore.install import FUNCTION_ACTIONS, function_policy
+
+    assert set(FUNCTION_ACTIONS) == set(machine.FUNCTIONS)
+    for function in FUNCTION_ACTIONS:
+        actions = {
+            a
+            for s in function_policy(function)["Statement"]
+            for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        }
+        assert not any(a.endswith(":*") for a in actions), function
+        reads_secret = "secretsmanager:GetSecretValue" in actions
+        assert reads_secret == (function in ("backup_snapshot", "backup_checks")), function
