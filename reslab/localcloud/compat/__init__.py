@@ -12,6 +12,7 @@ PATCH_MODULES: tuple[str, ...] = (
     "reslab.localcloud.compat.cfn_resources",
     "reslab.localcloud.compat.cloudformation",
     "reslab.localcloud.compat.cfn_deletes",
+    "reslab.localcloud.compat.s3_policy",
     "reslab.localcloud.webtier",
 )
 
