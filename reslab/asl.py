@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from reslab import REPO_ROOT
+from reslab.restore.machine import RESTORE_MACHINE_PLACEHOLDER, nested_verification
 from reslab_lambda.cfn import COMPLETE, GONE, SKIPPED
 from reslab_lambda.stacks import StackSpec, deploy_levels, stack_table
 
@@ -164,6 +165,14 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
     return {"StartAt": s["init"], "States": states}
 
 
+#: The deploy machine's last states: the lab is up and (unless skipped) its backups verified.
+DEPLOYED = "Lab deployed"
+BACKUP_CHECK_FAILED = "Backup check failed"
+
+#: Placeholders that are not Lambda ARNs (filled by the installer).
+MACHINE_PLACEHOLDERS = (RESTORE_MACHINE_PLACEHOLDER,)
+
+
 def _merge_expression(count: int) -> str:
     """``States.JsonMerge`` of the Parallel's branch results into ``$.stacks``."""
     expr = "$.level[0]"
@@ -196,10 +205,24 @@ def _machine(action: str, levels: list[list[StackSpec]]) -> dict[str, Any]:
             "ResultPath": "$.level",
             "Next": collect,
         }
+        after_last = "Verify backups?" if action == "create" else None
         states[collect] = {
             "Type": "Pass",
             "Parameters": {"event.$": "$.event", "stacks.$": _merge_expression(len(level))},
-            **({"End": True} if last else {"Next": names[i + 1]}),
+            **(
+                {"Next": names[i + 1]}
+                if not last
+                else ({"Next": after_last} if after_last else {"End": True})
+            ),
+        }
+    if action == "create":
+        states.update(nested_verification(DEPLOYED, BACKUP_CHECK_FAILED))
+        states[DEPLOYED] = {"Type": "Succeed"}
+        states[BACKUP_CHECK_FAILED] = {
+            "Type": "Fail",
+            "Error": "BackupCheckFailed",
+            "Cause": "The lab is up, but the nested restore-integrity execution failed: "
+            "see its history and report (reslab reports).",
         }
     return {"Comment": comment, "StartAt": "Validate event", "States": states}
 

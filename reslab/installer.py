@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -315,6 +316,8 @@ def install(
         arn = ensure_function(lam, f"{name}-{function}", role, code, workshop, lambda_env)
         result.functions[function] = arn
 
+    restore_arn = _install_restore_machine(clients, name, region, workshop, lambda_env)
+    result.machines["restore"] = restore_arn
     invoke = {
         "Version": "2012-10-17",
         "Statement": [
@@ -322,11 +325,13 @@ def install(
                 "Effect": "Allow",
                 "Action": "lambda:InvokeFunction",
                 "Resource": sorted(result.functions.values()),
-            }
+            },
+            *nested_execution_statements(restore_arn, region, account),
         ],
     }
     sfn_role = ensure_role(iam, f"{name}-states", "states.amazonaws.com", invoke, workshop)
     substitutions = {asl.FUNCTIONS[f]: arn for f, arn in result.functions.items()}
+    substitutions[asl.RESTORE_MACHINE_PLACEHOLDER] = restore_arn
     sfn = clients("stepfunctions", region)
     for machine in asl.MACHINES:
         definition = asl.render(asl.load(machine), substitutions)
@@ -334,3 +339,55 @@ def install(
             sfn, f"{name}-{machine}", definition, sfn_role, workshop
         )
     return result
+
+
+def is_local_endpoint(client: Any) -> bool:
+    """True when a boto3 client talks to a loopback endpoint (the embedded local cloud)."""
+    host = urlsplit(str(client.meta.endpoint_url)).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _install_restore_machine(
+    clients: ClientFactory, name: str, region: str, workshop: str, lambda_env: Mapping[str, str]
+) -> str:
+    """The restore-integrity machine the deploy machine runs as its nested last step.
+
+    Locally its Lambdas run on this venv, so their zips skip the Lambda-runtime wheels.
+    """
+    from reslab.restore.install import install_restore, local_code
+
+    local = is_local_endpoint(clients("stepfunctions", region))
+    installed = install_restore(
+        clients,
+        name,
+        region,
+        workshop,
+        lambda_env={k: v for k, v in lambda_env.items() if k != CFN_ROLE_ENV},
+        **({"code": local_code} if local else {}),
+    )
+    return installed.machine_arn
+
+
+def nested_execution_statements(
+    machine_arn: str, region: str, account: str
+) -> list[dict[str, Any]]:
+    """What ``states:startExecution.sync:2`` needs: start and watch the child, and the managed
+    EventBridge rule Step Functions uses to hear that it finished."""
+    execution_arns = machine_arn.replace(":stateMachine:", ":execution:") + ":*"
+    rule = (
+        f"arn:aws:events:{region}:{account}:rule/"
+        "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+    )
+    return [
+        {"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine_arn},
+        {
+            "Effect": "Allow",
+            "Action": ["states:DescribeExecution", "states:StopExecution"],
+            "Resource": execution_arns,
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            "Resource": rule,
+        },
+    ]

@@ -135,7 +135,18 @@ def deploy(
         outcome = run_machine(tgt, name, event, "deploy", as_json)
         summary = _stderr if as_json else Console(soft_wrap=True)
         print_summary(tgt, event, summary)
+        summary.print(f"backups:  {backup_verdict(outcome)}")
     outcome.raise_for_status()
+
+
+def backup_verdict(outcome: execution.Outcome) -> str:
+    """One line on the nested restore-integrity execution the deploy machine ends with."""
+    if outcome.error == "BackupCheckFailed":
+        return "FAILED: the restore-integrity check failed (reslab reports --local shows why)"
+    check = (outcome.output or {}).get("backup_check") if isinstance(outcome.output, dict) else None
+    if check:
+        return f"verified ({check.get('status', '?')}, execution {check.get('execution', '?')})"
+    return "not checked (skip_backup_check)" if outcome.status == "SUCCEEDED" else "not reached"
 
 
 def destroy(

@@ -249,6 +249,18 @@ def nested_verification(next_state: str, failed_state: str) -> dict[str, Any]:
             },
             "ResultSelector": {"status.$": "$.Status", "execution.$": "$.ExecutionArn"},
             "ResultPath": "$.backup_check",
+            "Retry": [
+                {
+                    "ErrorEquals": [
+                        "StepFunctions.ExecutionLimitExceeded",
+                        "StepFunctions.AWSStepFunctionsException",
+                        "StepFunctions.SdkClientException",
+                    ],
+                    "IntervalSeconds": 2,
+                    "MaxAttempts": 3,
+                    "BackoffRate": 2.0,
+                }
+            ],
             "Catch": [
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed_state}
             ],

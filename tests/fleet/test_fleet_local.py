@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reslab.cli.app import app
+from reslab.event import LOCAL_DEFAULTS
 from reslab.fleet import lab
 from reslab.fleet.runner import RUNNING, SKIPPED, FleetRun, TargetRun, run_fleet
 from reslab.fleet.state import FAILED, SUCCEEDED, FleetState, state_path
@@ -53,7 +54,9 @@ def fleet(cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     csv = write_targets(workdir / "class.csv", tag, GOOD, broken=True)
     targets = load_targets(csv)
     state = FleetState(state_path(csv, workdir))
-    settings = lab.Settings(local=True, after_install=stubs)
+    # stub stacks have no database to restore: the nested backup check is skipped
+    base_event = {**LOCAL_DEFAULTS, "skip_backup_check": True}
+    settings = lab.Settings(local=True, base_event=base_event, after_install=stubs)
     running: list[int] = []
 
     def watch(runs: list[TargetRun]) -> None:

@@ -139,11 +139,15 @@ def test_probe_measures_a_real_outage_to_within_one_interval(webapp: WebApp) -> 
     summary = metrics.summarise(samples, marks, INTERVAL)
     assert len(summary["outages"]) == 1, summary["outages"]
     outage = summary["outages"][0]
-    # each edge is caught within one probe interval of when it happened
-    assert down_from - INTERVAL <= outage["start"] <= down_by + INTERVAL
-    assert up_from <= outage["end"] <= up_by + INTERVAL
+    # each edge is caught within one probe period of when it happened: the configured interval,
+    # or the real spacing of the samples when a loaded machine stretched it
+    starts = [s.t for s in samples]
+    period = max(INTERVAL, *(b - a for a, b in zip(starts, starts[1:], strict=False)))
+    assert down_from - period <= outage["start"] <= down_by + period
+    assert up_from <= outage["end"] <= up_by + period
     true_min, true_max = up_from - down_by, up_by - down_from
-    assert true_min - INTERVAL <= summary["downtime_s"] <= true_max + INTERVAL
+    assert true_min - period <= summary["downtime_s"] <= true_max + period
+    assert period < 1.0, f"the probe stalled for {period:.2f}s"
     ok = [s for s in samples if s.ok]
     assert ok and {(s.instance, s.az) for s in ok} == {(INSTANCE, AZ)}
     assert summary["per_instance"]["before"][INSTANCE] >= 3
