@@ -316,7 +316,7 @@ def install(
         arn = ensure_function(lam, f"{name}-{function}", role, code, workshop, lambda_env)
         result.functions[function] = arn
 
-    restore_arn = _install_restore_machine(clients, name, region, workshop, lambda_env)
+    restore_arn = _install_restore_machine(clients, name, event, lambda_env)
     result.machines["restore"] = restore_arn
     invoke = {
         "Version": "2012-10-17",
@@ -347,15 +347,22 @@ def is_local_endpoint(client: Any) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def _install_restore_machine(
-    clients: ClientFactory, name: str, region: str, workshop: str, lambda_env: Mapping[str, str]
-) -> str:
-    """The restore-integrity machine the deploy machine runs as its nested last step.
+#: When the installed schedule re-verifies the lab's latest automated snapshot (03:00 UTC daily).
+BACKUP_SCHEDULE = "cron(0 3 * * ? *)"
 
-    Locally its Lambdas run on this venv, so their zips skip the Lambda-runtime wheels.
+
+def _install_restore_machine(
+    clients: ClientFactory, name: str, event: Mapping[str, Any], lambda_env: Mapping[str, str]
+) -> str:
+    """The restore-integrity machine the deploy machine runs as its nested last step, and the
+    EventBridge Scheduler schedule that runs it daily on the latest snapshot.
+
+    Locally its Lambdas run on this venv, so their zips skip the Lambda-runtime wheels (and
+    moto stores the schedule without ever firing it).
     """
     from reslab.restore.install import install_restore, local_code
 
+    region, workshop = event["region_name"], event["workshop"]
     local = is_local_endpoint(clients("stepfunctions", region))
     installed = install_restore(
         clients,
@@ -363,6 +370,13 @@ def _install_restore_machine(
         region,
         workshop,
         lambda_env={k: v for k, v in lambda_env.items() if k != CFN_ROLE_ENV},
+        schedule=BACKUP_SCHEDULE,
+        schedule_input={
+            "stack_prefix": event["stack_prefix"],
+            "region_name": region,
+            "workshop": workshop,
+            "snapshot": "latest",
+        },
         **({"code": local_code} if local else {}),
     )
     return installed.machine_arn

@@ -93,6 +93,18 @@ def find_machines(clients: ClientFactory, region: str, w: str, _hints: Hints) ->
     return found
 
 
+def find_schedule_groups(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
+    scheduler = clients("scheduler", region)
+    found = []
+    for group in _pages(scheduler, "list_schedule_groups", "ScheduleGroups"):
+        if group["Name"] == "default":
+            continue
+        tags = _tags(scheduler.list_tags_for_resource(ResourceArn=group["Arn"])["Tags"])
+        if tags.get(WORKSHOP_TAG) == w:
+            found.append(Found("schedule-group", region, group["Name"], group["Arn"]))
+    return found
+
+
 def find_stacks(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
     cfn = clients("cloudformation", region)
     return [
@@ -296,6 +308,11 @@ def delete_machine(clients: ClientFactory, f: Found, _poll: float) -> None:
     clients("stepfunctions", f.region).delete_state_machine(stateMachineArn=f.arn)
 
 
+def delete_schedule_group(clients: ClientFactory, f: Found, _poll: float) -> None:
+    """Deleting a group deletes the schedules in it."""
+    clients("scheduler", f.region).delete_schedule_group(Name=f.id)
+
+
 def delete_stack(clients: ClientFactory, f: Found, poll: float) -> None:
     cfn = clients("cloudformation", f.region)
     s3 = clients("s3", f.region)
@@ -450,6 +467,7 @@ class Kind:
 #: ENIs -> buckets -> Lambdas' + RDS log groups -> Lambdas -> roles -> secrets -> KMS keys.
 KINDS: tuple[Kind, ...] = (
     Kind("network-acl", find_acls, delete_acl),
+    Kind("schedule-group", find_schedule_groups, delete_schedule_group),
     Kind("state-machine", find_machines, delete_machine),
     Kind("stack", find_stacks, delete_stack),
     Kind("ec2-instance", find_ec2_instances, delete_ec2_instance),

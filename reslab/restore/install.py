@@ -194,8 +194,10 @@ def ensure_schedule(
         workshop,
     )
     scheduler = clients("scheduler", region)
+    group = ensure_schedule_group(scheduler, name, workshop)
     spec = {
         "Name": f"{name}-verify-backup",
+        "GroupName": group,
         "ScheduleExpression": expression,
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "Target": {"Arn": machine_arn, "RoleArn": role, "Input": json.dumps(dict(event))},
@@ -203,9 +205,21 @@ def ensure_schedule(
         "State": "ENABLED",
     }
     try:
-        scheduler.get_schedule(Name=spec["Name"])
+        scheduler.get_schedule(Name=spec["Name"], GroupName=group)
     except Exception as exc:
         if "ResourceNotFound" not in type(exc).__name__ and "ResourceNotFound" not in str(exc):
             raise
         return str(scheduler.create_schedule(**spec)["ScheduleArn"])
     return str(scheduler.update_schedule(**spec)["ScheduleArn"])
+
+
+def ensure_schedule_group(scheduler: Any, name: str, workshop: str) -> str:
+    """Schedules take no tags, so each install's schedules live in a group of their own that
+    carries the workshop tag: ``reslab sweep`` finds the group and deleting it removes them."""
+    try:
+        scheduler.get_schedule_group(Name=name)
+    except Exception as exc:
+        if "ResourceNotFound" not in type(exc).__name__ and "ResourceNotFound" not in str(exc):
+            raise
+        scheduler.create_schedule_group(Name=name, Tags=[{"Key": "workshop", "Value": workshop}])
+    return name

@@ -244,6 +244,13 @@ def _tagged_everywhere(cloud: Any, workshop: str, name: str) -> dict[str, list[s
         ]
         groups = c("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}-")
         left[f"lambda logs {region}"] = [g["logGroupName"] for g in groups["logGroups"]]
+        scheduler = c("scheduler")
+        left[f"schedules {region}"] = [
+            f"{g['Name']}/{sch['Name']}"
+            for g in scheduler.list_schedule_groups()["ScheduleGroups"]
+            if tagged(scheduler.list_tags_for_resource(ResourceArn=g["Arn"])["Tags"])
+            for sch in scheduler.list_schedules(GroupName=g["Name"])["Schedules"]
+        ]
         sfn = c("stepfunctions")
         left[f"machines {region}"] = [
             m["name"]
@@ -295,6 +302,7 @@ def test_sweep_after_teardown_leaves_nothing_tagged(
         "s3-bucket",
         "lambda",
         "state-machine",
+        "schedule-group",
         "iam-role",
     } <= kinds, kinds
     assert _tagged_everywhere(

@@ -96,7 +96,9 @@ def test_schedule_starts_the_machine_daily(pg_lab: RestoreLab) -> None:
         event,
     )  # idempotent: updates in place
     assert arn == again
-    got = pg_lab.client("scheduler").get_schedule(Name=f"{pg_lab.prefix}-verify-backup")
+    got = pg_lab.client("scheduler").get_schedule(
+        Name=f"{pg_lab.prefix}-verify-backup", GroupName=pg_lab.prefix
+    )
     assert got["ScheduleExpression"] == "cron(0 4 * * ? *)"
     assert got["Target"]["Arn"] == pg_lab.machine_arn
     assert json.loads(got["Target"]["Input"]) == event

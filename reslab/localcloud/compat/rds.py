@@ -146,6 +146,12 @@ def _patch_backend() -> None:
         replica = create_replica(self, db_kwargs)
         # copy.copy(primary) shares the primary's secret object; a replica has none of its own.
         replica.manage_master_user_password = False
+        # copy.copy also keeps the primary's parameter group NAME, which does not exist in the
+        # replica's region (KeyError -> HTTP 500 on every describe); AWS uses the default group
+        # there unless one is given.
+        group = db_kwargs.get("db_parameter_group_name")
+        if not group or group not in self.db_parameter_groups:
+            replica.db_parameter_group_name = None
         # As on AWS, the primary's master user and password (its secret) work on the replica.
         source = str(db_kwargs["source_db_instance_identifier"]).rsplit(":", 1)[-1]
         attach_real_database(replica, login_from=source)
@@ -243,6 +249,10 @@ def _patch_model() -> None:
         _cfn.extras = _cfn_extras(properties)
         if "Port" not in properties and properties.get("Engine"):
             properties["Port"] = DBInstance.default_port(properties["Engine"])
+        # moto resolves {"Ref": <AWS::RDS::DBParameterGroup>} to the group OBJECT, not its name
+        group = properties.get("DBParameterGroupName")
+        if group is not None and not isinstance(group, str):
+            properties["DBParameterGroupName"] = group.name
         try:
             return create_cfn(
                 cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
