@@ -29,10 +29,15 @@ def discover(selected: list[str]) -> list[str]:
 def main(argv: list[str]) -> int:
     console = Console()
     results: list[BenchResult] = []
+    failed: list[str] = []
     for name in discover(argv):
         console.print(f"[bold]running[/] {name} ...")
-        module = importlib.import_module(f"bench.{name}")
-        results.extend(module.run())
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            results.extend(module.run())
+        except Exception as exc:  # one broken benchmark must not lose the others' figures
+            console.print(f"[red]{name} failed:[/] {type(exc).__name__}: {exc}")
+            failed.append(name)
     table = Table(title="reslab benchmarks")
     for column in ("name", "value", "unit", "baseline", "baseline value", "ratio"):
         table.add_column(column)
@@ -49,6 +54,9 @@ def main(argv: list[str]) -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps([r.to_json() for r in results], indent=2) + "\n")
     console.print(f"wrote {OUT}")
+    if failed:
+        console.print(f"[red]failed benchmarks:[/] {', '.join(failed)}")
+        return 1
     return 0
 
 

@@ -112,7 +112,10 @@ class DbBacking:
         if backing is None:
             return
         if backing.server is not None:
-            backing.server.cleanup()
+            # pgserver's start/stop share process-wide lock state that is not thread-safe:
+            # concurrent cleanups (20 labs tearing down at once) fail "unacquired lock".
+            with self._lock:
+                backing.server.cleanup()
             if backing.pgdata is not None:
                 shutil.rmtree(backing.pgdata, ignore_errors=True)
             return
