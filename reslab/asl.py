@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from reslab import REPO_ROOT
-from reslab.restore.machine import RESTORE_MACHINE_PLACEHOLDER, nested_verification
+from reslab.restore.machine import (  # re-exported: the deploy machine's one non-Lambda placeholder
+    RESTORE_MACHINE_PLACEHOLDER as RESTORE_MACHINE_PLACEHOLDER,
+)
+from reslab.restore.machine import nested_verification
 from reslab_lambda.cfn import COMPLETE, GONE, SKIPPED
 from reslab_lambda.stacks import StackSpec, deploy_levels, stack_table
 
@@ -169,9 +172,6 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
 DEPLOYED = "Lab deployed"
 BACKUP_CHECK_FAILED = "Backup check failed"
 
-#: Placeholders that are not Lambda ARNs (filled by the installer).
-MACHINE_PLACEHOLDERS = (RESTORE_MACHINE_PLACEHOLDER,)
-
 
 def _merge_expression(count: int) -> str:
     """``States.JsonMerge`` of the Parallel's branch results into ``$.stacks``."""
@@ -205,15 +205,16 @@ def _machine(action: str, levels: list[list[StackSpec]]) -> dict[str, Any]:
             "ResultPath": "$.level",
             "Next": collect,
         }
-        after_last = "Verify backups?" if action == "create" else None
+        if not last:
+            then: dict[str, Any] = {"Next": names[i + 1]}
+        elif action == "create":  # the deployed lab's backups are verified last
+            then = {"Next": "Verify backups?"}
+        else:
+            then = {"End": True}
         states[collect] = {
             "Type": "Pass",
             "Parameters": {"event.$": "$.event", "stacks.$": _merge_expression(len(level))},
-            **(
-                {"Next": names[i + 1]}
-                if not last
-                else ({"Next": after_last} if after_last else {"End": True})
-            ),
+            **then,
         }
     if action == "create":
         states.update(nested_verification(DEPLOYED, BACKUP_CHECK_FAILED))

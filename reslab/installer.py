@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -318,17 +318,9 @@ def install(
 
     restore_arn = _install_restore_machine(clients, name, event, lambda_env)
     result.machines["restore"] = restore_arn
-    invoke = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "lambda:InvokeFunction",
-                "Resource": sorted(result.functions.values()),
-            },
-            *nested_execution_statements(restore_arn, region, account),
-        ],
-    }
+    invoke = invoke_policy(
+        result.functions.values(), *nested_execution_statements(restore_arn, region, account)
+    )
     sfn_role = ensure_role(iam, f"{name}-states", "states.amazonaws.com", invoke, workshop)
     substitutions = {asl.FUNCTIONS[f]: arn for f, arn in result.functions.items()}
     substitutions[asl.RESTORE_MACHINE_PLACEHOLDER] = restore_arn
@@ -339,6 +331,21 @@ def install(
             sfn, f"{name}-{machine}", definition, sfn_role, workshop
         )
     return result
+
+
+def invoke_policy(function_arns: Iterable[str], *extra: Mapping[str, Any]) -> dict[str, Any]:
+    """A state machine role's policy: invoke exactly these Lambdas (plus ``extra`` statements)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": sorted(function_arns),
+            },
+            *extra,
+        ],
+    }
 
 
 def is_local_endpoint(client: Any) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reslab import asl, packaging
-from reslab.installer import ensure_function, ensure_role, ensure_state_machine
+from reslab.installer import ensure_function, ensure_role, ensure_state_machine, invoke_policy
 from reslab.restore import machine
 from reslab.restore.event import refuse_plaintext
 from reslab.restore.steps import TEMP_TAG, TEST_HOOK_ENV
@@ -146,16 +146,7 @@ def install_restore(
             }
         lam.update_function_configuration(FunctionName=f"{name}-{function}", **config)
         result.functions[function] = arn
-    invoke = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "lambda:InvokeFunction",
-                "Resource": sorted(result.functions.values()),
-            }
-        ],
-    }
+    invoke = invoke_policy(result.functions.values())
     sfn_role = ensure_role(iam, f"{name}-restore-states", "states.amazonaws.com", invoke, workshop)
     substitutions = {machine.FUNCTIONS[f]: arn for f, arn in result.functions.items()}
     definition = asl.render(machine.PATH.read_text(), substitutions)
