@@ -102,7 +102,7 @@ def _transitions(cloud: Any, name: str, poll_max: int) -> int:
 
     event = local_event(name, {"stack_prefix": name.capitalize(), "poll_seconds": 1,
                                "poll_max_seconds": poll_max})  # fmt: skip
-    inst = install(cloud.client, name, validate_event(event), {})
+    inst = install(cloud.client, name, validate_event(event))
     sfn = cloud.client("stepfunctions", "us-east-2")
     outcome = execution.wait(sfn, execution.start(sfn, inst.machines["deploy"], event, name))
     if outcome.status != "SUCCEEDED":

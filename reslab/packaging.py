@@ -32,7 +32,10 @@ SHARED_PACKAGE = LAMBDAS_DIR / "shared" / "reslab_lambda"
 STACK_TABLE = REPO_ROOT / "cloudformation" / "stacks.json"
 WEBAPP_DIR = REPO_ROOT / "webapp"
 BOOTSTRAP = REPO_ROOT / "bootstrap" / "bootstrap.sh"
+STATEMACHINE_DIR = REPO_ROOT / "statemachine"
+INSTALLER_TEMPLATE = REPO_ROOT / "cloudformation" / "installer.yaml"
 VENDOR_CACHE = REPO_ROOT / "build" / "cache" / "vendor"
+STACK_TABLE_ENTRY = "reslab_lambda/" + STACK_TABLE.name
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
 EXEC_MODE = 0o755
@@ -181,7 +184,7 @@ def lambda_files(folder: Path) -> dict[str, bytes]:
     files = vendored_files(folder)
     files.update(vendored_sources(folder))
     files.update(tree_files(SHARED_PACKAGE, "reslab_lambda/"))
-    files["reslab_lambda/" + STACK_TABLE.name] = STACK_TABLE.read_bytes()
+    files[STACK_TABLE_ENTRY] = STACK_TABLE.read_bytes()
     files.update(tree_files(folder))
     return files
 
@@ -209,9 +212,46 @@ def build_lambda(folder: Path, out_dir: Path) -> Path:
     return _write(out_dir / f"{folder.name}.zip", lambda_zip(folder))
 
 
-def package_all(out_dir: Path) -> list[Path]:
-    """Build every artifact into ``out_dir`` and a SHA256SUMS beside them; returns the paths."""
-    built = [build_lambda(folder, out_dir) for folder in lambda_folders()]
+def local_lambda_zip(folder: Path) -> bytes:
+    """A Lambda zip for the LOCAL cloud: like :func:`lambda_zip` minus the pip requirements (the
+    child process runs on this venv, which has them; manylinux wheels built for the Lambda
+    runtime's Python would not load here)."""
+    files = {
+        **vendored_sources(folder),
+        **tree_files(SHARED_PACKAGE, "reslab_lambda/"),
+        STACK_TABLE_ENTRY: STACK_TABLE.read_bytes(),
+        **tree_files(folder),
+    }
+    return zip_bytes(files)
+
+
+def installer_artifacts(local: bool = False) -> dict[str, bytes]:
+    """What the installer stack reads under ArtifactBucket/ArtifactPrefix: one zip per Lambda
+    (``local``: the local cloud's flavour), the state machines' ASL, and the installer template
+    itself (so that its content is part of the version too)."""
+    build = local_lambda_zip if local else lambda_zip
+    files = {f"{folder.name}.zip": build(folder) for folder in lambda_folders()}
+    for path in sorted(STATEMACHINE_DIR.glob("*.asl.json")):
+        files[path.name] = path.read_bytes()
+    files[INSTALLER_TEMPLATE.name] = INSTALLER_TEMPLATE.read_bytes()
+    return files
+
+
+def artifact_version(files: Mapping[str, bytes]) -> str:
+    """A content hash of ``files``: the ArtifactPrefix folder (``reslab/<version>/``), so any
+    change to any artifact gives new S3 keys and the stack update replaces the code."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"{name}\0{hashlib.sha256(files[name]).hexdigest()}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def package_all(out_dir: Path, local: bool = False) -> list[Path]:
+    """Build every artifact into ``out_dir``: the installer's (Lambda zips, ASL, template), the
+    web-app tarball, the bootstrap, a VERSION (the installer artifacts'
+    content hash) and a SHA256SUMS of them all; returns the paths."""
+    artifacts = installer_artifacts(local)
+    built = [_write(out_dir / name, data) for name, data in artifacts.items()]
     if WEBAPP_DIR.is_dir():
         built.append(_write(out_dir / "webapp.tar.gz", webapp_tarball()))
     if BOOTSTRAP.exists():
@@ -219,6 +259,7 @@ def package_all(out_dir: Path) -> list[Path]:
         shutil.copyfile(BOOTSTRAP, target)
         target.chmod(EXEC_MODE)
         built.append(target)
+    built.append(_write(out_dir / "VERSION", f"{artifact_version(artifacts)}\n".encode()))
     sums = "".join(
         f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(built)
     )

@@ -49,6 +49,22 @@ def _stack_outputs(client: Any, stack: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in found[0].get("Outputs", [])} if found else {}
 
 
+def _report_bucket(client: Any, install_name: str, stack_prefix: str) -> str | None:
+    """The installer stack's report bucket (where scheduled and nested checks write), else the
+    lab's Storage bucket."""
+    return _stack_outputs(client, install_name).get("ReportBucketName") or _stack_outputs(
+        client, f"{stack_prefix}Storage"
+    ).get("ReportBucketName")
+
+
+INSTALL_NAME = typer.Option(
+    "reslab", "--name", help="Installer stack whose report bucket is the default."
+)
+REPORT_BUCKET = typer.Option(
+    None, help="Default: the installer stack's report bucket, else the Storage stack's."
+)
+
+
 def _state_machine(client: Any, name: str | None) -> str:
     sfn = client("stepfunctions")
     machines = [
@@ -128,7 +144,8 @@ def verify_backup(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     region: str | None = typer.Option(None, help="Region (default: AWS_REGION or us-east-2)."),
     stack_prefix: str = typer.Option("Resiliency", help="Prefix of the lab's stacks."),
-    report_bucket: str | None = typer.Option(None, help="Default: the Storage stack's output."),
+    report_bucket: str | None = REPORT_BUCKET,
+    name: str = INSTALL_NAME,
     secret_id: str | None = typer.Option(None, help="Secrets Manager secret NAME/ARN."),
     ssm_parameter: str | None = typer.Option(None, help="SSM SecureString parameter NAME."),
     slack_webhook_parameter: str | None = typer.Option(
@@ -141,10 +158,9 @@ def verify_backup(
     reg = _region(region)
     client = _client_factory(local, reg, endpoint_url)
     database = _stack_outputs(client, f"{stack_prefix}Database")
-    storage = _stack_outputs(client, f"{stack_prefix}Storage")
     event: dict[str, Any] = {
         "instance": instance or database.get("DBInstanceIdentifier"),
-        "report_bucket": report_bucket or storage.get("ReportBucketName"),
+        "report_bucket": report_bucket or _report_bucket(client, name, stack_prefix),
         "region_name": reg,
         "snapshot": snapshot,
         "stack_prefix": stack_prefix,
@@ -196,17 +212,19 @@ def reports(
     instance: str | None = typer.Option(None, help="Only this instance's reports."),
     region: str | None = typer.Option(None, help="Region (default: AWS_REGION or us-east-2)."),
     stack_prefix: str = typer.Option("Resiliency", help="Prefix of the lab's stacks."),
-    report_bucket: str | None = typer.Option(None, help="Default: the Storage stack's output."),
+    report_bucket: str | None = REPORT_BUCKET,
+    name: str = INSTALL_NAME,
     limit: int = typer.Option(20, help="Newest N reports."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the verification history (newest first) with verdicts, from the report bucket."""
     client = _client_factory(local, _region(region), endpoint_url)
-    bucket = report_bucket or _stack_outputs(client, f"{stack_prefix}Storage").get(
-        "ReportBucketName"
-    )
+    bucket = report_bucket or _report_bucket(client, name, stack_prefix)
     if not bucket:
-        raise InvalidRestoreEvent("--report-bucket: not given and no Storage stack output")
+        raise InvalidRestoreEvent(
+            "--report-bucket: not given, and neither the installer stack nor the Storage stack "
+            "has a ReportBucketName output"
+        )
     rows = list_reports(client("s3"), bucket, instance, limit)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))

@@ -89,7 +89,7 @@ def run_machine(
 ) -> execution.Outcome:
     """Install (idempotent), run ``machine`` with live stack progress, return the outcome."""
     normalised = validate_event(event)
-    inst = install(tgt.clients, name, normalised, {})
+    inst = install(tgt.clients, name, normalised)
     sfn = tgt.clients("stepfunctions", inst.region)
     arn = execution.start(sfn, inst.machines[machine], event, f"{name}-{machine}")
     _stderr.print(f"{machine}: execution {arn}")

@@ -153,22 +153,34 @@ def reset(
 def install(
     local: bool = LOCAL,
     event_file: Path | None = typer.Option(None, "--event", help="Event JSON file."),
-    name: str = NAME,
+    name: str = typer.Option(
+        deploy_cmds.DEFAULT_NAME, "--name", help="Installer stack name (prefixes its functions)."
+    ),
+    bucket: str | None = typer.Option(
+        None, "--bucket", help="Artifact bucket, in --region (default: the event's boot_bucket)."
+    ),
+    region: str | None = typer.Option(
+        None, "--region", help="Region of the install (default: the event's region_name)."
+    ),
 ) -> None:
-    """Install the machinery only (buckets' content, roles, Lambdas, machines); print the ARNs.
+    """Create or update the installer stack (roles, Lambdas, state machines, report bucket,
+    backup-check schedule, SSM parameters) after uploading its artifacts; print its outputs.
 
     Then start the deploy yourself: ``aws stepfunctions start-execution``.
     """
     is_local = deploy_cmds.use_local(local)
-    event = deploy_cmds.resolve_event(event_file, is_local, name, {})
+    overrides = {"region_name": region} if region else {}
+    event = deploy_cmds.resolve_event(event_file, is_local, name, overrides)
     with deploy_cmds.target(is_local, None, None) as tgt:
         from reslab.event import validate_event
 
-        done = install_machinery(tgt.clients, name, validate_event(event), {})
+        done = install_machinery(tgt.clients, name, validate_event(event), bucket)
     result: dict[str, Any] = {
+        "stack": done.stack_id,
         "region": done.region,
         "machines": done.machines,
         "functions": done.functions,
+        "report_bucket": done.report_bucket,
     }
     print(json.dumps(result, indent=2))
 

@@ -111,7 +111,7 @@ def run_machine(
 ) -> execution.Outcome:
     """Install (idempotent), start ``machine``, wait for its end reporting the stage."""
     stage(f"{machine}: installing")
-    installed = install(clients, name, validate_event(event), {})
+    installed = install(clients, name, validate_event(event))
     if settings.after_install is not None:
         settings.after_install(clients, event)
     sfn = clients("stepfunctions", installed.region)

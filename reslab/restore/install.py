@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reslab import asl, packaging
-from reslab.installer import ensure_function, ensure_role, ensure_state_machine, invoke_policy
+from reslab.ensure import ensure_function, ensure_role, ensure_state_machine, invoke_policy
 from reslab.restore import machine
 from reslab.restore.event import refuse_plaintext
 from reslab.restore.steps import TEMP_TAG, TEST_HOOK_ENV
@@ -52,10 +52,19 @@ FUNCTION_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "kms:DescribeKey",
     ),
     "backup_poll": ("rds:DescribeDBInstances", "rds:DescribeDBSnapshots"),
-    "backup_checks": (*_SECRETS, "s3:ListBucket", "s3:GetObject", "s3:PutObject"),
+    "backup_checks": _SECRETS,
     "backup_cleanup": ("rds:DescribeDBInstances",),
-    "backup_notify": ("ssm:GetParameter", "kms:Decrypt"),
+    "backup_notify": (),
 }
+#: SecureString reads decrypt with the parameter's key, through SSM only.
+SSM_DECRYPT = {
+    "Effect": "Allow",
+    "Action": "kms:Decrypt",
+    "Resource": "*",
+    "Condition": {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}},
+}
+#: The checks Lambda reads expectations and writes reports in the report bucket.
+REPORT_ACTIONS = ("s3:ListBucket", "s3:GetObject", "s3:PutObject")
 #: Deleting is allowed only on what the workflow itself tagged temporary.
 TEMPORARY_ONLY = {
     "Effect": "Allow",
@@ -77,23 +86,29 @@ class RestoreInstallation:
     schedule: str | None = None
 
 
-def local_code(folder: Any) -> bytes:
-    """A Lambda zip for the LOCAL cloud: like ``packaging.lambda_zip`` minus the pip requirements
-    (the child process runs on this venv, which has them; manylinux wheels built for the Lambda
-    runtime's Python would not load here)."""
-    files = {
-        **packaging.vendored_sources(folder),
-        **packaging.tree_files(packaging.SHARED_PACKAGE, "reslab_lambda/"),
-        **packaging.tree_files(folder),
-    }
-    return packaging.zip_bytes(files)
+#: The local cloud's Lambda zip (kept under this name for callers).
+local_code = packaging.local_lambda_zip
 
 
-def function_policy(function: str) -> dict[str, Any]:
-    statements: list[dict[str, Any]] = [
-        _LOGS,
-        {"Effect": "Allow", "Action": list(FUNCTION_ACTIONS[function]), "Resource": "*"},
-    ]
+def function_statements(
+    function: str, report_buckets: Any = "*", slack_parameters: Any = "*"
+) -> list[dict[str, Any]]:
+    """What ``function`` may do beyond writing its logs (shared with the installer stack, which
+    narrows the report buckets and the Slack webhook parameter to its own)."""
+    statements: list[dict[str, Any]] = []
+    if FUNCTION_ACTIONS[function]:
+        statements.append(
+            {"Effect": "Allow", "Action": list(FUNCTION_ACTIONS[function]), "Resource": "*"}
+        )
+    if function == "backup_notify":
+        statements += [
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": slack_parameters},
+            SSM_DECRYPT,
+        ]
+    if function == "backup_checks":
+        statements.append(
+            {"Effect": "Allow", "Action": list(REPORT_ACTIONS), "Resource": report_buckets}
+        )
     if function == "backup_cleanup":
         statements.append(TEMPORARY_ONLY)
     if function in VPC_FUNCTIONS:
@@ -108,7 +123,11 @@ def function_policy(function: str) -> dict[str, Any]:
                 "Resource": "*",
             }
         )
-    return {"Version": "2012-10-17", "Statement": statements}
+    return statements
+
+
+def function_policy(function: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [_LOGS, *function_statements(function)]}
 
 
 def install_restore(

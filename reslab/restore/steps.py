@@ -97,8 +97,19 @@ def _from_stacks(ev: dict[str, Any]) -> None:
         ev[key] = outputs[output]
 
 
+#: Defaults the installer stack gives the Prepare Lambda: its own report bucket (evidence
+#: outlives lab resets) and its Slack webhook parameter; the event's values win.
+INSTALL_DEFAULTS = (
+    ("report_bucket", "RESLAB_REPORT_BUCKET"),
+    ("slack_webhook_parameter", "RESLAB_SLACK_WEBHOOK_PARAMETER"),
+)
+
+
 def prepare(raw: dict[str, Any]) -> dict[str, Any]:
     ev = event.validate(raw)
+    for key, variable in INSTALL_DEFAULTS:
+        if not ev.get(key) and os.environ.get(variable):
+            ev[key] = os.environ[variable]
     _from_stacks(ev)
     rds = aws.client("rds", ev)
     source = aws.describe_instance(rds, ev["instance"])

@@ -76,7 +76,7 @@ def new_lab(cloud: Any, stubs: bool, **overrides: Any) -> Lab:
         settings["skip_backup_check"] = True
     settings.update(overrides)
     event = local_event(name, settings)
-    installation = install(cloud.client, name, validate_event(event), {})
+    installation = install(cloud.client, name, validate_event(event))
     if stubs:
         upload_stubs(cloud.client("s3", event["cfn_region"]), event)
     return Lab(cloud, name, event, installation)

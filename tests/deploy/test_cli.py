@@ -85,9 +85,26 @@ def test_deploy_status_destroy_with_the_real_templates(workdir: Path, cloud: Any
     outputs = {o["OutputKey"]: o["OutputValue"] for o in storage["Outputs"]}
     lab_buckets = {outputs["WebsiteBucketName"], outputs["ReportBucketName"]}
 
+    # the nested backup check's evidence is in the INSTALLER's report bucket, which is the
+    # default of `reslab reports` and outlives the lab
+    (installer,) = cloud.client("cloudformation", "us-east-2").describe_stacks(
+        StackName="clifull"
+    )["Stacks"]
+    evidence = {o["OutputKey"]: o["OutputValue"] for o in installer["Outputs"]}
+    evidence_bucket = evidence["ReportBucketName"]
+    listed = run(
+        ["reports", "--local", "--name", "clifull", "--stack-prefix", "Clifull", "--json"], workdir
+    )
+    assert listed.returncode == 0, listed.stderr
+    [report] = json.loads(listed.stdout)
+    assert report["verdict"] == "pass"
+    assert s3.head_object(Bucket=evidence_bucket, Key=report["key"])
+
     destroyed = run(["destroy", "--local", "--event", str(path), "--name", "clifull"], workdir)
     assert destroyed.returncode == 0, destroyed.stderr[-3000:]
-    assert not lab_buckets & {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    remaining = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert not lab_buckets & remaining
+    assert evidence_bucket in remaining
     for region in REGIONS:
         left = cloud.client("cloudformation", region).describe_stacks()["Stacks"]
         assert not [s for s in left if s["StackName"].startswith("Clifull")]

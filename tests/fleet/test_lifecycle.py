@@ -2,8 +2,9 @@
 
 1. Exactly what docs/install-aws.md tells a participant, with the AWS CLI (``.venv/bin/aws``,
    an independent client) against the local cloud: make + tag the buckets, ``aws s3 cp`` the
-   templates and the bootstrap, ``reslab install`` (there is no CloudFormation installer template
-   yet), ``aws stepfunctions start-execution --input file://event.json``, ``describe-execution``
+   templates and the bootstrap, ``reslab package``, ``aws s3 sync`` of the build,
+   ``aws cloudformation deploy`` of the installer template, its DeployMachineArn output,
+   ``aws stepfunctions start-execution --input file://event.json``, ``describe-execution``
    until SUCCEEDED, ``describe-stacks`` shows every lab stack complete.
 2. ``reslab reset`` of that lab: torn down and deployed again (new stacks).
 3. An AZ-failure injection left in force (reslab.chaos, as if the session crashed), a temporary
@@ -110,26 +111,52 @@ def participant(cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         str(REPO_ROOT / "bootstrap/bootstrap.sh"),
         f"s3://{name}-boot/bootstrap/bootstrap.sh",
     )
-    installed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reslab",
-            "install",
-            "--local",
-            "--event",
-            "event.json",
-            "--name",
-            name,
-        ],
+    # docs/install-aws.md, "Install": package, upload, `aws cloudformation deploy` the installer
+    # (the local cloud's zip flavour: its Lambdas run on this venv, not the Lambda runtime).
+    packaged = subprocess.run(
+        [sys.executable, "-m", "reslab", "package", "--local", "--out", "dist"],
         cwd=workdir,
-        env=p.env | {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""},
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert installed.returncode == 0, installed.stderr
-    machine = json.loads(installed.stdout)["machines"]["deploy"]
+    assert packaged.returncode == 0, packaged.stderr
+    version = (workdir / "dist" / "VERSION").read_text().strip()
+    prefix = f"reslab/{version}/"
+    p.aws("s3", "sync", "dist", f"s3://{name}-boot/{prefix}")
+    p.aws(
+        "cloudformation",
+        "deploy",
+        "--template-file",
+        "dist/installer.yaml",
+        "--stack-name",
+        name,
+        "--s3-bucket",
+        f"{name}-boot",
+        "--s3-prefix",
+        prefix.rstrip("/"),
+        "--capabilities",
+        "CAPABILITY_IAM",
+        "--parameter-overrides",
+        f"ArtifactBucket={name}-boot",
+        f"ArtifactPrefix={prefix}",
+        f"Workshop={workshop}",
+        f"StackPrefix={event['stack_prefix']}",
+        f"LabBucketPrefix={event['stack_prefix'].lower()}",
+        f"TemplateBucket={name}-cfn",
+        "--tags",
+        f"workshop={workshop}",
+    )
+    machine = p.aws(
+        "cloudformation",
+        "describe-stacks",
+        "--stack-name",
+        name,
+        "--query",
+        "Stacks[0].Outputs[?OutputKey=='DeployMachineArn'].OutputValue",
+        "--output",
+        "text",
+    ).strip()
     started = p.aws_json(
         "stepfunctions",
         "start-execution",

@@ -35,7 +35,7 @@ def real_lab(local_cloud: Any) -> Iterator[Lab]:
     event = validate_event(
         local_event(name, {"stack_prefix": prefix, "workshop": f"reslab test {name}"})
     )
-    installation = install(local_cloud.client, name, event, {})
+    installation = install(local_cloud.client, name, event)
     sfn = local_cloud.client("stepfunctions", REGION)
     arn = execution.start(sfn, installation.machines["deploy"], event, "deploy")
     execution.wait(sfn, arn, poll_seconds=0.5).raise_for_status()

@@ -13,6 +13,9 @@ PATCH_MODULES: tuple[str, ...] = (
     "reslab.localcloud.compat.cloudformation",
     "reslab.localcloud.compat.cfn_deletes",
     "reslab.localcloud.compat.s3_policy",
+    "reslab.localcloud.compat.cfn_property_shapes",
+    "reslab.localcloud.compat.cfn_updates",
+    "reslab.localcloud.compat.cfn_template_url",
     "reslab.localcloud.webtier",
 )
 

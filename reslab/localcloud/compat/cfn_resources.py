@@ -3,7 +3,8 @@
 subclasses backed by moto's own service backends where one exists:
 
 real: AWS::EC2::NetworkAcl, NetworkAclEntry, SubnetNetworkAclAssociation, SecurityGroupEgress,
-AWS::S3::BucketPolicy, AWS::SecretsManager::Secret, AWS::Backup::BackupVault, BackupPlan.
+AWS::S3::BucketPolicy, AWS::SecretsManager::Secret, AWS::Backup::BackupVault, BackupPlan,
+AWS::Scheduler::ScheduleGroup and Schedule (cfn_scheduler).
 placeholder (Ref = generated name, GetAtt = an ARN-shaped string): PLACEHOLDER_TYPES.
 """
 
@@ -38,7 +39,7 @@ def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
     return list(properties.get("Tags") or [])
 
 
-class _Model(CloudFormationModel):
+class Model(CloudFormationModel):
     """Common plumbing: physical id, no-op update, delete through ``_remove``."""
 
     CFN_TYPE = ""
@@ -96,7 +97,7 @@ class _Model(CloudFormationModel):
         return True
 
 
-class NetworkAcl(_Model):
+class NetworkAcl(Model):
     CFN_TYPE = "AWS::EC2::NetworkAcl"
 
     @classmethod
@@ -116,7 +117,7 @@ class NetworkAcl(_Model):
         _ec2(self.account_id, self.region).delete_network_acl(self.physical_resource_id)
 
 
-class NetworkAclEntry(_Model):
+class NetworkAclEntry(Model):
     CFN_TYPE = "AWS::EC2::NetworkAclEntry"
 
     @classmethod
@@ -160,7 +161,7 @@ class NetworkAclEntry(_Model):
             )
 
 
-class SubnetNetworkAclAssociation(_Model):
+class SubnetNetworkAclAssociation(Model):
     CFN_TYPE = "AWS::EC2::SubnetNetworkAclAssociation"
 
     @classmethod
@@ -193,7 +194,7 @@ class SubnetNetworkAclAssociation(_Model):
             ec2.associate_default_network_acl_with_subnet(subnet.id, subnet.vpc_id)
 
 
-class SecurityGroupEgress(_Model):
+class SecurityGroupEgress(Model):
     CFN_TYPE = "AWS::EC2::SecurityGroupEgress"
 
     @classmethod
@@ -228,7 +229,7 @@ class SecurityGroupEgress(_Model):
         return cls(rule_id, account_id, region_name, Id=rule_id)
 
 
-class BucketPolicy(_Model):
+class BucketPolicy(Model):
     CFN_TYPE = "AWS::S3::BucketPolicy"
 
     @classmethod
@@ -271,7 +272,7 @@ def _generated_secret(spec: dict[str, Any]) -> str:
     return value
 
 
-class Secret(_Model):
+class Secret(Model):
     CFN_TYPE = "AWS::SecretsManager::Secret"
 
     @classmethod
@@ -312,7 +313,7 @@ class Secret(_Model):
         )
 
 
-class BackupVault(_Model):
+class BackupVault(Model):
     CFN_TYPE = "AWS::Backup::BackupVault"
 
     @classmethod
@@ -344,7 +345,7 @@ class BackupVault(_Model):
         backup_backends[self.account_id][self.region].delete_backup_vault(self.physical_resource_id)
 
 
-class BackupPlan(_Model):
+class BackupPlan(Model):
     CFN_TYPE = "AWS::Backup::BackupPlan"
 
     @classmethod
@@ -379,7 +380,7 @@ class BackupPlan(_Model):
         backup_backends[self.account_id][self.region].delete_backup_plan(self.physical_resource_id)
 
 
-class _Placeholder(_Model):
+class _Placeholder(Model):
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc, override]
         cls,
@@ -398,7 +399,7 @@ class _Placeholder(_Model):
 
 
 def _models() -> dict[str, type[CloudFormationModel]]:
-    real: list[type[_Model]] = [
+    real: list[type[Model]] = [
         NetworkAcl,
         NetworkAclEntry,
         SubnetNetworkAclAssociation,
@@ -408,6 +409,9 @@ def _models() -> dict[str, type[CloudFormationModel]]:
         BackupVault,
         BackupPlan,
     ]
+    from reslab.localcloud.compat import cfn_scheduler
+
+    real += cfn_scheduler.MODELS
     placeholders = [
         type(f"Placeholder_{t.replace('::', '_')}", (_Placeholder,), {"CFN_TYPE": t})
         for t in PLACEHOLDER_TYPES

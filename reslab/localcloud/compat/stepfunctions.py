@@ -11,8 +11,9 @@
    not be serialised: HTTP 500 on DescribeExecution).
 3. ``AWS::StepFunctions::StateMachine`` in CloudFormation went to the NON-executing backend
    (invisible to the API once execution is on), ignored ``Definition`` (object),
-   ``DefinitionS3Location`` and ``DefinitionSubstitutions``. Now it uses the executing backend and
-   renders substitutions (``reslab.localcloud.substitutions.render_definition``).
+   ``DefinitionS3Location`` and ``DefinitionSubstitutions``, and a stack update wrote to the
+   non-executing backend too. Now create and update use the executing backend and render
+   substitutions (``reslab.localcloud.substitutions.render_definition``).
 2. ``StartExecution`` without ``name`` gave every execution the name ``None`` (so the second one
    failed with ExecutionAlreadyExists); AWS generates a UUID. We do the same.
 """
@@ -144,10 +145,32 @@ def _patch_cfn_state_machine() -> None:
             tags=cfn_to_api_tags(props.get("Tags", [])),
         )
 
+    def update(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        props = cloudformation_json["Properties"]
+        if props.get("StateMachineName", original_resource.name) != original_resource.name:
+            get_backend(account_id, region_name).delete_state_machine(original_resource.arn)
+            return create(cls, new_resource_name, cloudformation_json, account_id, region_name)
+        backend = get_backend(account_id, region_name)
+        machine = backend.update_state_machine(
+            original_resource.arn,
+            definition=_definition_from_properties(props, account_id),
+            role_arn=props.get("RoleArn"),
+        )
+        backend.tagger.tag_resource(machine.arn, cfn_to_api_tags(props.get("Tags", [])))
+        return machine
+
     def delete(self: Any, account_id: str, region_name: str) -> None:
         get_backend(account_id, region_name).delete_state_machine(self.arn)
 
     StateMachine.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+    StateMachine.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]
     StateMachine.delete = delete  # type: ignore[attr-defined]
 
 
