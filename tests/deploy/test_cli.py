@@ -87,9 +87,9 @@ def test_deploy_status_destroy_with_the_real_templates(workdir: Path, cloud: Any
 
     # the nested backup check's evidence is in the INSTALLER's report bucket, which is the
     # default of `reslab reports` and outlives the lab
-    (installer,) = cloud.client("cloudformation", "us-east-2").describe_stacks(
-        StackName="clifull"
-    )["Stacks"]
+    (installer,) = cloud.client("cloudformation", "us-east-2").describe_stacks(StackName="clifull")[
+        "Stacks"
+    ]
     evidence = {o["OutputKey"]: o["OutputValue"] for o in installer["Outputs"]}
     evidence_bucket = evidence["ReportBucketName"]
     listed = run(
