@@ -22,6 +22,19 @@ def test_two_package_runs_give_identical_bytes(tmp_path: Path) -> None:
         assert a.read_bytes() == b.read_bytes(), a.name
     names = {p.name for p in first}
     assert {"create_stack.zip", "validate_event.zip", "webapp.tar.gz", "SHA256SUMS"} <= names
+    # what the installer stack reads: every Lambda, the three machines, the template itself
+    assert {f"{f.name}.zip" for f in packaging.lambda_folders()} <= names
+    assert {"deploy.asl.json", "teardown.asl.json", "restore.asl.json", "installer.yaml"} <= names
+    version = (tmp_path / "a" / "VERSION").read_text().strip()
+    assert version == packaging.artifact_version(packaging.installer_artifacts())
+
+
+def test_artifact_version_changes_with_any_artifact() -> None:
+    built = packaging.installer_artifacts(local=True)
+    base = packaging.artifact_version(built)
+    for name in ("installer.yaml", "deploy.asl.json", "backup_checks.zip"):
+        changed = {**built, name: built[name] + b"\n"}
+        assert packaging.artifact_version(changed) != base, name
 
 
 def test_lambda_zip_layout_timestamps_and_modes() -> None:
