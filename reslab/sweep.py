@@ -105,10 +105,21 @@ def find_schedule_groups(clients: ClientFactory, region: str, w: str, _hints: Hi
     return found
 
 
+#: An output only the installer stack has: it holds the role the lab's stacks are deleted with.
+INSTALLER_OUTPUT = "CloudFormationRoleArn"
+INSTALLER_DETAIL = "installer"
+
+
+def _stack_detail(stack: dict[str, Any]) -> str:
+    outputs = {o.get("OutputKey") for o in stack.get("Outputs") or []}
+    installer = f", {INSTALLER_DETAIL}" if INSTALLER_OUTPUT in outputs else ""
+    return f"{stack['StackStatus']}{installer}"
+
+
 def find_stacks(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
     cfn = clients("cloudformation", region)
     return [
-        Found("stack", region, s["StackName"], s["StackId"], s["StackStatus"])
+        Found("stack", region, s["StackName"], s["StackId"], _stack_detail(s))
         for s in _pages(cfn, "describe_stacks", "Stacks")
         if _tags(s.get("Tags")).get(WORKSHOP_TAG) == w and s["StackStatus"] != "DELETE_COMPLETE"
     ]
@@ -487,7 +498,10 @@ KINDS_BY_NAME = {k.name: k for k in KINDS}
 
 
 def _stack_rank(found: Found) -> int:
-    """Dependents first: Web/Replica, then Database, then VPC/Storage; unknown stacks first."""
+    """Dependents first: Web/Replica, then Database, then VPC/Storage; unknown stacks first; the
+    installer stack last (CloudFormation deletes the lab's stacks with its service role)."""
+    if found.detail.endswith(INSTALLER_DETAIL):
+        return 1
     for level, specs in enumerate(deploy_levels()):
         if any(found.id.endswith(spec.suffix) for spec in specs):
             return -level

@@ -116,9 +116,11 @@ def test_sweep_deletes_dependent_stacks_first() -> None:
     from reslab.sweep import KINDS, Found, _stack_rank
 
     names = ["LabVPC", "LabWeb", "Other", "LabDatabase", "LabStorage", "LabReplica"]
-    found = sorted((Found("stack", "us-east-2", n) for n in names), key=_stack_rank)
+    installer = Found("stack", "us-east-2", "lab", detail="CREATE_COMPLETE, installer")
+    found = sorted([installer, *(Found("stack", "us-east-2", n) for n in names)], key=_stack_rank)
     order = [f.id for f in found]
     assert order[0] == "Other"  # unknown stacks first: nothing of the lab depends on them
+    assert order[-1] == "lab"  # the installer last: its role deletes the lab's stacks
     assert max(order.index("LabWeb"), order.index("LabReplica")) < order.index("LabDatabase")
     assert order.index("LabDatabase") < min(order.index("LabVPC"), order.index("LabStorage"))
     kinds = [k.name for k in KINDS]
