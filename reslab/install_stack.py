@@ -27,6 +27,7 @@ from reslab.restore import install as restore_install
 from reslab.restore import machine as restore_machine
 from reslab.restore.steps import INSTALL_DEFAULTS
 from reslab_lambda.cfn import CFN_ROLE_ENV
+from reslab_lambda.event import INSTALLED_PREFIX_ENV
 
 TEMPLATE_PATH = REPO_ROOT / "cloudformation" / "installer.yaml"
 RUNTIME = "python3.12"
@@ -355,6 +356,7 @@ def _function_resources(folder: str, deploy_side: bool) -> dict[str, dict[str, A
     env: dict[str, Any] = {"LOG_LEVEL": _ref("LogLevel")}
     if deploy_side:
         env[CFN_ROLE_ENV] = _arn("CloudFormationRole")
+        env[INSTALLED_PREFIX_ENV] = _ref("StackPrefix")
         statements = _deploy_statements(folder)
         timeout = DEPLOY_TIMEOUT_SECONDS
     else:

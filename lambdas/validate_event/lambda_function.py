@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from reslab_lambda.event import validate_event
+from reslab_lambda.event import check_installed_prefix, validate_event
 from reslab_lambda.handler import start
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start("validate_event", event)
-    return {"event": validate_event(event), "stacks": {}}
+    normalised = validate_event(event)
+    check_installed_prefix(normalised)
+    return {"event": normalised, "stacks": {}}

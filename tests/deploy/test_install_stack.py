@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reslab import install_stack, installer, packaging
+from reslab import execution, install_stack, installer, packaging
 from reslab.event import local_event, validate_event
 from reslab.installer import install
 from reslab.templates import load_template
@@ -175,3 +175,17 @@ def test_reinstall_is_a_no_op_and_a_new_build_replaces_the_code(
         if p["ParameterKey"] == "ArtifactPrefix"
     ]
     assert param["ParameterValue"] == prefix
+
+
+def test_an_event_for_other_stacks_is_refused_before_anything_is_created(
+    cloud: Any, event_for: Any
+) -> None:
+    installed = install(cloud.client, "prefixed", event_for("prefixed"))
+    other = {**event_for("prefixed"), "stack_prefix": "Someoneelse"}
+    sfn = cloud.client("stepfunctions", "us-east-2")
+    outcome = execution.wait(sfn, execution.start(sfn, installed.machines["deploy"], other, "x"))
+    assert outcome.status == "FAILED"
+    assert outcome.error == "InvalidEvent"
+    assert "manages only stacks named Prefixed*" in str(outcome.cause)
+    cfn = cloud.client("cloudformation", "us-east-2")
+    assert not [s for s in cfn.describe_stacks()["Stacks"] if s["StackName"].startswith("Someone")]

@@ -6,6 +6,7 @@ message starts with the offending key (``region_name: 'us-east-9' is not an AWS 
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -155,6 +156,23 @@ def event_problems(raw: Any) -> list[str]:
         if problem:
             problems.append(f"{key.name}: {problem}")
     return problems
+
+
+#: Set by the installer stack on the validate_event Lambda: the only stack prefix its roles may
+#: manage (its IAM policies are scoped to ``stack/<prefix>*``).
+INSTALLED_PREFIX_ENV = "RESLAB_STACK_PREFIX"
+
+
+def check_installed_prefix(event: Mapping[str, Any]) -> None:
+    """``InvalidEvent`` when this install's roles could not manage the event's stacks (on AWS the
+    first CreateStack would fail with AccessDenied, after the machine had started)."""
+    allowed = os.environ.get(INSTALLED_PREFIX_ENV)
+    if allowed and event["stack_prefix"] != allowed:
+        raise InvalidEvent(
+            f"stack_prefix: this install manages only stacks named {allowed}*, not "
+            f"{event['stack_prefix']!r}: use stack_prefix {allowed!r} or install again with "
+            f"StackPrefix={event['stack_prefix']}"
+        )
 
 
 def validate_event(raw: Any) -> dict[str, Any]:
