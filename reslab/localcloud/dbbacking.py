@@ -26,7 +26,9 @@ import contextlib
 import re
 import secrets
 import shutil
+import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -36,8 +38,11 @@ from typing import Any
 from reslab.dburl import DbTarget, connect, parse_db_url
 from reslab.errors import LocalCloudError
 from reslab.localcloud.runtime import runtime
+from reslab.localcloud.serialise import released
 
 _IDENT_RE = re.compile(r"[^a-z0-9_]")
+#: What a stopped pgserver cluster keeps that belongs to that one server, not to a copy.
+_SERVER_FILES = ("postmaster.pid", "postmaster.opts", "log", ".handle_pids.json")
 
 
 def sanitise_identifier(name: str, limit: int = 63) -> str:
@@ -69,13 +74,26 @@ class _Backing:
 
 
 class DbBacking:
-    """Creates and drops the real databases; one per moto DB instance."""
+    """Creates and drops the real databases; one per moto DB instance.
+
+    Creating, dropping, blocking a database is slow and touches no moto state, so it runs
+    outside the local cloud's request lock. ``_lock`` guards only the instance table (describing
+    an instance never waits for another's server); ``_provisioning`` only what must not run
+    concurrently; one instance is provisioned at most once at a time (``_starting``).
+    """
 
     def __init__(self, db_url: str | None, state_dir: Path) -> None:
         self.admin = parse_db_url(db_url) if db_url else None
         self.root = state_dir / "rds"
         self._instances: dict[str, _Backing] = {}
         self._lock = threading.RLock()
+        #: pgserver's start/stop hold a process-wide file lock that is not thread-safe
+        #: (concurrent cleanups fail "unacquired lock"); a shared server creates one DB at a time.
+        self._provisioning = threading.Lock()
+        self._starting: dict[str, threading.Lock] = {}
+        #: The cluster new embedded instances copy: its own per DbBacking (switch_backing makes
+        #: a second one on the same state dir), dot-named (no instance id has a dot).
+        self._template = self.root / f".template-{uuid.uuid4().hex[:8]}"
 
     @property
     def engine(self) -> str:
@@ -94,36 +112,43 @@ class DbBacking:
         engine; the backing server's engine wins. ``dbname`` and ``master_username`` are honoured
         by the embedded server (a shared server uses the sanitised instance id for both).
         ``login_from``: reuse that instance's user and password (read replicas, as on AWS)."""
-        with self._lock:
-            if instance_id in self._instances:
-                return self._instances[instance_id].target
-            source = self._instances.get(login_from) if login_from else None
+        with released(), self._starting_lock(instance_id):
+            with self._lock:
+                known = self._instances.get(instance_id)
+                source = self._instances.get(login_from) if login_from else None
+            if known is not None:
+                return known.target
             login = (source.target.user, source.target.password) if source else None
             if self.admin is None:
                 backing = self._embedded(instance_id, dbname, master_username, login)
             else:
-                backing = self._shared(instance_id, login)
-            self._instances[instance_id] = backing
+                with self._provisioning:
+                    backing = self._shared(instance_id, login)
+            with self._lock:
+                self._instances[instance_id] = backing
             return backing.target
+
+    def _starting_lock(self, instance_id: str) -> threading.Lock:
+        with self._lock:
+            return self._starting.setdefault(instance_id, threading.Lock())
 
     def drop_instance(self, instance_id: str) -> None:
         with self._lock:
             backing = self._instances.pop(instance_id, None)
         if backing is None:
             return
-        if backing.server is not None:
-            # pgserver's start/stop share process-wide lock state that is not thread-safe:
-            # concurrent cleanups (20 labs tearing down at once) fail "unacquired lock".
+        with released():
+            if backing.server is not None:
+                with self._provisioning:
+                    backing.server.cleanup()
+                if backing.pgdata is not None:
+                    shutil.rmtree(backing.pgdata, ignore_errors=True)
+                return
             with self._lock:
-                backing.server.cleanup()
-            if backing.pgdata is not None:
-                shutil.rmtree(backing.pgdata, ignore_errors=True)
-            return
-        with self._lock:
-            login_in_use = any(
-                b.target.user == backing.target.user for b in self._instances.values()
-            )
-        self._drop_shared(backing.target, drop_login=not login_in_use)
+                login_in_use = any(
+                    b.target.user == backing.target.user for b in self._instances.values()
+                )
+            self._drop_shared(backing.target, drop_login=not login_in_use)
 
     # -- outages (RebootDBInstance, StopDBInstance / StartDBInstance) ----------------------------
     def block(self, instance_id: str) -> None:
@@ -149,6 +174,11 @@ class DbBacking:
             backing = self._instances.get(instance_id)
         if backing is None:
             return
+        with released():
+            self._set_blocked_on_server(backing, blocked)
+
+    @staticmethod
+    def _set_blocked_on_server(backing: _Backing, blocked: bool) -> None:
         target, admin = backing.target, backing.admin
         if target.engine == "postgres":
             from psycopg import sql
@@ -199,6 +229,7 @@ class DbBacking:
 
     def shutdown(self) -> None:
         self.reset()
+        shutil.rmtree(self._template, ignore_errors=True)
 
     # -- embedded PostgreSQL -------------------------------------------------------------------
     def _embedded(
@@ -218,8 +249,11 @@ class DbBacking:
         from psycopg import sql
 
         pgdata = self.root / sanitise_identifier(instance_id)
-        pgdata.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        if not (pgdata / "PG_VERSION").exists():
+            shutil.rmtree(pgdata, ignore_errors=True)
+            self._copy_template(pgdata, pgserver)
+        with self._provisioning:
+            server = pgserver.get_server(pgdata, cleanup_mode="stop")
         info = server.get_postmaster_info()
         admin = parse_db_url(server.get_uri())
         name = sanitise_identifier(dbname or "postgres")
@@ -257,6 +291,23 @@ class DbBacking:
         )
         admin_target = replace(admin, port=target.port, dbname="postgres")
         return _Backing(target=target, admin=admin_target, server=server, pgdata=pgdata)
+
+    def _copy_template(self, pgdata: Path, pgserver: Any) -> None:
+        """Make ``pgdata`` a copy of a cluster initialised once per DbBacking, so that pgserver
+        starts it without initdb: initdb is ~1 CPU-second, and servers start one at a time
+        (``_provisioning``), so with 20 labs (60 instances) it made a minute-long queue. The
+        copy itself runs concurrently with other instances' starts.
+
+        ``cp -a`` keeps the files' owner: as root, pgserver runs the server as its own user."""
+        template = self._template
+        with self._provisioning:
+            if not (template / "PG_VERSION").exists():
+                shutil.rmtree(template, ignore_errors=True)
+                template.mkdir(parents=True)
+                pgserver.get_server(template, cleanup_mode="stop").cleanup()
+        subprocess.run(["cp", "-a", str(template), str(pgdata)], check=True)
+        for name in _SERVER_FILES:
+            (pgdata / name).unlink(missing_ok=True)
 
     # -- database on a shared server (db_url) ---------------------------------------------------
     def _shared(self, instance_id: str, login: tuple[str, str] | None) -> _Backing:

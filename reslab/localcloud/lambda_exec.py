@@ -20,6 +20,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from reslab.localcloud.serialise import released
+
 #: Run by path (not ``-m``) so that starting the runner imports no ``reslab``: a zip that vendors
 #: its own ``reslab`` package gets exactly that one.
 RUNNER = str(Path(__file__).with_name("lambda_runtime.py"))
@@ -113,12 +115,18 @@ def run_handler(
 
 
 def invoke_in_child(fn: Any, event: Any = None) -> tuple[str, bool, str]:
-    """Replacement for ``LambdaFunction._invoke_lambda``."""
+    """Replacement for ``LambdaFunction._invoke_lambda``.
+
+    The child calls back into the local cloud, so the request that runs it steps out of the
+    request lock meanwhile; what it needs of ``fn`` is read before, the logs saved after."""
     fn.logs_backend.ensure_log_group(fn.logs_group_name)
-    directory = code_dir(fn.code_sha_256, fn.code_bytes)
-    payload, errored, logs = run_handler(
-        directory, fn.handler, {} if event is None else event, child_env(fn), float(fn.timeout)
-    )
+    sha, code, handler, env = fn.code_sha_256, fn.code_bytes, fn.handler, child_env(fn)
+    timeout = float(fn.timeout)
+    with released():
+        directory = code_dir(sha, code)
+        payload, errored, logs = run_handler(
+            directory, handler, {} if event is None else event, env, timeout
+        )
     fn.save_logs(logs or "(no output)")
     return payload, errored, logs
 

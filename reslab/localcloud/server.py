@@ -4,7 +4,8 @@
         sfn = cloud.client("stepfunctions", "us-east-2")
 
 Only one LocalCloud can run per process: moto's backends are process-global and its Step Functions
-interpreter finds the server through the process-wide ``MOTO_PORT`` variable.
+interpreter finds the server through the process-wide ``MOTO_PORT`` variable. moto's handlers are
+not thread-safe, so the server runs them one at a time (``reslab.localcloud.serialise``).
 """
 
 from __future__ import annotations
@@ -58,9 +59,8 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         global _running
         from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
 
-        from reslab.localcloud import compat
+        from reslab.localcloud import compat, serialise
 
         with _lock:
             if _running is not None:
@@ -76,7 +76,8 @@ class LocalCloud:
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
             lambda_exec.install()
             compat.install_all()
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+            serialise.install()
+            self._server = serialise.server("127.0.0.1", self.port)
             self._server.start()
             host, port = self._server.get_host_and_port()
             self._old_moto_port = os.environ.get("MOTO_PORT")

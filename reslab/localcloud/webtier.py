@@ -12,6 +12,7 @@ load balancer (not per instance). It stops when the stack is deleted or the clou
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from reslab.dburl import DbTarget
 from reslab.errors import LocalCloudError
 from reslab.localcloud import dbbacking
 from reslab.localcloud.runtime import runtime
+from reslab.localcloud.serialise import released
 
 LB_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
@@ -47,13 +49,23 @@ class WebApp:
 
 
 class WebTier:
+    """The web apps; starting or stopping one steps out of the request lock (child processes
+    that may call the local cloud, seconds of waiting)."""
+
     def __init__(self, state_dir: Path) -> None:
         self.log_dir = state_dir / "web"
         self.apps: dict[str, WebApp] = {}
+        #: Log file numbers: apps start concurrently, and two sharing a log would read each
+        #: other's "listening on" line.
+        self._numbers = itertools.count()
 
     def start(self, stack_id: str, env: dict[str, str]) -> WebApp:
+        with released():
+            return self._start(stack_id, env)
+
+    def _start(self, stack_id: str, env: dict[str, str]) -> WebApp:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_dir / f"{len(self.apps)}-{int(time.time())}.log"
+        log_path = self.log_dir / f"{next(self._numbers)}-{int(time.time())}.log"
         with open(log_path, "wb") as log:
             # What bootstrap/bootstrap.sh does on EC2 before starting the app.
             subprocess.run(
@@ -80,12 +92,8 @@ class WebTier:
         app = self.apps.pop(stack_id, None)
         if app is None or app.process.poll() is not None:
             return
-        os.killpg(app.process.pid, signal.SIGTERM)
-        try:
-            app.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(app.process.pid, signal.SIGKILL)
-            app.process.wait()
+        with released():
+            _terminate(app)
 
     def reset(self) -> None:
         for stack_id in list(self.apps):
@@ -93,6 +101,15 @@ class WebTier:
 
     def shutdown(self) -> None:
         self.reset()
+
+
+def _terminate(app: WebApp) -> None:
+    os.killpg(app.process.pid, signal.SIGTERM)
+    try:
+        app.process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(app.process.pid, signal.SIGKILL)
+        app.process.wait()
 
 
 def _wait_for_port(proc: subprocess.Popen[bytes], log_path: Path) -> int:

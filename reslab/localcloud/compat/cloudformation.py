@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 import traceback
 from collections.abc import Callable
@@ -30,8 +31,6 @@ AFTER_CREATE: list[Callable[[Any], None]] = []
 BEFORE_DELETE: list[Callable[[Any], None]] = []
 
 _installed = False
-#: Attempts of a DescribeStacks that raced a concurrent CreateStack (moto dict iteration).
-RACE_RETRIES = 5
 
 
 class InjectedStackFailure(Exception):
@@ -110,6 +109,19 @@ def _roll_back(stack: Any, exc: BaseException) -> None:
     _add_event(stack, stack.name, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", None)
 
 
+def _run_after_create_hooks(stack: Any) -> None:
+    """E.g. the web tier (if its app can't start, the stack rolls back). A hook may step out of
+    the request lock (``serialise.released``): until the hooks are done, others see the stack
+    CREATE_IN_PROGRESS without outputs, not CREATE_COMPLETE with the outputs of before."""
+    hold = getattr(stack, "_reslab_hold", None)
+    stack._reslab_hold = (math.inf, "CREATE_IN_PROGRESS")
+    try:
+        for hook in AFTER_CREATE:
+            hook(stack)
+    finally:
+        stack._reslab_hold = hold
+
+
 def _patch_stack() -> None:
     from moto.cloudformation.models import Stack as FakeStack
 
@@ -124,8 +136,7 @@ def _patch_stack() -> None:
             if reason is not None:
                 raise InjectedStackFailure(reason)
             create_resources(self)
-            for hook in AFTER_CREATE:  # e.g. the web tier: if its app can't start, roll back
-                hook(self)
+            _run_after_create_hooks(self)
         except Exception as exc:  # noqa: BLE001 - AWS reports it on the stack, not the API
             _roll_back(self, exc)
 
@@ -182,17 +193,6 @@ def _patch_backend() -> None:
         return None
 
     def describe(self: Any, name_or_stack_id: str) -> list[Any]:
-        # moto iterates self.stacks while other threads' CreateStack insert into it (many labs
-        # at once: "OrderedDict mutated during iteration" -> HTTP 500); a retry sees it settled.
-        for attempt in range(RACE_RETRIES):
-            try:
-                return describe_once(self, name_or_stack_id)
-            except RuntimeError:
-                if attempt == RACE_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def describe_once(self: Any, name_or_stack_id: str) -> list[Any]:
         if not name_or_stack_id:
             held = [s for s in self.deleted_stacks.values() if is_held(s)]
             return describe_stacks(self, name_or_stack_id) + held

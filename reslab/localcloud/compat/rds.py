@@ -71,15 +71,22 @@ def _real_engine(template_engine: str | None, backing_engine: str) -> str:
 
 
 def attach_real_database(database: Any, login_from: str | None = None) -> None:
-    """Provision the real DB for a fresh moto instance and point the instance at it."""
+    """Provision the real DB for a fresh moto instance and point the instance at it.
+
+    Provisioning steps out of the request lock, so meanwhile others see the instance
+    ``creating`` (as on AWS), not ``available`` at moto's made-up endpoint."""
     store = dbbacking.backing()
-    target = store.provision_instance(
-        database.db_instance_identifier,
-        database.engine,
-        getattr(database, "db_name", None),
-        getattr(database, "master_username", None),
-        login_from=login_from,
-    )
+    status, database.status = database.status, "creating"
+    try:
+        target = store.provision_instance(
+            database.db_instance_identifier,
+            database.engine,
+            getattr(database, "db_name", None),
+            getattr(database, "master_username", None),
+            login_from=login_from,
+        )
+    finally:
+        database.status = status
     database.engine = _real_engine(database.engine, store.engine)
     database.port = target.port
     database.db_name = target.dbname

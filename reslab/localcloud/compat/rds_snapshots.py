@@ -35,6 +35,7 @@ from typing import Any
 from reslab.dburl import DbTarget, connect
 from reslab.errors import LocalCloudError
 from reslab.localcloud.runtime import runtime
+from reslab.localcloud.serialise import released
 
 _installed = False
 _local = threading.local()
@@ -149,7 +150,10 @@ def _mysql_copy(admin: DbTarget, source_db: str, target_db: str, create: bool) -
 
 
 class SnapshotStore:
-    """The data copies behind moto's DB snapshots (one per region + snapshot id)."""
+    """The data copies behind moto's DB snapshots (one per region + snapshot id).
+
+    Copying data (pg_dump, pg_restore, SQL) touches no moto state: it runs outside the local
+    cloud's request lock, so other requests are served meanwhile."""
 
     def __init__(self, state_dir: Path) -> None:
         self.root = state_dir / "rds-snapshots"
@@ -175,6 +179,10 @@ class SnapshotStore:
 
     def capture(self, key: str, source: DbTarget) -> Capture:
         """Copy the source's data now."""
+        with released():
+            return self._capture(key, source)
+
+    def _capture(self, key: str, source: DbTarget) -> Capture:
         if source.engine == "postgres":
             path = self.root / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".dump")
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,6 +201,10 @@ class SnapshotStore:
 
     def restore(self, key: str, target: DbTarget) -> None:
         """Load the snapshot's data into ``target`` (the new instance's empty backing DB)."""
+        with released():
+            self._restore(key, target)
+
+    def _restore(self, key: str, target: DbTarget) -> None:
         capture = self.get(key)
         if capture is None or capture.engine == "empty":
             return
