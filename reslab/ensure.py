@@ -12,14 +12,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-RUNTIME = "python3.12"
-HANDLER = "lambda_function.lambda_handler"
+from reslab.packaging import HANDLER, RUNTIME
+
 LAMBDA_TIMEOUT_SECONDS = 60
 LAMBDA_MEMORY_MB = 256
 _NEW_ROLE_CODES = ("InvalidParameterValueException", "AccessDeniedException")
 
 
-def _tags_list(workshop: str) -> list[dict[str, str]]:
+def workshop_tags(workshop: str) -> list[dict[str, str]]:
+    """The workshop tag in the Key/Value list most AWS APIs take."""
     return [{"Key": "workshop", "Value": workshop}]
 
 
@@ -45,7 +46,7 @@ def ensure_role(iam: Any, name: str, service: str, policy: Mapping[str, Any], wo
         if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
             raise
         arn = iam.create_role(
-            RoleName=name, AssumeRolePolicyDocument=_trust(service), Tags=_tags_list(workshop)
+            RoleName=name, AssumeRolePolicyDocument=_trust(service), Tags=workshop_tags(workshop)
         )["Role"]["Arn"]
     iam.put_role_policy(RoleName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
     return str(arn)

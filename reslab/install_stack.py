@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from reslab import REPO_ROOT, asl
+from reslab.packaging import HANDLER, RUNTIME
 from reslab.restore import install as restore_install
 from reslab.restore import machine as restore_machine
 from reslab.restore.steps import INSTALL_DEFAULTS
@@ -30,8 +31,6 @@ from reslab_lambda.cfn import CFN_ROLE_ENV
 from reslab_lambda.event import INSTALLED_PREFIX_ENV
 
 TEMPLATE_PATH = REPO_ROOT / "cloudformation" / "installer.yaml"
-RUNTIME = "python3.12"
-HANDLER = "lambda_function.lambda_handler"
 MEMORY_MB = 256
 DEPLOY_TIMEOUT_SECONDS = 60
 #: cron(0 3 * * ? *): 03:00 UTC every day.
@@ -351,6 +350,14 @@ def _role(
 
 
 # -- resources -------------------------------------------------------------------------------
+#: What the stack gives the Prepare Lambda for each event key it may default
+#: (``reslab.restore.steps.INSTALL_DEFAULTS`` names the environment variables).
+PREPARE_DEFAULTS: Mapping[str, Any] = {
+    "report_bucket": _ref("ReportBucket"),
+    "slack_webhook_parameter": _ref("SlackWebhookParameter"),
+}
+
+
 def _function_resources(folder: str, deploy_side: bool) -> dict[str, dict[str, Any]]:
     name = logical_id(folder)
     env: dict[str, Any] = {"LOG_LEVEL": _ref("LogLevel")}
@@ -363,9 +370,7 @@ def _function_resources(folder: str, deploy_side: bool) -> dict[str, dict[str, A
         statements = _restore_statements(folder)
         timeout = restore_install.TIMEOUTS.get(folder, 120)
         if folder == "backup_prepare":
-            report, slack = (variable for _, variable in INSTALL_DEFAULTS)
-            env[report] = _ref("ReportBucket")
-            env[slack] = _ref("SlackWebhookParameter")
+            env.update({variable: PREPARE_DEFAULTS[key] for key, variable in INSTALL_DEFAULTS})
     function: dict[str, Any] = {
         "Type": "AWS::Lambda::Function",
         "DependsOn": f"{name}Logs",

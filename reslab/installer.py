@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from reslab import install_stack, packaging
+from reslab.ensure import workshop_tags
 from reslab.errors import StackFailed
 from reslab_lambda.cfn import describe, first_failure
 from reslab_lambda.stacks import stack_table
@@ -60,10 +61,6 @@ class Installation:
         )
 
 
-def _tags_list(workshop: str) -> list[dict[str, str]]:
-    return [{"Key": "workshop", "Value": workshop}]
-
-
 def ensure_bucket(s3: Any, bucket: str, region: str, workshop: str) -> None:
     try:
         s3.head_bucket(Bucket=bucket)
@@ -75,7 +72,7 @@ def ensure_bucket(s3: Any, bucket: str, region: str, workshop: str) -> None:
     if region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
     s3.create_bucket(**kwargs)
-    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tags_list(workshop)})
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": workshop_tags(workshop)})
 
 
 def upload_templates(s3: Any, event: Mapping[str, Any]) -> list[str]:
@@ -151,7 +148,7 @@ def deploy_stack(
         "TemplateURL": template_url,
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         "Capabilities": INSTALLER_CAPABILITIES,
-        "Tags": _tags_list(workshop),
+        "Tags": workshop_tags(workshop),
     }
     existing = describe(cfn, stack_name)
     if existing and existing["StackStatus"] in _DONE and _same(existing, parameters):

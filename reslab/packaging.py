@@ -46,12 +46,15 @@ SKIP_NAMES = frozenset(
 SKIP_SUFFIXES = (".pyc", ".pyo", ".zip")
 #: Provided by the Lambda runtime; vendoring them only bloats the zip.
 RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+#: The Lambda runtime every function is built for and installed with.
+RUNTIME = "python3.12"
+HANDLER = "lambda_function.lambda_handler"
 PIP_PLATFORM_ARGS = (
     "--platform",
     "manylinux2014_x86_64",
     "--only-binary=:all:",
     "--python-version",
-    "3.12",
+    RUNTIME.removeprefix("python"),
     "--implementation",
     "cp",
 )
@@ -178,10 +181,10 @@ def vendored_sources(folder: Path) -> dict[str, bytes]:
     return files
 
 
-def lambda_files(folder: Path) -> dict[str, bytes]:
-    """What one Lambda zip holds: vendored packages, the shared lib + stack table, vendored repo
-    sources (vendor.txt), the handler."""
-    files = vendored_files(folder)
+def lambda_files(folder: Path, vendor: bool = True) -> dict[str, bytes]:
+    """What one Lambda zip holds: vendored packages (unless ``vendor`` is false), the shared lib +
+    stack table, vendored repo sources (vendor.txt), the handler."""
+    files = vendored_files(folder) if vendor else {}
     files.update(vendored_sources(folder))
     files.update(tree_files(SHARED_PACKAGE, "reslab_lambda/"))
     files[STACK_TABLE_ENTRY] = STACK_TABLE.read_bytes()
@@ -216,13 +219,7 @@ def local_lambda_zip(folder: Path) -> bytes:
     """A Lambda zip for the LOCAL cloud: like :func:`lambda_zip` minus the pip requirements (the
     child process runs on this venv, which has them; manylinux wheels built for the Lambda
     runtime's Python would not load here)."""
-    files = {
-        **vendored_sources(folder),
-        **tree_files(SHARED_PACKAGE, "reslab_lambda/"),
-        STACK_TABLE_ENTRY: STACK_TABLE.read_bytes(),
-        **tree_files(folder),
-    }
-    return zip_bytes(files)
+    return zip_bytes(lambda_files(folder, vendor=False))
 
 
 def installer_artifacts(local: bool = False) -> dict[str, bytes]:

@@ -86,10 +86,6 @@ class RestoreInstallation:
     schedule: str | None = None
 
 
-#: The local cloud's Lambda zip (kept under this name for callers).
-local_code = packaging.local_lambda_zip
-
-
 def function_statements(
     function: str, report_buckets: Any = "*", slack_parameters: Any = "*"
 ) -> list[dict[str, Any]]:

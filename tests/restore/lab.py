@@ -14,12 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from reslab.dburl import DbTarget, connect
-from reslab.restore.install import RestoreInstallation, install_restore, local_code
+from reslab.packaging import local_lambda_zip
+from reslab.restore.install import RestoreInstallation, install_restore
 
 REGION = "us-east-2"
-
-
-local_zip = local_code
 
 
 # -- Slack ------------------------------------------------------------------------------------
@@ -79,7 +77,7 @@ class RestoreLab:
             REGION,
             "restore-tests",
             allow_test_hooks=True,
-            code=local_zip,
+            code=local_lambda_zip,
         )
         self.machine_arn = self.installation.machine_arn
         self.bucket = f"{self.prefix}-reports"

@@ -106,9 +106,7 @@ def test_each_zip_is_self_contained(folder: str, tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from tests.restore.lab import local_zip
-
-    (tmp_path / "f.zip").write_bytes(local_zip(packaging.LAMBDAS_DIR / folder))
+    (tmp_path / "f.zip").write_bytes(packaging.local_lambda_zip(packaging.LAMBDAS_DIR / folder))
     with zipfile.ZipFile(tmp_path / "f.zip") as archive:
         archive.extractall(tmp_path / "code")
     code = "import lambda_function, importlib, reslab; "

@@ -40,7 +40,8 @@ def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
 
 
 class Model(CloudFormationModel):
-    """Common plumbing: physical id, no-op update, delete through ``_remove``."""
+    """Common plumbing: moto's create hook calls ``from_properties``; physical id, update as
+    delete + create, delete through ``_remove``."""
 
     CFN_TYPE = ""
 
@@ -66,6 +67,25 @@ class Model(CloudFormationModel):
         if attribute_name in self.extra:
             return self.extra[attribute_name]
         return self.physical_resource_id
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc, override]
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Model:
+        properties = cloudformation_json.get("Properties") or {}
+        return cls.from_properties(resource_name, properties, account_id, region_name)
+
+    @classmethod
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+    ) -> Model:
+        """Create the resource from its (resolved) ``Properties``; each type implements it."""
+        raise NotImplementedError(cls.CFN_TYPE)
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc, override]
@@ -101,16 +121,10 @@ class NetworkAcl(Model):
     CFN_TYPE = "AWS::EC2::NetworkAcl"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> NetworkAcl:
-        props = cloudformation_json["Properties"]
-        acl = _ec2(account_id, region_name).create_network_acl(props["VpcId"], tags=_tags(props))
+        acl = _ec2(account_id, region_name).create_network_acl(p["VpcId"], tags=_tags(p))
         return cls(acl.id, account_id, region_name, Id=acl.id)
 
     def _remove(self) -> None:
@@ -121,15 +135,9 @@ class NetworkAclEntry(Model):
     CFN_TYPE = "AWS::EC2::NetworkAclEntry"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> NetworkAclEntry:
-        p = cloudformation_json["Properties"]
         ports, icmp = p.get("PortRange") or {}, p.get("Icmp") or {}
         egress = str(p.get("Egress", False)).lower() == "true"
         _ec2(account_id, region_name).create_network_acl_entry(
@@ -165,15 +173,9 @@ class SubnetNetworkAclAssociation(Model):
     CFN_TYPE = "AWS::EC2::SubnetNetworkAclAssociation"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> SubnetNetworkAclAssociation:
-        p = cloudformation_json["Properties"]
         ec2 = _ec2(account_id, region_name)
         current = next(
             assoc_id
@@ -198,15 +200,9 @@ class SecurityGroupEgress(Model):
     CFN_TYPE = "AWS::EC2::SecurityGroupEgress"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> SecurityGroupEgress:
-        p = cloudformation_json["Properties"]
         ranges = (
             [{"CidrIp": p["CidrIp"], "Description": p.get("Description")}]
             if p.get("CidrIp")
@@ -233,17 +229,11 @@ class BucketPolicy(Model):
     CFN_TYPE = "AWS::S3::BucketPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> BucketPolicy:
         from moto.s3.models import s3_backends
 
-        p = cloudformation_json["Properties"]
         doc = p["PolicyDocument"]
         policy = doc if isinstance(doc, str) else json.dumps(doc)
         s3_backends[account_id]["aws"].put_bucket_policy(p["Bucket"], policy.encode())
@@ -276,17 +266,11 @@ class Secret(Model):
     CFN_TYPE = "AWS::SecretsManager::Secret"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> Secret:
         from moto.secretsmanager.models import secretsmanager_backends
 
-        p = cloudformation_json["Properties"]
         value = p.get("SecretString") or _generated_secret(p.get("GenerateSecretString") or {})
         backend = secretsmanager_backends[account_id][region_name]
         backend.create_secret(
@@ -317,17 +301,11 @@ class BackupVault(Model):
     CFN_TYPE = "AWS::Backup::BackupVault"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> BackupVault:
         from moto.backup.models import backup_backends
 
-        p = cloudformation_json["Properties"]
         vault = backup_backends[account_id][region_name].create_backup_vault(
             p["BackupVaultName"], p.get("BackupVaultTags") or {}, p.get("EncryptionKeyArn"), ""
         )
@@ -349,17 +327,11 @@ class BackupPlan(Model):
     CFN_TYPE = "AWS::Backup::BackupPlan"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> BackupPlan:
         from moto.backup.models import backup_backends
 
-        p = cloudformation_json["Properties"]
         doc = dict(p["BackupPlan"])
         doc["Rules"] = doc.pop("BackupPlanRule", doc.get("Rules", []))
         plan = backup_backends[account_id][region_name].create_backup_plan(
@@ -382,13 +354,8 @@ class BackupPlan(Model):
 
 class _Placeholder(Model):
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> _Placeholder:
         service = cls.CFN_TYPE.split("::")[1].lower()
         arn = f"arn:aws:{service}:{region_name}:{account_id}:{resource_name}"

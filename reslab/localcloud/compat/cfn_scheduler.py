@@ -21,15 +21,9 @@ class ScheduleGroup(Model):
     CFN_TYPE = "AWS::Scheduler::ScheduleGroup"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> ScheduleGroup:
-        p = cloudformation_json["Properties"]
         name = p.get("Name") or resource_name
         group = _backend(account_id, region_name).create_schedule_group(
             name, list(p.get("Tags") or [])
@@ -46,15 +40,9 @@ class Schedule(Model):
     CFN_TYPE = "AWS::Scheduler::Schedule"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def from_properties(
+        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
     ) -> Schedule:
-        p = cloudformation_json["Properties"]
         name = p.get("Name") or resource_name
         schedule = _backend(account_id, region_name).create_schedule(
             description=p.get("Description"),

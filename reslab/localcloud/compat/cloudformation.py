@@ -8,8 +8,7 @@
 * ``LocalCloud(time_scale=N)``: stacks are held in CREATE_IN_PROGRESS / DELETE_IN_PROGRESS for
   the typical AWS duration / N (``reslab.localcloud.clock``); outputs appear when complete.
 * ``Fn::GetAZs ""`` gave us-east-1's zones in every region: now the stack's region.
-* ``AWS::KMS::Key`` failed on ``Tags`` (moto passed CloudFormation's Key/Value tags to a tagger
-  expecting TagKey/TagValue: HTTP 500) -- converted.
+* ``AWS::KMS::Key`` property shapes: see ``compat.cfn_property_shapes``.
 * Hooks: ``AFTER_CREATE`` (``stack``) run after a successful create (the web tier starts its app
   there); ``BEFORE_DELETE`` (``stack``) run before resources are deleted.
 """
@@ -17,7 +16,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 import traceback
@@ -252,31 +250,6 @@ def _patch_get_azs() -> None:
     parsing.clean_json = clean_json_with_region_azs
 
 
-def _patch_kms_key() -> None:
-    from moto.kms.models import Key
-
-    create = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_key(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        props = cloudformation_json.get("Properties", {})
-        props["Tags"] = [
-            {"TagKey": t.get("Key", t.get("TagKey")), "TagValue": t.get("Value", t.get("TagValue"))}
-            for t in props.get("Tags") or []
-        ]
-        if isinstance(props.get("KeyPolicy"), dict):
-            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
-        return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-
-    Key.create_from_cloudformation_json = classmethod(create_key)  # type: ignore[assignment]
-
-
 def install() -> None:
     global _installed
     if _installed:
@@ -284,5 +257,4 @@ def install() -> None:
     _patch_stack()
     _patch_backend()
     _patch_get_azs()
-    _patch_kms_key()
     _installed = True
