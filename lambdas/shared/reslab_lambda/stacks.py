@@ -88,6 +88,11 @@ def stack_table() -> tuple[StackSpec, ...]:
     return parse_table(json.loads(table_path().read_text(encoding="utf-8")))
 
 
+def default_stack_prefix() -> str:
+    """The prefix of an event without ``stack_prefix`` (the table's ``default_stack_prefix``)."""
+    return stack_table()[0].default_prefix
+
+
 def spec_for(key: str) -> StackSpec:
     for spec in stack_table():
         if spec.key == key:
