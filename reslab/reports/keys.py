@@ -16,9 +16,6 @@ ROOT = "reports"
 REPORT_FILES = {"json": "report.json", "html": "report.html"}
 #: The restored data's fingerprint: the ``previous`` of the instance's next run.
 FINGERPRINT_FILE = "fingerprint.json"
-EXTENSIONS = tuple(REPORT_FILES)
-
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -48,14 +45,14 @@ def run_prefix(instance: str, timestamp: datetime | str) -> str:
 
 
 def report_key(instance: str, timestamp: datetime | str, ext: str = "json") -> str:
-    if ext not in EXTENSIONS:
-        raise ValueError(f"ext must be one of {', '.join(EXTENSIONS)}")
+    if ext not in REPORT_FILES:
+        raise ValueError(f"ext must be one of {', '.join(REPORT_FILES)}")
     return run_prefix(instance, timestamp) + REPORT_FILES[ext]
 
 
 def report_keys(instance: str, timestamp: datetime | str) -> dict[str, str]:
     """Both keys of one run: ``{"json": ..., "html": ...}``."""
-    return {ext: report_key(instance, timestamp, ext) for ext in EXTENSIONS}
+    return {ext: report_key(instance, timestamp, ext) for ext in REPORT_FILES}
 
 
 def listing_prefix(instance: str | None = None) -> str:
@@ -85,6 +82,9 @@ def list_run_objects(s3: Any, bucket: str, instance: str | None, file: str) -> l
         if (run := parse_key(obj["Key"])) is not None and run.file == file
     ]
     return sorted(found, key=lambda run: run.timestamp, reverse=True)
+
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _safe(what: str, value: str) -> str:
