@@ -19,10 +19,9 @@ table in docs/lab-guide.md (:mod:`reslab.chaos.fault_docs`) are generated from t
 from __future__ import annotations
 
 import random
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, get_type_hints
 
 from reslab.chaos import actions
 from reslab.chaos.errors import AlreadyInjected, LabResourceNotFound, NothingToInject
@@ -127,7 +126,7 @@ class Fault:
 
     def command_flags(self) -> list[Flag]:
         """The options of ``reslab inject <name>`` before the common ones, in order."""
-        hints = typing.get_type_hints(Options)
+        hints = get_type_hints(Options)
         by_name = {f.name: f for f in fields(Options)}
         found = []
         for name in self.flags:
@@ -135,15 +134,8 @@ class Fault:
                 found.append(Flag(DURATION, float, self.default_duration, DURATION_HELP))
                 continue
             option = by_name[name]
-            found.append(
-                Flag(
-                    name,
-                    hints[name],
-                    option.default,
-                    option.metadata["help"],
-                    option.metadata["min"],
-                )
-            )
+            meta = option.metadata
+            found.append(Flag(name, hints[name], option.default, meta["help"], meta["min"]))
         return found
 
 
@@ -346,7 +338,7 @@ FAULTS: dict[str, Fault] = {
             "Terminate COUNT random in-service instances of the lab's Auto Scaling group.",
             target="in-service instances tagged with the workshop, of the Auto Scaling group "
             "(web stack output `AutoScalingGroupName`, or `--asg`)",
-            undo="not reverted: the Auto Scaling group launches replacements",
+            undo="nothing to revert; the Auto Scaling group launches replacements",
             flags=("count", "asg", "seed"),
             plan=plan_instance,
             fis_template=instance_template,
@@ -357,8 +349,8 @@ FAULTS: dict[str, Fault] = {
             "DURATION.",
             target="the lab subnets in one Availability Zone (VPC stack outputs; `--az`, else a "
             "random lab AZ)",
-            undo="after `--duration` (or Ctrl-C, or `reslab recover az`): each subnet back on the "
-            "ACL it had, the deny ACL deleted",
+            undo="after `--duration`, on Ctrl-C, or by `reslab recover az`; each subnet goes back "
+            "to the ACL it had and the deny ACL is deleted",
             flags=("az", DURATION, "seed"),
             plan=plan_az,
             fis_template=az_template,
@@ -370,7 +362,7 @@ FAULTS: dict[str, Fault] = {
             "Multi-AZ failover of the lab database (reboot with ForceFailover).",
             target="the lab database (database stack output `DBInstanceIdentifier`, or `--db`); "
             "with `--replica` its read replica's lag is reported",
-            undo="not reverted: the command waits until the database is available again",
+            undo="nothing to revert; the command returns once the database is available again",
             flags=("replica", "replica_region", "db"),
             plan=plan_rds,
             fis_template=rds_template,
@@ -382,8 +374,8 @@ FAULTS: dict[str, Fault] = {
             f"(Sid {actions.DENY_SID}).",
             target="the website bucket (storage stack output `WebsiteBucketName`, or `--bucket`), "
             "objects matching `--key`",
-            undo="after `--duration` (or Ctrl-C, or `reslab recover s3`): only that statement "
-            "removed, the previous policy restored byte for byte",
+            undo="after `--duration`, on Ctrl-C, or by `reslab recover s3`; only that statement is "
+            "removed (the previous policy comes back byte for byte)",
             flags=("key", "bucket", DURATION),
             plan=plan_s3,
             fis_template=s3_template,
