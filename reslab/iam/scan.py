@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore import xform_name
+
+from reslab.iam.iamdb import service_model
 
 #: The usual variable names of clients in this repository, beside the service names themselves.
 CLIENT_ALIASES: dict[str, str] = {
@@ -87,24 +89,24 @@ class ScanResult:
 # --- botocore service models -----------------------------------------------------------------
 @functools.cache
 def available_services() -> frozenset[str]:
-    return frozenset(boto3.session.Session().get_available_services())
+    return frozenset(_session_loader().list_available_services("service-2"))
+
+
+def _session_loader() -> Any:
+    return botocore.session.get_session().get_component("data_loader")
 
 
 @functools.cache
 def operations_of(service: str) -> dict[str, str]:
     """snake_case method name -> API operation name, for one boto3 service."""
-    model = boto3.session.Session().client(service, region_name="us-east-1")._service_model
-    return {xform_name(op): op for op in model.operation_names}
+    return {xform_name(op): op for op in service_model(service).operation_names}
 
 
 @functools.cache
 def waiter_operations(service: str) -> dict[str, str]:
     """snake_case waiter name -> the API operation it polls."""
-    client = boto3.session.Session().client(service, region_name="us-east-1")
-    return {
-        name: client.get_waiter(name).config.operation
-        for name in client.waiter_names  # type: ignore[attr-defined]
-    }
+    model = _session_loader().load_service_model(service, "waiters-2")
+    return {xform_name(name): w["operation"] for name, w in model.get("waiters", {}).items()}
 
 
 # --- Python ---------------------------------------------------------------------------------
