@@ -110,11 +110,11 @@ class Statement:
         return cls(
             effect=effect,
             actions=_strings(raw[action_key], action_key),
-            not_action=action_key == "NotAction",
+            not_action="NotAction" in raw,
             resources=_strings(raw[resource_key], resource_key) if resource_key in raw else None,
-            not_resource=resource_key == "NotResource",
+            not_resource="NotResource" in raw,
             principals=Principals.parse(raw[principal_key]) if principal_key in raw else None,
-            not_principal=principal_key == "NotPrincipal",
+            not_principal="NotPrincipal" in raw,
             conditions=_conditions(raw.get("Condition", {})),
             sid=raw.get("Sid"),
         )
