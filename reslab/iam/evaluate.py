@@ -99,11 +99,21 @@ class Reason(enum.Enum):
 
 
 @dataclass(frozen=True)
+class StatementRef:
+    policy: str  # the policy's name (Policy.name)
+    index: int  # position of the statement in it
+    sid: str | None = None
+
+
+@dataclass(frozen=True)
 class Decision:
     allowed: bool
     reason: Reason
     policy: str = ""  # the policy whose statement decided (allow or explicit deny), if any
     sid: str | None = None
+    #: every statement that allowed it on the deciding side (all of them, so that the access log
+    #: can tell a statement some request needed from one another statement shadows)
+    allowed_by: tuple[StatementRef, ...] = ()
 
     def because(self, action: str) -> str:
         return self.reason.value.format(action=action)
@@ -186,6 +196,7 @@ class _Found:
     allow: tuple[Policy, Statement] | None = None
     deny: tuple[Policy, Statement] | None = None
     grant: Grant = Grant.NONE
+    allows: list[StatementRef] = field(default_factory=list)
 
 
 def _scan(policies: Iterable[Policy], request: Request, resource_based: bool) -> _Found:
@@ -201,15 +212,26 @@ def _scan(policies: Iterable[Policy], request: Request, resource_based: bool) ->
                 found.deny = found.deny or (policy, statement)
             else:
                 found.allow = found.allow or (policy, statement)
+                index = policy.statements.index(statement)
+                found.allows.append(StatementRef(policy.name, index, statement.sid))
                 if grant is not None:
                     found.grant = max(found.grant, grant)
     return found
 
 
-def _decision(allowed: bool, reason: Reason, hit: tuple[Policy, Statement] | None) -> Decision:
+def _decision(
+    allowed: bool,
+    reason: Reason,
+    hit: tuple[Policy, Statement] | None,
+    side: _Found | None = None,
+) -> Decision:
     policy, statement = hit if hit else (None, None)
     return Decision(
-        allowed, reason, policy.name if policy else "", statement.sid if statement else None
+        allowed,
+        reason,
+        policy.name if policy else "",
+        statement.sid if statement else None,
+        tuple(side.allows) if (allowed and side) else (),
     )
 
 
@@ -236,15 +258,15 @@ def evaluate(
 
     if is_service:
         if theirs.grant >= Grant.ROLE:
-            return _decision(True, Reason.ALLOWED, theirs.allow)
+            return _decision(True, Reason.ALLOWED, theirs.allow, theirs)
         return _decision(False, Reason.NO_RESOURCE_ALLOW, None)
     if is_root:
         if resource_kind in ("kms", "trust") and theirs.grant == Grant.NONE:
             return _decision(False, Reason.NO_RESOURCE_ALLOW, None)
-        return _decision(True, Reason.ALLOWED, theirs.allow)
+        return _decision(True, Reason.ALLOWED, theirs.allow, theirs)
 
     if theirs.grant == Grant.SESSION:
-        return _decision(True, Reason.ALLOWED, theirs.allow)
+        return _decision(True, Reason.ALLOWED, theirs.allow, theirs)
     if resource_kind in ("kms", "trust"):
         if theirs.grant == Grant.NONE:
             reason = Reason.NO_RESOURCE_ALLOW if mine.allow else Reason.NO_IDENTITY_ALLOW
@@ -256,7 +278,8 @@ def evaluate(
         return _decision(False, Reason.NO_IDENTITY_ALLOW, None)
     if boundary is not None and bounds.allow is None:
         return _decision(False, Reason.NO_BOUNDARY_ALLOW, None)
-    return _decision(True, Reason.ALLOWED, allowed_by)
+    side = mine if allowed_by is mine.allow else theirs
+    return _decision(True, Reason.ALLOWED, allowed_by, side)
 
 
 def context_of(values: Mapping[str, str | Iterable[str]]) -> dict[str, tuple[str, ...]]:
