@@ -8,6 +8,8 @@ policy granting ``*`` there covers, i.e. the local cloud is then stricter than A
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,11 +33,22 @@ _BACKENDS: dict[str, tuple[str, str, bool]] = {
 
 
 def _backend(name: str, where: Where) -> Any:
+    backends, by_partition = _backends(name)
+    return backends[where.account][where.partition if by_partition else where.region]
+
+
+@functools.cache
+def _backends(name: str) -> tuple[Any, bool]:
     module_name, attribute, by_partition = _BACKENDS.get(
         name, (f"moto.{name}.models", f"{name}_backends", False)
     )
-    backends = getattr(__import__(module_name, fromlist=["_"]), attribute)
-    return backends[where.account][where.partition if by_partition else where.region]
+    return getattr(importlib.import_module(module_name), attribute), by_partition
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(document: str, name: str) -> Policy:
+    """Policies are parsed once per text: the same role's documents come with every request."""
+    return Policy.parse(document, name)
 
 
 def _where_of(arn: str, fallback: Where | None = None) -> Where:
@@ -156,11 +169,11 @@ class MotoState:
         boundary = None
         boundary_arn = getattr(entity, "permissions_boundary_arn", None)
         if boundary_arn:
-            boundary = Policy.parse(
+            boundary = _parsed(
                 _default_document(iam.get_policy(boundary_arn)), f"boundary {boundary_arn}"
             )
         return PrincipalPolicies(
-            identity=tuple(Policy.parse(d, name) for name, d in docs),
+            identity=tuple(_parsed(d, name) for name, d in docs),
             boundary=boundary,
             tags=_tag_list(getattr(entity, "tags", None)),
         )

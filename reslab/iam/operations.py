@@ -15,6 +15,7 @@ Resource types an action requires but a row does not bind are listed in ``UNMODE
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -528,6 +529,7 @@ LAMBDA_RUNTIME: tuple[Authorization, ...] = (
 )
 
 
+@functools.cache
 def operations_by_key() -> dict[tuple[str, str], Operation]:
     table: dict[tuple[str, str], Operation] = {}
     for row in OPERATIONS:
