@@ -25,26 +25,33 @@ HANDLERS = ("create", "update", "delete")
 SCHEMA_REGION = "us-east-1"
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (``!Ref``, ``!Sub``...) read as plain values."""
+class TemplateLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags: ``!Ref X`` -> ``{"Ref": "X"}``, ``!Sub s`` ->
+    ``{"Fn::Sub": s}``, ``!GetAtt A.B`` -> ``{"Fn::GetAtt": ["A", "B"]}``..."""
 
 
-def _any_tag(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        return {"Fn::GetAtt": value.split(".", 1)}
+    return {f"Fn::{suffix}": value}
 
 
-_TemplateLoader.add_multi_constructor("!", _any_tag)
+TemplateLoader.add_multi_constructor("!", _any_tag)
 
 
 def resource_types(templates: Iterable[Path]) -> list[str]:
     """Every ``Resources.*.Type`` of the templates, sorted."""
     found: set[str] = set()
     for path in templates:
-        template = yaml.load(path.read_text(), Loader=_TemplateLoader)  # noqa: S506 - SafeLoader
+        template = yaml.load(path.read_text(), Loader=TemplateLoader)  # noqa: S506 - SafeLoader
         for resource in (template.get("Resources") or {}).values():
             found.add(str(resource["Type"]))
     return sorted(found)

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from reslab.iam.cfn_permissions import _TemplateLoader
+from reslab.iam.cfn_permissions import TemplateLoader
 from reslab.iam.iamdb import action_info, privilege_names
 from reslab.iam.policy import Policy
 from reslab.iam.wildcards import action_matches
@@ -171,6 +171,13 @@ SAMPLE = {
     "ArtifactPrefix": "reslab/0.1.0/",
     "SlackWebhookParameter": "/reslab/slack",
     "Workshop": "w1",
+    # web.yaml
+    "MasterUserSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1-AbCdEf",
+    "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "BootBucket": "lab-boot",
+    "BootPrefix": "boot/",
+    "WebsiteBucketName": "lab-site",
+    "WebsiteImageKey": "site/image.jpg",
 }
 _ARN_OF_TYPE = {
     "AWS::IAM::Role": "arn:aws:iam::123456789012:role/{name}",
@@ -216,7 +223,7 @@ def _render(value: Any, resources: Mapping[str, Any]) -> Any:
 
 def template_role_policies(path: Path) -> dict[str, list[dict[str, Any]]]:
     """Role logical id -> its inline policy documents, rendered with ``SAMPLE`` values."""
-    template = yaml.load(path.read_text(), Loader=_TemplateLoader)  # noqa: S506 - SafeLoader
+    template = yaml.load(path.read_text(), Loader=TemplateLoader)  # noqa: S506 - SafeLoader
     resources = template.get("Resources", {})
     out = {}
     for name, resource in resources.items():

@@ -79,11 +79,15 @@ def test_what_the_issue_forbids_is_found() -> None:
     ][:1] == ["NotActionAllow"]
 
 
-def test_installer_roles_render_for_judging() -> None:
+def test_template_roles_render_for_judging() -> None:
+    """The generated installer (long-form intrinsics) and a hand-written template (short tags)."""
     roles = template_role_policies(ROOT / "cloudformation" / "installer.yaml")
-    assert "CloudFormationRole" in roles and "BackupCleanupRole" in roles
+    roles |= template_role_policies(ROOT / "cloudformation" / "web.yaml")
+    assert {"CloudFormationRole", "BackupCleanupRole", "InstanceRole"} <= set(roles)
     text = json.dumps(roles)
     assert "${" not in text and "Fn::" not in text and '"Ref"' not in text
+    web = roles["InstanceRole"][0]["Statement"]
+    assert web[0]["Resource"].startswith("arn:aws:secretsmanager:")
 
 
 def test_cfn_permissions_file_is_current() -> None:
