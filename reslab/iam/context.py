@@ -24,9 +24,17 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from reslab.iam import operations
-from reslab.iam.evaluate import Decision, Principal, Request, ResourcePolicyKind, evaluate
+from reslab.iam.evaluate import (
+    Decision,
+    Principal,
+    Reason,
+    Request,
+    ResourcePolicyKind,
+    evaluate,
+)
 from reslab.iam.iamdb import action_info, tag_key_aliases
 from reslab.iam.operations import Authorization
+from reslab.iam.policy import Policy
 from reslab.iam.sources import WHOLE_ARN, Binding, Derived, Fixed, Lookup, Param, Source
 from reslab.iam.state import NoState, PrincipalPolicies, ResourceState, Where
 
@@ -40,14 +48,12 @@ class Built:
     """One authorization request, with the resource-based policy it is also judged by."""
 
     request: Request
-    resource_policy: Any = None  # reslab.iam.policy.Policy | None
+    resource_policy: Policy | None = None
     resource_kind: ResourcePolicyKind = "standard"
     always_allowed: bool = False
 
     def decide(self, policies: PrincipalPolicies) -> Decision:
         if self.always_allowed:
-            from reslab.iam.evaluate import Reason
-
             return Decision(True, Reason.ALLOWED)
         return evaluate(
             self.request,

@@ -276,6 +276,13 @@ class MotoState:
 
         return read
 
+    def _machine_tags(self, arn: str, where: Where) -> dict[str, str]:
+        """The backend Step Functions really uses (the executing one in the local cloud)."""
+        from moto.stepfunctions.responses import get_backend
+
+        backend = get_backend(where.account, where.region)
+        return _tag_list(backend.get_tags_list_for_state_machine(arn))
+
     # --- tags ------------------------------------------------------------------------------
     def _tag_readers(self) -> dict[str, Callable[[str, Where], dict[str, str]]]:
         return {
@@ -296,9 +303,7 @@ class MotoState:
             "cloudformation": lambda arn, w: dict(
                 _backend("cloudformation", w).get_stack(arn).tags or {}
             ),
-            "states": lambda arn, w: _tag_list(
-                _backend("stepfunctions", w).list_tags_for_resource(arn)
-            ),
+            "states": self._machine_tags,
             "iam": lambda arn, w: _tag_list(self._role(arn, w).tags) if ":role/" in arn else {},
         }
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import botocore.session
 from botocore import xform_name
+from botocore.exceptions import DataNotFoundError
 
 from reslab.iam.iamdb import service_model
 
@@ -105,7 +106,10 @@ def operations_of(service: str) -> dict[str, str]:
 @functools.cache
 def waiter_operations(service: str) -> dict[str, str]:
     """snake_case waiter name -> the API operation it polls."""
-    model = _session_loader().load_service_model(service, "waiters-2")
+    try:
+        model = _session_loader().load_service_model(service, "waiters-2")
+    except DataNotFoundError:  # a service without waiters
+        return {}
     return {xform_name(name): w["operation"] for name, w in model.get("waiters", {}).items()}
 
 

@@ -307,3 +307,24 @@ def test_tls_only_bucket_policy_and_lookups(aws: Any) -> None:
     )["StackId"]
     assert state.lookup("stack_arn", "lab-Storage", WHERE) == stack_id
     assert state.lookup("secret_arn", "no-such-secret", WHERE) is None
+
+
+def test_tags_of_existing_resources(aws: Any) -> None:
+    state = MotoState(WHERE)
+    machine = aws("stepfunctions").create_state_machine(
+        name="lab-restore",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/lab-RestoreMachineRole",
+        tags=[{"key": "workshop", "value": "w1"}],
+    )["stateMachineArn"]
+    assert state.tags(machine) == {"workshop": "w1"}
+    secret = aws("secretsmanager").create_secret(
+        Name="lab-s", SecretString="{}", Tags=[{"Key": "workshop", "Value": "w1"}]
+    )["ARN"]
+    assert state.tags(secret) == {"workshop": "w1"}
+    vpc = aws("ec2").create_vpc(
+        CidrBlock="10.0.0.0/16",
+        TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "workshop", "Value": "w1"}]}],
+    )["Vpc"]["VpcId"]
+    assert state.tags(f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{vpc}") == {"workshop": "w1"}
+    assert state.tags(f"arn:aws:rds:{REGION}:{ACCOUNT}:db:no-such-db") is None
