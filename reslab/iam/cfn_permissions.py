@@ -1,0 +1,104 @@
+"""What CloudFormation's service role needs for each resource type the lab's templates create:
+the ``handlers.create/update/delete.permissions`` of the CloudFormation resource provider schemas
+(shipped by cfn-lint), kept as data in ``reslab/iam/data/cfn_permissions.json`` so that the local
+cloud reads them without cfn-lint installed.
+
+    python -m reslab.iam.cfn_permissions      # regenerate after a template gains a resource type
+
+``tests/iam/test_cfn_permissions.py`` fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).with_name("data") / "cfn_permissions.json"
+TEMPLATES = "cloudformation/*.yaml"
+HANDLERS = ("create", "update", "delete")
+SCHEMA_REGION = "us-east-1"
+
+
+class TemplateLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags: ``!Ref X`` -> ``{"Ref": "X"}``, ``!Sub s`` ->
+    ``{"Fn::Sub": s}``, ``!GetAtt A.B`` -> ``{"Fn::GetAtt": ["A", "B"]}``..."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        return {"Fn::GetAtt": value.split(".", 1)}
+    return {f"Fn::{suffix}": value}
+
+
+TemplateLoader.add_multi_constructor("!", _any_tag)
+
+
+def resource_types(templates: Iterable[Path]) -> list[str]:
+    """Every ``Resources.*.Type`` of the templates, sorted."""
+    found: set[str] = set()
+    for path in templates:
+        template = yaml.load(path.read_text(), Loader=TemplateLoader)  # noqa: S506 - SafeLoader
+        for resource in (template.get("Resources") or {}).values():
+            found.add(str(resource["Type"]))
+    return sorted(found)
+
+
+def _schemas_dir() -> Path:
+    import cfnlint
+
+    return Path(cfnlint.__file__).parent / "data" / "schemas"
+
+
+def provider_permissions(resource_type: str) -> dict[str, list[str]]:
+    """``{"create": [...], "update": [...], "delete": [...]}`` of one provider schema."""
+    schemas = _schemas_dir()
+    index = json.loads((schemas / "providers" / f"{SCHEMA_REGION}.json").read_text())
+    name = index.get(resource_type)
+    if name is None:
+        raise KeyError(f"no resource provider schema for {resource_type}")
+    schema = json.loads((schemas / "resources" / f"{name}.json").read_text())
+    handlers = schema.get("handlers", {})
+    return {h: sorted(set(handlers.get(h, {}).get("permissions", []))) for h in HANDLERS}
+
+
+def generate(root: Path = ROOT) -> dict[str, Any]:
+    types = resource_types(sorted(root.glob(TEMPLATES)))
+    return {
+        "source": f"cfn-lint resource provider schemas ({SCHEMA_REGION})",
+        "templates": TEMPLATES,
+        "resource_types": {t: provider_permissions(t) for t in types},
+    }
+
+
+def render(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def load() -> dict[str, dict[str, list[str]]]:
+    """resource type -> handler -> IAM actions (from the generated file)."""
+    return dict(json.loads(DATA.read_text())["resource_types"])
+
+
+def main() -> int:
+    DATA.parent.mkdir(exist_ok=True)
+    DATA.write_text(render(generate()))
+    print(f"wrote {DATA.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
