@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -224,6 +224,32 @@ def test_a_private_database_is_out_of_reach_from_the_internet_and_other_vpcs(
     verdict = database_verdict(ec2, Attachment(private, (other.group("app"),)), tiers.db())
     assert steps(verdict)[0] == "vpc" and "no peering" in verdict.hops[0].detail
     assert verdict.refusal.step == "publicly-accessible"
+
+
+def test_a_database_in_another_region_is_reached_over_the_internet(local_cloud, tiers) -> None:
+    """The cross-region read replica's case: the caller's NAT address must be allowed."""
+    replica_region = Vpc(local_cloud.client("ec2", "us-west-1"), cidr="10.50.0.0/16")
+    public_subnet, _ = replica_region.public_subnet()
+    replica_group = replica_region.group("replica")
+    replica = DatabasePlacement("replica", public_subnet, (replica_group,), PG, True)
+    nat_subnet, _ = tiers.vpc.public_subnet(2)
+    table = tiers.vpc.route_table(tiers.app_subnet)
+    tiers.vpc.default_route(table, NatGatewayId=tiers.vpc.nat_gateway(nat_subnet))
+    west = backend("us-west-1")
+    verdict = database_verdict(backend(), tiers.app(), replica, db_ec2=west)
+    assert "us-west-1" in verdict.hops[0].detail
+    assert (verdict.refusal.step, verdict.refusal.resource) == (
+        "security-group-ingress",
+        replica_group,
+    )
+    nat_ip = tiers.vpc.ec2.describe_nat_gateways(
+        Filter=[{"Name": "vpc-id", "Values": [tiers.vpc.vpc_id]}]
+    )["NatGateways"][0]["NatGatewayAddresses"][0]["PublicIp"]
+    replica_region.allow(replica_group, PG, cidr=f"{nat_ip}/32")
+    assert database_verdict(backend(), tiers.app(), replica, db_ec2=west).allowed
+    private = replace(replica, publicly_accessible=False)
+    refused = database_verdict(backend(), tiers.app(), private, db_ec2=west)
+    assert refused.refusal.step == "publicly-accessible"
 
 
 def test_a_public_database_needs_an_internet_gateway_route_and_a_rule_for_the_address(

@@ -26,7 +26,7 @@ from reslab.localcloud.network.rules import (
     describe_entry,
     describe_rule,
 )
-from reslab.localcloud.network.verdict import Hop, Step, Verdict, walk
+from reslab.localcloud.network.verdict import Decision, Hop, Step, Verdict, walk
 
 #: boto3 service name -> the name in ``com.amazonaws.<region>.<name>`` where they differ.
 ENDPOINT_SERVICE_NAMES = {"stepfunctions": "states", "cloudwatch": "monitoring"}
@@ -41,12 +41,31 @@ def endpoint_service_name(service: str, region: str) -> str:
 
 
 def database_verdict(
-    ec2: Any, source: Source, db: DatabasePlacement, *, established: bool = False
+    ec2: Any,
+    source: Source,
+    db: DatabasePlacement,
+    *,
+    established: bool = False,
+    db_ec2: Any = None,
 ) -> Verdict:
-    """Can ``source`` open TCP ``db.port`` to the database (or keep an open connection)?"""
+    """Can ``source`` open TCP ``db.port`` to the database (or keep an open connection)?
+
+    ``ec2`` is the caller's region's backend; ``db_ec2`` the database's when it is in another
+    region (then only the internet path exists)."""
+    db_side = ec2 if db_ec2 is None else db_ec2
     if isinstance(source, Internet):
-        return walk(_internet_to_database(ec2, source, db, established))
-    return walk(_attachment_to_database(ec2, source, db, established))
+        return walk(_internet_to_database(db_side, source, db, established))
+    return walk(_attachment_to_database(ec2, source, db, established, db_side))
+
+
+def database_decision(
+    ec2: Any, source: Source, db: DatabasePlacement, db_ec2: Any = None
+) -> Decision:
+    """Both verdicts a gate to the database enforces."""
+    return Decision(
+        database_verdict(ec2, source, db, db_ec2=db_ec2),
+        database_verdict(ec2, source, db, established=True, db_ec2=db_ec2),
+    )
 
 
 def service_verdict(
@@ -56,6 +75,14 @@ def service_verdict(
     if isinstance(source, Internet):
         return Verdict(True, (Hop("internet", "-", "outside any VPC: over the internet"),))
     return walk(_attachment_to_service(ec2, source, service, region, established))
+
+
+def service_decision(ec2: Any, source: Source, service: str, region: str) -> Decision:
+    """Both verdicts a gate to the API enforces."""
+    return Decision(
+        service_verdict(ec2, source, service, region),
+        service_verdict(ec2, source, service, region, established=True),
+    )
 
 
 # -- the two ends of a path inside a VPC --------------------------------------------------------
@@ -157,21 +184,18 @@ def _between(ec2: Any, a: _End, b: _End, port: int, established: bool) -> Path:
 
 # -- databases -----------------------------------------------------------------------------------
 def _attachment_to_database(
-    ec2: Any, src: Attachment, db: DatabasePlacement, established: bool
+    ec2: Any, src: Attachment, db: DatabasePlacement, established: bool, db_ec2: Any
 ) -> Path:
     src_sub = topology.subnet(ec2, src.subnet_id)
-    db_sub = topology.subnet(ec2, db.subnet_id)
-    if src_sub.vpc_id != db_sub.vpc_id:
+    db_sub = topology.subnet(db_ec2, db.subnet_id)
+    if db_ec2 is not ec2 or src_sub.vpc_id != db_sub.vpc_id:
+        where = db_sub.vpc_id if db_ec2 is ec2 else f"{db_sub.vpc_id} in {db_ec2.region_name}"
         yield (
             True,
-            Hop(
-                "vpc",
-                src_sub.vpc_id,
-                f"the database is in {db_sub.vpc_id}: no peering is modelled, so over the internet",
-            ),
+            Hop("vpc", src_sub.vpc_id, f"the database is in {where}: no peering is modelled"),
         )
         public_ip = yield from _to_internet(ec2, src, db.port, established, f"database {db.name}")
-        yield from _internet_to_database(ec2, Internet(public_ip), db, established)
+        yield from _internet_to_database(db_ec2, Internet(public_ip), db, established)
         return
     yield True, Hop("vpc", src_sub.vpc_id, f"caller and database {db.name} share the VPC")
     if not established:

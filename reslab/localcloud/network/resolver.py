@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import socketserver
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from reslab.localcloud.network.switchboard import Destination, Switchboard
 
@@ -70,6 +74,42 @@ def _reply(start_response: Any, status: str, body: dict[str, Any]) -> list[bytes
         status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
     )
     return [data]
+
+
+class _Handler(WSGIRequestHandler):
+    def setup(self) -> None:
+        super().setup()
+        # one small reply per question: no Nagle delay behind the header write
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class ResolverServer:
+    """The resolver on its own loopback port (one thread per question)."""
+
+    def __init__(self, resolver: Resolver, host: str = "127.0.0.1") -> None:
+        self._server = _ThreadingServer((host, 0), _Handler)
+        self._server.set_app(resolver)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="reslab-resolver", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
 
 
 def caller_environment(resolver_url: str, caller: str, base: dict[str, str]) -> dict[str, str]:

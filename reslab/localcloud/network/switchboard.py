@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from reslab.localcloud.network.gate import EventLoop, Gate, NetworkGateError, Upstream
-from reslab.localcloud.network.verdict import Verdict
+from reslab.localcloud.network.verdict import Decision
 
 #: The addresses gates take (any of 127.0.0.0/8 is local on Linux).
 DEFAULT_NETWORK = "127.77.0.0/16"
@@ -30,12 +30,6 @@ class Destination:
     key: str  # stable name, e.g. "db:us-east-2:lab-db", "api:us-east-2:rds"
     port: int  # the port callers dial (a database's endpoint port); 0: any free port
     upstream: Upstream
-
-
-@dataclass(frozen=True)
-class Decision:
-    new: Verdict  # may a new connection open?
-    established: Verdict  # may open connections keep flowing? (routes and network ACLs)
 
 
 Decide = Callable[[str, Destination], Decision]

@@ -36,6 +36,14 @@ class Verdict:
         return f"refused at {self.refusal}"
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What a gate enforces for one caller and destination."""
+
+    new: Verdict  # may a new connection open?
+    established: Verdict  # may open connections keep flowing? (routes and network ACLs only)
+
+
 Step = tuple[bool, Hop]
 
 

@@ -32,6 +32,8 @@ def _ask(name: str) -> str:
             answer = json.loads(reply.read())
     except urllib.error.HTTPError as exc:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from exc
+    except OSError as exc:  # the local cloud is gone: a resolver that does not answer
+        raise socket.gaierror(socket.EAI_AGAIN, f"no answer from {_RESOLVER}: {exc}") from exc
     note = answer.get("refusal")
     if note and note not in _reported:  # the local cloud says why the connection will hang
         _reported.add(note)
