@@ -12,6 +12,7 @@ The unknown public address is covered and touched only by ``0.0.0.0/0``. IPv6 is
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 Address = ipaddress.IPv4Network | None
@@ -35,22 +36,25 @@ def _rule_network(cidr: Any) -> ipaddress.IPv4Network | None:
         return None
 
 
-def covers(cidr: Any, address: Address) -> bool:
+def _relate(
+    cidr: Any,
+    address: Address,
+    test: Callable[[ipaddress.IPv4Network, ipaddress.IPv4Network], bool],
+) -> bool:
     rule = _rule_network(cidr)
     if rule is None:
         return False
     if address is None:
         return rule.prefixlen == 0
-    return address.subnet_of(rule)
+    return test(rule, address)
+
+
+def covers(cidr: Any, address: Address) -> bool:
+    return _relate(cidr, address, lambda rule, addr: addr.subnet_of(rule))
 
 
 def touches(cidr: Any, address: Address) -> bool:
-    rule = _rule_network(cidr)
-    if rule is None:
-        return False
-    if address is None:
-        return rule.prefixlen == 0
-    return rule.overlaps(address)
+    return _relate(cidr, address, lambda rule, addr: rule.overlaps(addr))
 
 
 def describe(address: Address) -> str:

@@ -157,6 +157,18 @@ def _internet_gateway(target: topology.RouteTarget | None, vpc_id: str) -> bool:
     return target is not None and target.kind == "igw" and topology.igw_attached(target, vpc_id)
 
 
+def _internet_route_step(step: str, ec2: Any, sub: Any, destination: Address) -> Step:
+    """The subnet's route to an internet address must be an attached internet gateway."""
+    table = topology.route_table_of(ec2, sub)
+    target = topology.route_to(table, destination)
+    return _internet_gateway(target, sub.vpc_id), Hop(
+        step,
+        table.id,
+        f"{sub.id} sends {describe(destination)} to {target if target else 'no route'}; "
+        "an attached internet gateway is needed",
+    )
+
+
 def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
@@ -222,18 +234,7 @@ def _internet_to_database(
     yield True, Hop("publicly-accessible", db.name, "publicly accessible")
     db_sub = topology.subnet(ec2, db.subnet_id)
     address = host(src.public_ip) if src.public_ip else UNKNOWN_PUBLIC
-    table = topology.route_table_of(ec2, db_sub)
-    target = topology.route_to(table, address)
-    via_igw = _internet_gateway(target, db_sub.vpc_id)
-    yield (
-        via_igw,
-        Hop(
-            "return-route",
-            table.id,
-            f"replies to {describe(address)} go to {target if target else 'no route'} "
-            f"({db_sub.id}); an attached internet gateway is needed",
-        ),
-    )
+    yield _internet_route_step("return-route", ec2, db_sub, address)
     single = PortRange.single(db.port)
     yield _acl_step("network-acl-ingress", ec2, db_sub, False, single, address)
     if not established:
@@ -288,18 +289,7 @@ def _to_internet(
 
 def _through_nat(ec2: Any, nat: Any, caller: _End, port: int) -> Generator[Step, None, str | None]:
     nat_sub = topology.subnet(ec2, nat.subnet_id)
-    nat_table = topology.route_table_of(ec2, nat_sub)
-    target = topology.route_to(nat_table, UNKNOWN_PUBLIC)
-    via_igw = _internet_gateway(target, nat_sub.vpc_id)
-    yield (
-        via_igw,
-        Hop(
-            "nat-route",
-            nat_table.id,
-            f"{nat.id}'s subnet {nat_sub.id} sends 0.0.0.0/0 to "
-            f"{target if target else 'nothing'}; an attached internet gateway is needed",
-        ),
-    )
+    yield _internet_route_step("nat-route", ec2, nat_sub, UNKNOWN_PUBLIC)
     single = PortRange.single(port)
     if nat_sub.id != caller.subnet.id:
         yield _acl_step("nat-network-acl-ingress", ec2, nat_sub, False, single, caller.address)
