@@ -10,8 +10,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ec2.models import ec2_backends
 
 from reslab.chaos import actions
+from reslab.chaos.lookups import subnet_acl_associations
 from reslab.chaos.plan import run_calls
-from reslab.chaos.probes import subnet_acl_associations
 
 REGION = "us-east-2"
 
