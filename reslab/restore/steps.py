@@ -26,6 +26,7 @@ from reslab.restore.errors import (
     SnapshotFailed,
     SnapshotNotFound,
 )
+from reslab_lambda.stacks import stack_name
 
 LOG = logging.getLogger("reslab.restore")
 TEMP_TAG = "reslab:temporary"
@@ -71,20 +72,20 @@ def _run(state: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- 1. prepare: validate, resolve the secret's NAME -------------------------------------------
-#: (event key, stack suffix, output) filled from the lab's stacks when the event omits them.
+#: (event key, stack key, output) filled from the lab's stacks when the event omits them.
 FROM_STACKS = (
-    ("instance", "Database", "DBInstanceIdentifier"),
-    ("report_bucket", "Storage", "ReportBucketName"),
+    ("instance", "database", "DBInstanceIdentifier"),
+    ("report_bucket", "storage", "ReportBucketName"),
 )
 
 
 def _from_stacks(ev: dict[str, Any]) -> None:
-    """Fill ``instance`` / ``report_bucket`` from ``<stack_prefix><Suffix>`` outputs."""
+    """Fill ``instance`` / ``report_bucket`` from the outputs of the lab's stacks."""
     cfn = aws.client("cloudformation", ev)
-    for key, suffix, output in FROM_STACKS:
+    for key, stack_key, output in FROM_STACKS:
         if ev.get(key):
             continue
-        stack = f"{ev['stack_prefix']}{suffix}"
+        stack = stack_name(stack_key, ev["stack_prefix"])
         try:
             found = cfn.describe_stacks(StackName=stack)["Stacks"]
         except Exception as exc:

@@ -7,7 +7,7 @@ never sleeps: the state machine's Wait states do the waiting.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import boto3
@@ -100,12 +100,13 @@ def dependency_outputs(spec: StackSpec, stacks: Mapping[str, Any]) -> dict[str, 
     return outputs
 
 
-def parameters(
-    cfn: Any, url: str, spec: StackSpec, event: Mapping[str, Any], outputs: Mapping[str, str]
-) -> list[dict[str, str]]:
-    """Every template parameter we have a value for: the stack's event keys (non-empty values),
-    then outputs of the same name of the stacks it depends on; the rest keep their defaults."""
-    wanted = [p["ParameterKey"] for p in cfn.get_template_summary(TemplateURL=url)["Parameters"]]
+def resolve_parameters(
+    spec: StackSpec, wanted: Iterable[str], event: Mapping[str, Any], outputs: Mapping[str, str]
+) -> dict[str, str]:
+    """A value for every template parameter in ``wanted`` we can fill: the stack's event key
+    (non-empty values), else the output of the same name of a stack it depends on (``outputs``:
+    theirs, merged). The rest are left out: the template default applies, and a parameter without
+    one makes CloudFormation refuse the create (:func:`start_create` raises StackFailed)."""
     values: dict[str, str] = {}
     for name in wanted:
         event_key = spec.event_parameters.get(name)
@@ -113,6 +114,15 @@ def parameters(
             values[name] = str(event[event_key])
         elif name in outputs:
             values[name] = outputs[name]
+    return values
+
+
+def parameters(
+    cfn: Any, url: str, spec: StackSpec, event: Mapping[str, Any], outputs: Mapping[str, str]
+) -> list[dict[str, str]]:
+    """The CreateStack parameters of the template at ``url`` (:func:`resolve_parameters`)."""
+    wanted = [p["ParameterKey"] for p in cfn.get_template_summary(TemplateURL=url)["Parameters"]]
+    values = resolve_parameters(spec, wanted, event, outputs)
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from reslab_lambda.errors import InvalidEvent
 from reslab_lambda.regions import AWS_REGIONS
+from reslab_lambda.stacks import default_stack_prefix
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ENGINES = ("postgres", "mysql")
@@ -181,7 +182,7 @@ def validate_event(raw: Any) -> dict[str, Any]:
     if problems:
         raise InvalidEvent("; ".join(problems))
     event = dict(raw)
-    event.setdefault("stack_prefix", "Resiliency")
+    event.setdefault("stack_prefix", default_stack_prefix())
     event.setdefault("poll_seconds", DEFAULT_POLL_SECONDS)
     event.setdefault("poll_max_seconds", event["poll_seconds"] * DEFAULT_POLL_CAP_FACTOR)
     event.setdefault("skip_backup_check", False)
