@@ -22,7 +22,7 @@ from reslab.fleet.runner import FleetRun, run_fleet
 from reslab.fleet.state import FAILED, FleetState, state_path
 from reslab.fleet.targets import load_targets
 from reslab.fleet.view import FleetView, summary, table
-from reslab.installer import install as install_machinery
+from reslab.installer.install import install as install_machinery
 
 _stderr = Console(stderr=True, soft_wrap=True)
 fleet_app = typer.Typer(

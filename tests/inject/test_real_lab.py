@@ -18,7 +18,7 @@ from reslab.chaos.probes import bucket_policy_text, subnet_acl_associations
 from reslab.chaos.runner import inject, recover
 from reslab.chaos.steady import SteadyStateProbe
 from reslab.event import local_event, validate_event
-from reslab.installer import install
+from reslab.installer.install import install
 from reslab.localcloud.testing import unique_prefix
 
 REGION = "us-east-2"
