@@ -178,7 +178,7 @@ def verify_backup(
     }
     event.update({k: v for k, v in optional.items() if v})
     if local or endpoint_url:
-        event.update({"poll_seconds": 1, "poll_cap_seconds": 4})
+        event.update({"poll_seconds": 1, "poll_max_seconds": 4})
     sfn = client("stepfunctions")
     arn = sfn.start_execution(
         stateMachineArn=_state_machine(client, state_machine),

@@ -194,7 +194,7 @@ class RestoreLab:
             "region_name": REGION,
             "workshop": "restore-tests",
             "poll_seconds": 0,
-            "poll_cap_seconds": 2,
+            "poll_max_seconds": 2,
             "deadline_seconds": 60,
             **extra,
         }

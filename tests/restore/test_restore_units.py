@@ -22,6 +22,17 @@ BASE = {"instance": "db1", "report_bucket": "reports-bucket"}
 def test_defaults_filled() -> None:
     event = validate(BASE)
     assert event["snapshot"] == "latest" and event["poll_seconds"] == 30
+    assert event["poll_max_seconds"] == 300
+
+
+def test_poll_cap_seconds_is_still_accepted_as_poll_max_seconds() -> None:
+    """The deploy event's name is the one name in code; the restore event's older one stays."""
+    assert validate({**BASE, "poll_cap_seconds": 7})["poll_max_seconds"] == 7
+    assert "poll_cap_seconds" not in validate({**BASE, "poll_cap_seconds": 7})
+    with pytest.raises(InvalidRestoreEvent, match="poll_cap_seconds: an older name"):
+        validate({**BASE, "poll_cap_seconds": 7, "poll_max_seconds": 8})
+    with pytest.raises(InvalidRestoreEvent, match="poll_max_seconds: expected int"):
+        validate({**BASE, "poll_cap_seconds": "7"})
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,9 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from reslab_lambda.aws import client, error_code
 from reslab_lambda.errors import BucketNotEmptied, DependencyNotReady, StackFailed
 from reslab_lambda.stacks import StackSpec, spec_for
 
@@ -31,11 +30,6 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAN
 #: Set by the installer: the CloudFormation service role stacks are created with (least privilege
 #: for the Lambda itself, which only passes it). Unset: CloudFormation uses the caller's rights.
 CFN_ROLE_ENV = "RESLAB_CFN_ROLE_ARN"
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
-
-
-def client(service: str, region: str) -> Any:
-    return boto3.client(service, region_name=region, config=_CONFIG)
 
 
 def entry(name: str, status: str, region: str | None) -> dict[str, Any]:
@@ -156,7 +150,7 @@ def start_create(key: str, event: Mapping[str, Any], stacks: Mapping[str, Any]) 
             **role,
         )
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
+        code = error_code(exc)
         if code == "ValidationError":  # a template or parameter error: the create failed
             message = exc.response["Error"].get("Message", str(exc))
             raise StackFailed(f"stack {name} ({key}, {region}) was refused: {message}") from None
@@ -201,7 +195,7 @@ def empty_bucket(s3: Any, bucket: str) -> int:
                     )
             deleted += len(doomed)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+        if error_code(exc) != "NoSuchBucket":
             raise
     return deleted
 
