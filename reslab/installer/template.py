@@ -30,6 +30,7 @@ from reslab.grants import Grant
 from reslab.machines import MACHINES
 from reslab.machines.restore import RESTORE_MACHINE_PLACEHOLDER
 from reslab.packaging import HANDLER, RUNTIME
+from reslab_lambda.handler import LOG_LEVEL_ENV
 
 TEMPLATE_PATH = REPO_ROOT / "cloudformation" / "installer.yaml"
 MEMORY_MB = 256
@@ -311,7 +312,7 @@ ROLE_SKIPS: Mapping[str, str | None] = {"deploy": None, "restore": "restore-role
 
 def _function_resources(fn: Function) -> dict[str, dict[str, Any]]:
     name = fn.logical_id
-    env: dict[str, Any] = {"LOG_LEVEL": _ref("LogLevel")}
+    env: dict[str, Any] = {LOG_LEVEL_ENV: _ref("LogLevel")}
     env.update({variable: ENVIRONMENT_VALUES[kind] for variable, kind in fn.environment.items()})
     function: dict[str, Any] = {
         "Type": "AWS::Lambda::Function",

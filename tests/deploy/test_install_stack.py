@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reslab import execution, packaging
+from reslab import execution, grants, packaging
 from reslab.event import local_event, validate_event
 from reslab.functions import FUNCTIONS, function
 from reslab.installer import template
@@ -42,6 +42,20 @@ def _scoped(folder: str) -> dict[str, set[str]]:
                 json.dumps(r, sort_keys=True) for r in _as_list(statement["Resource"])
             )
     return found
+
+
+def test_every_grant_and_environment_setting_of_the_catalogue_resolves() -> None:
+    kinds = {grant.resource for fn in FUNCTIONS for grant in fn.policy}
+    assert kinds <= set(template.RESOURCE_KINDS) | {"own-log-group"}
+    assert set(grants.RESOURCE_KINDS) == set(template.RESOURCE_KINDS) | {"own-log-group"}
+    settings = {kind for fn in FUNCTIONS for kind in fn.environment.values()}
+    assert settings == set(template.ENVIRONMENT_VALUES)
+    for fn in FUNCTIONS:  # what the catalogue says is what the template holds
+        props = RESOURCES[f"{fn.logical_id}Function"]["Properties"]
+        assert props["Timeout"] == fn.timeout, fn.folder
+        assert ("VpcConfig" in props) == fn.vpc, fn.folder
+        assert set(props["Environment"]["Variables"]) == {"LOG_LEVEL", *fn.environment}
+        assert len(_statements(f"{fn.logical_id}Role")) == len(fn.policy), fn.folder
 
 
 def test_no_statement_allows_every_action() -> None:
