@@ -12,8 +12,8 @@ import json
 import random
 from typing import Any
 
+from reslab.chaos.lookups import bucket_policy_text, subnet_acl_associations
 from reslab.chaos.plan import Call
-from reslab.chaos.probes import bucket_policy_text, subnet_acl_associations
 
 DENY_SID = "ReslabInjectDenyRead"
 #: Rule numbers of the deny-all entries: the lowest number wins, so these beat every allow.

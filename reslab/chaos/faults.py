@@ -1,55 +1,78 @@
-"""The failure modes, as a data table (:data:`FAULTS`) the runner walks.
+"""The failure modes: one row each in :data:`FAULTS`, the one definition every other part walks.
 
-Each :class:`Fault` has a ``plan`` function (find the lab's resources, check their workshop tag,
-return the exact calls; changes nothing), an optional ``revert`` function (from a journal entry,
-the calls still needed to undo it; empty when already undone), an optional ``observe`` probe
-reported before and after, and a default duration (None: the failure is not reverted by us).
+A :class:`Fault` row says what the failure does and to what, how it is undone, which options
+``reslab inject <fault>`` takes (``flags``: :class:`Options` fields, plus ``duration`` for a
+failure we revert), how the runner carries it out, and which AWS FIS template is its twin:
+
+* ``plan``: find the lab's resources, check their workshop tag, return the exact calls (changes
+  nothing);
+* ``revert``: from a journal entry, the calls still needed to undo it (empty when already undone);
+  None: the failure is not reverted by us;
+* ``observe``: a probe reported before and after;
+* ``default_duration``: how long a reverted failure is held by default;
+* ``fis_template``: its builder in :mod:`reslab.chaos.fis_templates`.
+
+The CLI (``reslab.cli.inject_cmds``), the FIS export (:mod:`reslab.chaos.fis`) and the fault
+table in docs/lab-guide.md (:mod:`reslab.chaos.fault_docs`) are generated from these rows.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, get_type_hints
 
 from reslab.chaos import actions
 from reslab.chaos.errors import AlreadyInjected, LabResourceNotFound, NothingToInject
-from reslab.chaos.journal import Entry
-from reslab.chaos.lab import (
-    OWNER_TAG,
-    WORKSHOP_TAG,
-    Lab,
-    lab_subnets,
-    require_asg,
-    require_bucket,
-    require_db,
+from reslab.chaos.fis_templates import (
+    Settings,
+    az_template,
+    instance_template,
+    rds_template,
+    s3_template,
 )
-from reslab.chaos.plan import Call, Plan
-from reslab.chaos.probes import (
+from reslab.chaos.journal import Entry
+from reslab.chaos.lab import OWNER_TAG, WORKSHOP_TAG, Lab
+from reslab.chaos.lookups import (
     bucket_policy_text,
     db_instance,
     describe_in_service_instances,
     instance_tags,
+    lab_subnets,
     network_acls_owned_by,
     replica_lag_seconds,
+    require_asg,
+    require_bucket,
+    require_db,
     subnet_acl_associations,
 )
+from reslab.chaos.plan import Call, Plan
 
 DEFAULT_DURATION_S = 300.0
+#: The flag of a reverted failure's hold (not an :class:`Options` field: the runner takes it).
+DURATION = "duration"
+DURATION_HELP = "seconds before reverting by itself (0: leave it for `recover`)"
+
+
+def _option(default: Any, help_text: str, minimum: int | None = None) -> Any:
+    return field(default=default, metadata={"help": help_text, "min": minimum})
 
 
 @dataclass
 class Options:
-    count: int = 1
-    az: str | None = None
-    replica: bool = False
-    replica_region: str | None = None
-    key: str = "*"
-    asg: str | None = None
-    db: str | None = None
-    bucket: str | None = None
-    seed: int | None = None
+    """What one injection aims at. Each field is the option ``--<field>`` of the faults that
+    list it in their ``flags``; its default and help text are the option's."""
+
+    count: int = _option(1, "instances to terminate", minimum=1)
+    az: str | None = _option(None, "zone to isolate (random lab AZ)")
+    replica: bool = _option(False, "report read-replica lag before/after")
+    replica_region: str | None = _option(None, "(--region)")
+    key: str = _option("*", "object key (pattern) to deny")
+    asg: str | None = _option(None, "Auto Scaling group (web stack output)")
+    db: str | None = _option(None, "DB instance (database stack output)")
+    bucket: str | None = _option(None, "(storage stack WebsiteBucketName)")
+    seed: int | None = _option(None, "repeatable random choice")
 
     def rng(self) -> random.Random:
         if self.seed is None:
@@ -58,17 +81,62 @@ class Options:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """One fault-specific command-line option: ``--<name>`` (``_`` written ``-``)."""
+
+    name: str
+    type: Any
+    default: Any
+    help: str
+    min: int | None = None
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
 class Fault:
     name: str
-    summary: str
+    summary: str  # what it does: the command's help
+    target: str  # what it acts on, and how that is found
+    undo: str  # how it is undone
+    flags: tuple[str, ...]  # the command's own options, in order: Options fields or DURATION
     plan: Callable[[Lab, Options, str], Plan]
+    fis_template: Callable[[Settings], dict[str, Any]]
     revert: Callable[[Lab, Entry], list[Call]] | None = None
     observe: Callable[[Lab, dict[str, Any], bool], dict[str, Any]] | None = None
     default_duration: float | None = None
 
+    def __post_init__(self) -> None:
+        unknown = set(self.flags) - {f.name for f in fields(Options)} - {DURATION}
+        if unknown:
+            raise ValueError(f"fault {self.name}: unknown flags {sorted(unknown)}")
+        if (DURATION in self.flags) != (self.default_duration is not None) or (
+            self.default_duration is not None and not self.revertible
+        ):
+            raise ValueError(
+                f"fault {self.name}: a default_duration, the {DURATION} flag and a revert "
+                "go together"
+            )
+
     @property
     def revertible(self) -> bool:
         return self.revert is not None
+
+    def command_flags(self) -> list[Flag]:
+        """The options of ``reslab inject <name>`` before the common ones, in order."""
+        hints = get_type_hints(Options)
+        by_name = {f.name: f for f in fields(Options)}
+        found = []
+        for name in self.flags:
+            if name == DURATION:
+                found.append(Flag(DURATION, float, self.default_duration, DURATION_HELP))
+                continue
+            option = by_name[name]
+            meta = option.metadata
+            found.append(Flag(name, hints[name], option.default, meta["help"], meta["min"]))
+        return found
 
 
 # --- instance ---------------------------------------------------------------------------------
@@ -265,21 +333,52 @@ def revert_s3(lab: Lab, entry: Entry) -> list[Call]:
 FAULTS: dict[str, Fault] = {
     fault.name: fault
     for fault in (
-        Fault("instance", "terminate random in-service instances of the web tier", plan_instance),
+        Fault(
+            "instance",
+            "Terminate COUNT random in-service instances of the lab's Auto Scaling group.",
+            target="in-service instances tagged with the workshop, of the Auto Scaling group "
+            "(web stack output `AutoScalingGroupName`, or `--asg`)",
+            undo="nothing to revert; the Auto Scaling group launches replacements",
+            flags=("count", "asg", "seed"),
+            plan=plan_instance,
+            fis_template=instance_template,
+        ),
         Fault(
             "az",
-            "isolate one Availability Zone with a deny-all network ACL",
-            plan_az,
+            "Isolate one AZ: a deny-all network ACL on the lab subnets there, reverted after "
+            "DURATION.",
+            target="the lab subnets in one Availability Zone (VPC stack outputs; `--az`, else a "
+            "random lab AZ)",
+            undo="after `--duration`, on Ctrl-C, or by `reslab recover az`; each subnet goes back "
+            "to the ACL it had and the deny ACL is deleted",
+            flags=("az", DURATION, "seed"),
+            plan=plan_az,
+            fis_template=az_template,
             revert=revert_az,
             default_duration=DEFAULT_DURATION_S,
         ),
         Fault(
-            "rds", "fail the database over to its standby (Multi-AZ)", plan_rds, observe=observe_rds
+            "rds",
+            "Multi-AZ failover of the lab database (reboot with ForceFailover).",
+            target="the lab database (database stack output `DBInstanceIdentifier`, or `--db`); "
+            "with `--replica` its read replica's lag is reported",
+            undo="nothing to revert; the command returns once the database is available again",
+            flags=("replica", "replica_region", "db"),
+            plan=plan_rds,
+            fis_template=rds_template,
+            observe=observe_rds,
         ),
         Fault(
             "s3",
-            "deny reads of the website image",
-            plan_s3,
+            "Deny reads of the website image with a bucket-policy statement "
+            f"(Sid {actions.DENY_SID}).",
+            target="the website bucket (storage stack output `WebsiteBucketName`, or `--bucket`), "
+            "objects matching `--key`",
+            undo="after `--duration`, on Ctrl-C, or by `reslab recover s3`; only that statement is "
+            "removed (the previous policy comes back byte for byte)",
+            flags=("key", "bucket", DURATION),
+            plan=plan_s3,
+            fis_template=s3_template,
             revert=revert_s3,
             default_duration=DEFAULT_DURATION_S,
         ),

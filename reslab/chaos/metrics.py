@@ -16,7 +16,7 @@ import math
 from collections import Counter
 from typing import Any
 
-from reslab.chaos.steady import Sample
+from reslab.chaos.probe import Sample
 
 
 def percentile(values: list[float], pct: float) -> float | None:

@@ -21,7 +21,7 @@ from reslab.chaos.faults import FAULTS, REVERTIBLE, Fault, Options
 from reslab.chaos.journal import Entry, Journal
 from reslab.chaos.lab import Lab
 from reslab.chaos.plan import Call, Plan, run_calls
-from reslab.chaos.steady import SteadyStateProbe
+from reslab.chaos.probe import SteadyStateProbe
 
 Say = Callable[[str], None]
 

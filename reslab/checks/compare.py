@@ -4,8 +4,9 @@ expectations (required tables, minimum rows)."""
 
 from __future__ import annotations
 
+from reslab.checks import catalogue as c
 from reslab.checks.expectations import Expectations
-from reslab.checks.model import CheckResult, Fingerprint, TableFingerprint, check
+from reslab.checks.model import CheckResult, Fingerprint, TableFingerprint
 
 
 def baseline_checks(
@@ -27,11 +28,11 @@ def _version(target: Fingerprint, baseline: Fingerprint | None, exp: Expectation
     if exp.engine_version:
         wanted = exp.engine_version
         ok = target.version == wanted or target.version.startswith(wanted + ".")
-        return check("engine.version", "engine", ok, measured, f"{target.engine} {wanted}[.*]")
+        return c.ENGINE_VERSION.result(ok, measured, f"{target.engine} {wanted}[.*]")
     if baseline is None:
-        return check("engine.version", "engine", True, measured, None, "recorded")
+        return c.ENGINE_VERSION.result(True, measured, None, "recorded")
     expected = f"{baseline.engine} {baseline.version}"
-    return check("engine.version", "engine", measured == expected, measured, expected)
+    return c.ENGINE_VERSION.result(measured == expected, measured, expected)
 
 
 def _table_count(
@@ -39,29 +40,30 @@ def _table_count(
 ) -> CheckResult:
     measured = target.table_count
     if baseline is None:
-        return check("schema.table_count", "schema", True, measured, None, "recorded")
+        return c.TABLE_COUNT.result(True, measured, None, "recorded")
     if mode == "source":
-        ok = measured == baseline.table_count
-        return check("schema.table_count", "schema", ok, measured, baseline.table_count)
+        return c.TABLE_COUNT.result(
+            measured == baseline.table_count, measured, baseline.table_count
+        )
     may_vanish = len(exp.allow_shrink & set(baseline.tables))
     floor = baseline.table_count - may_vanish
-    return check("schema.table_count", "schema", measured >= floor, measured, f">= {floor}")
+    return c.TABLE_COUNT.result(measured >= floor, measured, f">= {floor}")
 
 
 def _user_count(target: Fingerprint, baseline: Fingerprint | None, mode: str) -> CheckResult:
     measured = target.user_count
     if measured is None:
-        return check("security.user_count", "security", True, None, None, "skipped: not measurable")
+        return c.USER_COUNT.skipped("not measurable")
     if baseline is None or baseline.user_count is None:
-        return check("security.user_count", "security", True, measured, None, "recorded")
+        return c.USER_COUNT.result(True, measured, None, "recorded")
     if baseline.server_id is not None and baseline.server_id == target.server_id:
         note = "recorded: same server as the baseline, so the same (shared) roles"
-        return check("security.user_count", "security", True, measured, None, note)
+        return c.USER_COUNT.result(True, measured, None, note)
     if mode == "source":
         ok = measured == baseline.user_count
-        return check("security.user_count", "security", ok, measured, baseline.user_count)
+        return c.USER_COUNT.result(ok, measured, baseline.user_count)
     ok = measured >= baseline.user_count
-    return check("security.user_count", "security", ok, measured, f">= {baseline.user_count}")
+    return c.USER_COUNT.result(ok, measured, f">= {baseline.user_count}")
 
 
 def source_checks(source: Fingerprint, target: Fingerprint) -> list[CheckResult]:
@@ -71,56 +73,36 @@ def source_checks(source: Fingerprint, target: Fingerprint) -> list[CheckResult]
     details = "; ".join(
         part for part in (_listing("missing", missing), _listing("extra", extra)) if part
     )
-    results = [
-        check(
-            "schema.tables",
-            "schema",
-            not missing and not extra,
-            sorted(target.tables),
-            sorted(source.tables),
-            details,
-        )
-    ]
+    ok = not missing and not extra
+    results = [c.TABLES.result(ok, sorted(target.tables), sorted(source.tables), details)]
     for key in sorted(set(source.tables) & set(target.tables)):
         results.extend(_table_checks(key, source.tables[key], target.tables[key]))
     return results
 
 
 def _table_checks(key: str, src: TableFingerprint, tgt: TableFingerprint) -> list[CheckResult]:
-    src_cols = [c.describe() for c in src.columns]
-    tgt_cols = [c.describe() for c in tgt.columns]
+    src_cols = [col.describe() for col in src.columns]
+    tgt_cols = [col.describe() for col in tgt.columns]
     src_idx = sorted(i.describe() for i in src.indexes)
     tgt_idx = sorted(i.describe() for i in tgt.indexes)
     results = [
-        check(
-            f"schema.columns[{key}]",
-            "schema",
-            src_cols == tgt_cols,
-            tgt_cols,
-            src_cols,
-            _diff(src_cols, tgt_cols),
+        c.COLUMNS.result(
+            src_cols == tgt_cols, tgt_cols, src_cols, _diff(src_cols, tgt_cols), subject=key
         ),
-        check(
-            f"schema.indexes[{key}]",
-            "schema",
-            src_idx == tgt_idx,
-            tgt_idx,
-            src_idx,
-            _diff(src_idx, tgt_idx),
+        c.INDEXES.result(
+            src_idx == tgt_idx, tgt_idx, src_idx, _diff(src_idx, tgt_idx), subject=key
         ),
     ]
     if src.rows is None and tgt.rows is None:  # partitioned parents: partitions carry the data
         return results
-    results.append(
-        check(f"data.row_count[{key}]", "data", src.rows == tgt.rows, tgt.rows, src.rows)
-    )
+    results.append(c.ROW_COUNT.result(src.rows == tgt.rows, tgt.rows, src.rows, subject=key))
     details = ""
     if src.algorithm != tgt.algorithm:
         details = f"not comparable: algorithm {tgt.algorithm} vs {src.algorithm}"
     elif src_cols != tgt_cols:
         details = "columns differ, and the checksum covers whole rows"
     ok = not details and src.checksum == tgt.checksum
-    results.append(check(f"data.checksum[{key}]", "data", ok, tgt.checksum, src.checksum, details))
+    results.append(c.CHECKSUM.result(ok, tgt.checksum, src.checksum, details, subject=key))
     return results
 
 
@@ -143,28 +125,19 @@ def previous_checks(
             details = "vanished (allowed)" if after is None else "shrank (allowed)"
         else:
             details = "vanished" if after is None else f"shrank by {before.rows - (rows or 0)}"
-        results.append(
-            check(
-                f"data.not_shrunk[{key}]",
-                "data",
-                allowed or not shrunk,
-                rows,
-                f">= {before.rows}",
-                details,
-            )
-        )
+        ok = allowed or not shrunk
+        results.append(c.NOT_SHRUNK.result(ok, rows, f">= {before.rows}", details, subject=key))
     return results
 
 
 def expectation_checks(target: Fingerprint, exp: Expectations) -> list[CheckResult]:
     """Required tables exist; tables hold at least their minimum rows."""
     results = [
-        check(
-            f"expect.required_table[{name}]",
-            "expectations",
+        c.REQUIRED_TABLE.result(
             name in target.tables,
             "present" if name in target.tables else "missing",
             "present",
+            subject=name,
         )
         for name in exp.required_tables
     ]
@@ -173,9 +146,7 @@ def expectation_checks(target: Fingerprint, exp: Expectations) -> list[CheckResu
         rows = None if table is None else table.rows
         ok = rows is not None and rows >= minimum
         details = "table missing" if table is None else ""
-        results.append(
-            check(f"expect.min_rows[{name}]", "expectations", ok, rows, f">= {minimum}", details)
-        )
+        results.append(c.MIN_ROWS.result(ok, rows, f">= {minimum}", details, subject=name))
     return results
 
 

@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from reslab.checks.catalogue import ASSERTION, FRESHNESS
 from reslab.checks.engines import Dialect
-from reslab.checks.expectations import Expectations
-from reslab.checks.model import CheckResult, Fingerprint, check
+from reslab.checks.expectations import Expectations, Freshness
+from reslab.checks.model import CheckResult, Fingerprint
 
 
 def freshness_checks(
@@ -21,29 +22,33 @@ def freshness_checks(
     """Newest value of each named column is at most ``max_lag_seconds`` before the snapshot."""
     reference = snapshot_time or datetime.now(UTC)
     against = "snapshot" if snapshot_time else "now (no snapshot time given)"
-    results = []
-    for rule in exp.freshness:
-        name = f"freshness[{rule.table}.{rule.column}]"
-        expected = f"<= {rule.max_lag_seconds:g}s"
-        table = target.tables.get(rule.table)
-        if table is None or rule.column not in {c.name for c in table.columns}:
-            what = "table" if table is None else "column"
-            results.append(check(name, "freshness", False, None, expected, f"{what} not found"))
-            continue
-        try:
-            newest = as_utc(dialect.newest(conn, table, rule.column))
-        except (TypeError, ValueError) as exc:
-            results.append(check(name, "freshness", False, None, expected, str(exc)))
-            continue
-        if newest is None:
-            results.append(check(name, "freshness", False, None, expected, "no rows"))
-            continue
-        lag = (reference - newest).total_seconds()
-        details = f"newest {newest.isoformat()}; {against} {reference.isoformat()}"
-        results.append(
-            check(name, "freshness", lag <= rule.max_lag_seconds, round(lag, 3), expected, details)
-        )
-    return results
+    return [_freshness(conn, dialect, target, rule, reference, against) for rule in exp.freshness]
+
+
+def _freshness(
+    conn: Any,
+    dialect: Dialect,
+    target: Fingerprint,
+    rule: Freshness,
+    reference: datetime,
+    against: str,
+) -> CheckResult:
+    subject = f"{rule.table}.{rule.column}"
+    expected = f"<= {rule.max_lag_seconds:g}s"
+    table = target.tables.get(rule.table)
+    if table is None or rule.column not in {col.name for col in table.columns}:
+        what = "table" if table is None else "column"
+        return FRESHNESS.result(False, None, expected, f"{what} not found", subject=subject)
+    try:
+        newest = as_utc(dialect.newest(conn, table, rule.column))
+    except (TypeError, ValueError) as exc:
+        return FRESHNESS.result(False, None, expected, str(exc), subject=subject)
+    if newest is None:
+        return FRESHNESS.result(False, None, expected, "no rows", subject=subject)
+    lag = (reference - newest).total_seconds()
+    details = f"newest {newest.isoformat()}; {against} {reference.isoformat()}"
+    ok = lag <= rule.max_lag_seconds
+    return FRESHNESS.result(ok, round(lag, 3), expected, details, subject=subject)
 
 
 def as_utc(value: Any) -> datetime | None:
@@ -72,25 +77,17 @@ def assertion_checks(conn: Any, dialect: Dialect, exp: Expectations) -> list[Che
     """Each extra SQL assertion, run alone in a READ ONLY transaction on the target."""
     results = []
     for rule in exp.assertions:
-        name = f"assert[{rule.name}]"
+        expected = rule.describe_expected()
         try:
             value = dialect.read_only_scalar(conn, rule.sql, exp.assertion_timeout_seconds)
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            results.append(
-                check(name, "assertions", False, None, rule.describe_expected(), f"error: {first}")
-            )
+            error = f"error: {first}"
+            results.append(ASSERTION.result(False, None, expected, error, subject=rule.name))
             continue
-        results.append(
-            check(
-                name,
-                "assertions",
-                rule.holds(value),
-                json_safe(value),
-                rule.describe_expected(),
-                rule.sql,
-            )
-        )
+        measured = json_safe(value)
+        ok = rule.holds(value)
+        results.append(ASSERTION.result(ok, measured, expected, rule.sql, subject=rule.name))
     return results
 
 

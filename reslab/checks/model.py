@@ -136,7 +136,9 @@ class Fingerprint:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One verdict: ``measured`` on the target against ``expected``; ``details`` says why."""
+    """One verdict: ``measured`` on the target against ``expected``; ``details`` says why.
+
+    Made by the check's catalogue row (``reslab.checks.catalogue``), which names it."""
 
     name: str
     category: str
@@ -155,13 +157,6 @@ class CheckResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         return cls(**data)
-
-
-def check(
-    name: str, category: str, ok: bool, measured: Any, expected: Any, details: str = ""
-) -> CheckResult:
-    """Build a result from a boolean."""
-    return CheckResult(name, category, "pass" if ok else "fail", measured, expected, details)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import typer
 
+from reslab.cli import (
+    backup_cmds,
+    db_cmds,
+    deploy_cmds,
+    fleet_cmds,
+    inject_cmds,
+    install_cmds,
+    local_cmds,
+    package_cmds,
+    reset_cmds,
+    sweep_cmds,
+)
 from reslab.errors import ReslabError
 
 app = typer.Typer(
@@ -16,24 +27,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-#: Modules under reslab.cli that expose ``register(app: typer.Typer) -> None``.
+#: Each exposes ``register(app: typer.Typer) -> None``; ``reslab --help`` lists their commands
+#: in this order.
 COMMAND_MODULES = (
-    "reslab.cli.deploy_cmds",
-    "reslab.cli.local_cmds",
-    "reslab.cli.db_cmds",
-    "reslab.cli.backup_cmds",
-    "reslab.cli.inject_cmds",
-    "reslab.cli.package_cmds",
-    "reslab.cli.fleet_cmds",
+    deploy_cmds,
+    local_cmds,
+    db_cmds,
+    backup_cmds,
+    inject_cmds,
+    package_cmds,
+    sweep_cmds,
+    reset_cmds,
+    install_cmds,
+    fleet_cmds,
 )
 
-for _module_name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_module_name)
-    except ModuleNotFoundError as exc:  # a command group not written yet
-        if exc.name != _module_name:
-            raise
-        continue
+for _module in COMMAND_MODULES:
     _module.register(app)
 
 

@@ -241,25 +241,18 @@ def reports(
 
 
 def list_reports(s3: Any, bucket: str, instance: str | None, limit: int) -> list[dict[str, Any]]:
-    prefix = f"reports/{instance}/" if instance else "reports/"
-    keys = [
-        obj["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for obj in page.get("Contents", [])
-        if obj["Key"].endswith("/report.json")
-    ]
-    keys.sort(key=lambda k: k.split("/")[-2], reverse=True)
+    from reslab.reports.keys import REPORT_FILES, list_run_objects
+
     rows = []
-    for key in keys[:limit]:
-        data = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        _, inst, stamp, _ = key.split("/", 3)
+    for run in list_run_objects(s3, bucket, instance, REPORT_FILES["json"])[:limit]:
+        data = json.loads(s3.get_object(Bucket=bucket, Key=run.key)["Body"].read())
         rows.append(
             {
-                "instance": inst,
-                "timestamp": stamp,
+                "instance": run.instance,
+                "timestamp": run.timestamp,
                 "verdict": str(data.get("verdict", "?")),
                 "failed": int((data.get("summary") or {}).get("failed", 0)),
-                "key": key,
+                "key": run.key,
             }
         )
     return rows

@@ -1,25 +1,41 @@
-"""``reslab inject ...``, ``reslab recover ...``, ``reslab fis export`` over reslab.chaos."""
+"""``reslab inject <fault>``, ``reslab recover ...``, ``reslab fis export`` over reslab.chaos.
+
+One ``inject`` command per row of the fault table (:data:`reslab.chaos.faults.FAULTS`): its own
+options come from the row (``Fault.command_flags``), followed by the options every injection
+takes, declared once in :class:`InjectOptions`.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
 from reslab.chaos import fis, hypothesis, metrics
 from reslab.chaos.errors import HypothesisFailed, LabResourceNotFound
-from reslab.chaos.faults import FAULTS, REVERTIBLE, Options
+from reslab.chaos.faults import (
+    DEFAULT_DURATION_S,
+    DURATION,
+    FAULTS,
+    REVERTIBLE,
+    Fault,
+    Flag,
+    Options,
+)
+from reslab.chaos.fis_templates import Settings
 from reslab.chaos.journal import BucketMirror, Entry, Journal
-from reslab.chaos.lab import DEFAULT_PREFIX, Lab, resolve_endpoint
-from reslab.chaos.runner import inject, outcome_json, recover
-from reslab.chaos.steady import SteadyStateProbe
+from reslab.chaos.lab import DEFAULT_PREFIX, STORAGE_STACK, WEB_STACK, Lab, resolve_endpoint
+from reslab.chaos.probe import SteadyStateProbe
+from reslab.chaos.runner import Outcome, inject, outcome_json, recover
 
 LOCAL_WORKSHOP = "reslab-local"
 AUTO = "auto"
@@ -47,12 +63,6 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="print the exact plan; c
 AsJson = Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout")]
 JournalDir = Annotated[
     Path | None, typer.Option("--journal-dir", help="journal directory (.reslab/journal)")
-]
-Duration = Annotated[
-    float,
-    typer.Option(
-        "--duration", help="seconds before reverting by itself (0: leave it for `recover`)"
-    ),
 ]
 Probe = Annotated[
     bool, typer.Option("--probe", help="poll the site throughout (the web stack's WebsiteURL)")
@@ -102,7 +112,7 @@ def make_journal(lab: Lab | None, directory: Path | None) -> Journal:
     """Local journal; on AWS also mirrored to the lab's report bucket (when the stack has one)."""
     mirror = None
     if lab is not None and not lab.local:
-        bucket = lab.output("Storage", "ReportBucketName")
+        bucket = lab.output(STORAGE_STACK, "ReportBucketName")
         if bucket:
             mirror = BucketMirror(lab.client("s3"), bucket)
     return Journal(directory, mirror)
@@ -122,36 +132,84 @@ def sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(
-    fault: str,
-    opts: Options,
-    lab: Lab,
-    *,
-    duration: float | None,
-    dry_run: bool,
-    as_json: bool,
-    journal_dir: Path | None,
-    probe_url: str | None,
-    probe_interval: float,
-    baseline: float,
-    observe: float,
-    hypothesis_text: str | None,
-    report_dir: Path | None,
-) -> None:
-    clauses = hypothesis.parse(hypothesis_text) if hypothesis_text else None
-    if clauses and not probe_url:
-        probe_url = AUTO
-    probe = None
-    if probe_url and not dry_run:
-        url = lab.output("Web", "WebsiteURL") if probe_url == AUTO else probe_url
+@dataclass(frozen=True)
+class InjectOptions:
+    """The options every ``reslab inject <fault>`` takes after its own (one definition)."""
+
+    region: Region = None
+    workshop: Workshop = None
+    stack_prefix: Prefix = DEFAULT_PREFIX
+    endpoint_url: Endpoint = None
+    local: Local = False
+    dry_run: DryRun = False
+    as_json: AsJson = False
+    journal_dir: JournalDir = None
+    probe: Probe = False
+    probe_url: ProbeUrl = None
+    probe_interval: ProbeInterval = 0.5
+    baseline: Baseline = 5.0
+    observe: Observe = 30.0
+    hypothesis_text: Hypothesis = None
+    report_dir: ReportDir = None
+
+
+def _parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def command_parameters(flags: list[Flag]) -> list[inspect.Parameter]:
+    """The fault's own options, then :class:`InjectOptions`', as typer reads a signature."""
+    own = [
+        _parameter(
+            f.name, f.default, Annotated[f.type, typer.Option(f.option, help=f.help, min=f.min)]
+        )
+        for f in flags
+    ]
+    hints = get_type_hints(InjectOptions, include_extras=True)
+    shared = [_parameter(f.name, f.default, hints[f.name]) for f in fields(InjectOptions)]
+    return own + shared
+
+
+def fault_command(fault: Fault) -> Callable[..., None]:
+    """``reslab inject <fault.name>``: its help is the row's summary, its options the row's."""
+    flags = fault.command_flags()
+
+    def command(**values: Any) -> None:
+        duration = values.pop(DURATION, None)
+        opts = Options(**{f.name: values.pop(f.name) for f in flags if f.name != DURATION})
+        run_injection(fault.name, opts, duration, InjectOptions(**values))
+
+    command.__signature__ = inspect.Signature(command_parameters(flags))  # type: ignore[attr-defined]
+    command.__doc__ = fault.summary
+    command.__name__ = f"inject_{fault.name}"
+    return command
+
+
+def _probe(lab: Lab, url: str | None, interval: float) -> SteadyStateProbe | None:
+    if url == AUTO:
+        url = lab.output(WEB_STACK, "WebsiteURL")
         if not url:
             raise LabResourceNotFound(
-                f"--probe: stack {lab.stack_name('Web')} has no WebsiteURL output; "
+                f"--probe: stack {lab.stack_name(WEB_STACK)} has no WebsiteURL output; "
                 "pass --probe-url URL"
             )
-        probe = SteadyStateProbe(url, interval=probe_interval)
-        _say(f"probing {url} every {probe_interval:g} s")
-    journal = make_journal(lab, journal_dir)
+    if not url:
+        return None
+    _say(f"probing {url} every {interval:g} s")
+    return SteadyStateProbe(url, interval=interval)
+
+
+def run_injection(fault: str, opts: Options, duration: float | None, common: InjectOptions) -> None:
+    lab = make_lab(
+        common.region, common.workshop, common.stack_prefix, common.endpoint_url, common.local
+    )
+    text = common.hypothesis_text
+    clauses = hypothesis.parse(text) if text else None
+    probe_url = common.probe_url or (AUTO if common.probe or clauses else None)
+    probe = None if common.dry_run else _probe(lab, probe_url, common.probe_interval)
+    journal = make_journal(lab, common.journal_dir)
     with sigterm_interrupts():
         outcome = inject(
             lab,
@@ -159,31 +217,19 @@ def _run(
             opts,
             journal,
             duration=duration,
-            dry_run=dry_run,
+            dry_run=common.dry_run,
             probe=probe,
-            baseline_s=baseline,
-            observe_s=observe,
-            report_dir=report_dir,
+            baseline_s=common.baseline,
+            observe_s=common.observe,
+            report_dir=common.report_dir,
             say=_say,
         )
     result = outcome_json(outcome)
     for label, seen in (("before", outcome.before), ("after", outcome.after)):
         if seen:
             _say(f"{label}: " + ", ".join(f"{k}={v}" for k, v in seen.items()))
-    verdict: tuple[bool, list[str]] | None = None
-    if outcome.summary is not None:
-        _say(metrics.render(outcome.summary))
-        _say(f"report: {outcome.report_dir}/report.json, chart: {outcome.report_dir}/timeline.png")
-        if clauses:
-            verdict = hypothesis.evaluate(clauses, outcome.summary)
-            result["hypothesis"] = {
-                "text": hypothesis_text,
-                "held": verdict[0],
-                "checks": verdict[1],
-            }
-            for line in verdict[1]:
-                _say(f"hypothesis: {line}")
-    if as_json:
+    verdict = _verdict(outcome, text, clauses, result)
+    if common.as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
     if verdict is not None and not verdict[0]:
         raise HypothesisFailed(
@@ -191,153 +237,32 @@ def _run(
         )
 
 
-def _common_run(fault: str, opts: Options, duration: float | None, **kw: Any) -> None:
-    lab = make_lab(
-        kw.pop("region"),
-        kw.pop("workshop"),
-        kw.pop("stack_prefix"),
-        kw.pop("endpoint_url"),
-        kw.pop("local"),
-    )
-    _run(fault, opts, lab, duration=duration, **kw)
+def _verdict(
+    outcome: Outcome,
+    text: str | None,
+    clauses: list[hypothesis.Clause] | None,
+    result: dict[str, Any],
+) -> tuple[bool, list[str]] | None:
+    """Print the probe's summary; with a hypothesis, its verdict (also added to ``result``)."""
+    if outcome.summary is None:
+        return None
+    _say(metrics.render(outcome.summary))
+    _say(f"report: {outcome.report_dir}/report.json, chart: {outcome.report_dir}/timeline.png")
+    if not clauses:
+        return None
+    verdict = hypothesis.evaluate(clauses, outcome.summary)
+    result["hypothesis"] = {"text": text, "held": verdict[0], "checks": verdict[1]}
+    for line in verdict[1]:
+        _say(f"hypothesis: {line}")
+    return verdict
 
 
-@inject_app.command("instance")
-def inject_instance(
-    count: Annotated[int, typer.Option("--count", min=1, help="instances to terminate")] = 1,
-    asg: Annotated[
-        str | None, typer.Option("--asg", help="Auto Scaling group (web stack output)")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="repeatable random choice")] = None,
-    region: Region = None,
-    workshop: Workshop = None,
-    stack_prefix: Prefix = DEFAULT_PREFIX,
-    endpoint_url: Endpoint = None,
-    local: Local = False,
-    dry_run: DryRun = False,
-    as_json: AsJson = False,
-    journal_dir: JournalDir = None,
-    probe: Probe = False,
-    probe_url: ProbeUrl = None,
-    probe_interval: ProbeInterval = 0.5,
-    baseline: Baseline = 5.0,
-    observe: Observe = 30.0,
-    hypothesis_text: Hypothesis = None,
-    report_dir: ReportDir = None,
-) -> None:
-    """Terminate COUNT random in-service instances of the lab's Auto Scaling group."""
-    _common_run("instance", Options(count=count, asg=asg, seed=seed), None, **_kw(locals()))
-
-
-@inject_app.command("az")
-def inject_az(
-    az: Annotated[str | None, typer.Option("--az", help="zone to isolate (random lab AZ)")] = None,
-    duration: Duration = FAULTS["az"].default_duration or 300.0,
-    seed: Annotated[int | None, typer.Option("--seed", help="repeatable random choice")] = None,
-    region: Region = None,
-    workshop: Workshop = None,
-    stack_prefix: Prefix = DEFAULT_PREFIX,
-    endpoint_url: Endpoint = None,
-    local: Local = False,
-    dry_run: DryRun = False,
-    as_json: AsJson = False,
-    journal_dir: JournalDir = None,
-    probe: Probe = False,
-    probe_url: ProbeUrl = None,
-    probe_interval: ProbeInterval = 0.5,
-    baseline: Baseline = 5.0,
-    observe: Observe = 30.0,
-    hypothesis_text: Hypothesis = None,
-    report_dir: ReportDir = None,
-) -> None:
-    """Isolate one AZ: a deny-all network ACL on the lab subnets there, reverted after DURATION."""
-    _common_run("az", Options(az=az, seed=seed), duration, **_kw(locals()))
-
-
-@inject_app.command("rds")
-def inject_rds(
-    replica: Annotated[
-        bool, typer.Option("--replica", help="report read-replica lag before/after")
-    ] = False,
-    replica_region: Annotated[
-        str | None, typer.Option("--replica-region", help="(--region)")
-    ] = None,
-    db: Annotated[
-        str | None, typer.Option("--db", help="DB instance (database stack output)")
-    ] = None,
-    region: Region = None,
-    workshop: Workshop = None,
-    stack_prefix: Prefix = DEFAULT_PREFIX,
-    endpoint_url: Endpoint = None,
-    local: Local = False,
-    dry_run: DryRun = False,
-    as_json: AsJson = False,
-    journal_dir: JournalDir = None,
-    probe: Probe = False,
-    probe_url: ProbeUrl = None,
-    probe_interval: ProbeInterval = 0.5,
-    baseline: Baseline = 5.0,
-    observe: Observe = 30.0,
-    hypothesis_text: Hypothesis = None,
-    report_dir: ReportDir = None,
-) -> None:
-    """Multi-AZ failover of the lab database (reboot with ForceFailover)."""
-    opts = Options(replica=replica, replica_region=replica_region, db=db)
-    _common_run("rds", opts, None, **_kw(locals()))
-
-
-@inject_app.command("s3")
-def inject_s3(
-    key: Annotated[str, typer.Option("--key", help="object key (pattern) to deny")] = "*",
-    bucket: Annotated[
-        str | None, typer.Option("--bucket", help="(storage stack WebsiteBucketName)")
-    ] = None,
-    duration: Duration = FAULTS["s3"].default_duration or 300.0,
-    region: Region = None,
-    workshop: Workshop = None,
-    stack_prefix: Prefix = DEFAULT_PREFIX,
-    endpoint_url: Endpoint = None,
-    local: Local = False,
-    dry_run: DryRun = False,
-    as_json: AsJson = False,
-    journal_dir: JournalDir = None,
-    probe: Probe = False,
-    probe_url: ProbeUrl = None,
-    probe_interval: ProbeInterval = 0.5,
-    baseline: Baseline = 5.0,
-    observe: Observe = 30.0,
-    hypothesis_text: Hypothesis = None,
-    report_dir: ReportDir = None,
-) -> None:
-    """Deny reads of the website image with a bucket-policy statement (Sid ReslabInjectDenyRead)."""
-    _common_run("s3", Options(key=key, bucket=bucket), duration, **_kw(locals()))
-
-
-_RUN_KEYS = (
-    "region",
-    "workshop",
-    "stack_prefix",
-    "endpoint_url",
-    "local",
-    "dry_run",
-    "as_json",
-    "journal_dir",
-    "probe_interval",
-    "baseline",
-    "observe",
-    "report_dir",
-)
-
-
-def _kw(values: dict[str, Any]) -> dict[str, Any]:
-    kw = {k: values[k] for k in _RUN_KEYS}
-    kw["probe_url"] = values["probe_url"] or (AUTO if values["probe"] else None)
-    kw["hypothesis_text"] = values["hypothesis_text"]
-    return kw
+for _fault in FAULTS.values():
+    inject_app.command(_fault.name)(fault_command(_fault))
 
 
 def recover_cmd(
-    what: Annotated[str, typer.Argument(help="az | s3 | all")] = "all",
+    what: Annotated[str, typer.Argument(help=" | ".join((*REVERTIBLE, "all")))] = "all",
     region: Region = None,
     workshop: Workshop = None,
     stack_prefix: Prefix = DEFAULT_PREFIX,
@@ -376,7 +301,9 @@ def fis_export(
     ] = None,
     role_arn: Annotated[str | None, typer.Option("--role-arn", help="FIS execution role")] = None,
     az: Annotated[str | None, typer.Option("--az", help="AZ to isolate (<region>a)")] = None,
-    duration: Annotated[float, typer.Option("--duration", help="seconds (AZ and S3)")] = 300.0,
+    duration: Annotated[
+        float, typer.Option("--duration", help="seconds (AZ and S3)")
+    ] = DEFAULT_DURATION_S,
     bucket: Annotated[
         str | None, typer.Option("--bucket", help="website bucket for the S3 one")
     ] = None,
@@ -396,10 +323,9 @@ def fis_export(
     """Write FIS experiment templates (JSON) for the four failures, validated against botocore."""
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     workshop = workshop or os.environ.get("RESLAB_WORKSHOP") or LOCAL_WORKSHOP
-    settings = fis.Settings(
+    settings = Settings(
         region=region or "us-east-2",
         workshop=workshop,
-        stack_prefix=stack_prefix,
         alarm_arn=alarm_arn,
         role_arn=role_arn,
         az=az,

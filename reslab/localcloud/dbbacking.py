@@ -13,7 +13,7 @@ Either way a per-instance login role with a generated password is created; its c
 into the instance's managed secret (never logged). The backing engine wins over the template's
 ``Engine`` when they differ.
 
-Module-level API for other compat layers (snapshots/restore)::
+Module-level API for other layers (``compat/rds.py``, the snapshot store ``dbsnapshots``)::
 
     provision_instance(instance_id, engine) -> DbTarget
     drop_instance(instance_id) -> None
@@ -35,9 +35,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from reslab.checks.quoting import quote_mysql
 from reslab.dburl import DbTarget, connect, parse_db_url
 from reslab.errors import LocalCloudError
-from reslab.localcloud.runtime import runtime
+from reslab.localcloud.context import cloud_context
 from reslab.localcloud.serialise import released
 
 _IDENT_RE = re.compile(r"[^a-z0-9_]")
@@ -51,14 +52,6 @@ def sanitise_identifier(name: str, limit: int = 63) -> str:
     if not ident or ident[0].isdigit():
         ident = "db_" + ident
     return ident[:limit]
-
-
-def _quote_pg(ident: str) -> str:
-    return '"' + ident.replace('"', '""') + '"'
-
-
-def _quote_mysql(ident: str) -> str:
-    return "`" + ident.replace("`", "``") + "`"
 
 
 def generate_password() -> str:
@@ -364,14 +357,14 @@ class DbBacking:
         conn = connect(self.admin)
         try:
             with conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS {_quote_mysql(name)}")
-                cur.execute(f"CREATE DATABASE {_quote_mysql(name)}")
+                cur.execute(f"DROP DATABASE IF EXISTS {quote_mysql(name)}")
+                cur.execute(f"CREATE DATABASE {quote_mysql(name)}")
                 for host in ("%", "localhost"):
                     if new_login:
                         cur.execute("DROP USER IF EXISTS %s@%s", (user, host))
                         cur.execute("CREATE USER %s@%s IDENTIFIED BY %s", (user, host, password))
                     cur.execute(
-                        f"GRANT ALL PRIVILEGES ON {_quote_mysql(name)}.* TO %s@%s", (user, host)
+                        f"GRANT ALL PRIVILEGES ON {quote_mysql(name)}.* TO %s@%s", (user, host)
                     )
         finally:
             conn.close()
@@ -396,7 +389,7 @@ class DbBacking:
         conn = connect(self.admin)
         try:
             with conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS {_quote_mysql(target.dbname)}")
+                cur.execute(f"DROP DATABASE IF EXISTS {quote_mysql(target.dbname)}")
                 for host in ("%", "localhost") if drop_login else ():
                     cur.execute("DROP USER IF EXISTS %s@%s", (target.user, host))
         finally:
@@ -405,10 +398,10 @@ class DbBacking:
 
 def backing() -> DbBacking:
     """The running local cloud's DbBacking (created on first use)."""
-    if runtime.state_dir is None:
+    if cloud_context.state_dir is None:
         raise LocalCloudError("the local cloud is not running")
-    state_dir = runtime.state_dir
-    return runtime.service("db", lambda: DbBacking(runtime.db_url, state_dir))
+    state_dir = cloud_context.state_dir
+    return cloud_context.service("db", lambda: DbBacking(cloud_context.db_url, state_dir))
 
 
 @contextmanager
@@ -416,19 +409,19 @@ def switch_backing(db_url: str | None) -> Iterator[DbBacking]:
     """Back the instances created inside the block with ``db_url`` (None: embedded PostgreSQL),
     e.g. to test both engines on one shared LocalCloud. Those instances' databases are dropped
     on exit; instances created before keep their backing."""
-    if runtime.state_dir is None:
+    if cloud_context.state_dir is None:
         raise LocalCloudError("the local cloud is not running")
-    mine = DbBacking(db_url, runtime.state_dir)
-    with runtime.lock:
-        previous = runtime.services.get("db")
-        runtime.services["db"] = mine
+    mine = DbBacking(db_url, cloud_context.state_dir)
+    with cloud_context.lock:
+        previous = cloud_context.services.get("db")
+        cloud_context.services["db"] = mine
     try:
         yield mine
     finally:
-        with runtime.lock:
-            runtime.services.pop("db", None)
+        with cloud_context.lock:
+            cloud_context.services.pop("db", None)
             if previous is not None:
-                runtime.services["db"] = previous
+                cloud_context.services["db"] = previous
         mine.shutdown()
 
 
@@ -441,6 +434,6 @@ def drop_instance(instance_id: str) -> None:
 
 
 def target_for(instance_id: str) -> DbTarget | None:
-    if runtime.state_dir is None:
+    if cloud_context.state_dir is None:
         return None
     return backing().target_for(instance_id)

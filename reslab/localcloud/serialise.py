@@ -14,7 +14,7 @@ with :func:`released`:
 * SQS long polling waits for another request's ``SendMessage`` -- patched here;
 * the web tier's processes, embedded PostgreSQL start/stop, SQL on the backing databases,
   pg_dump/pg_restore: slow, and they touch no moto state -- ``webtier``, ``dbbacking``,
-  ``compat.rds_snapshots``.
+  ``dbsnapshots``.
 
 Step Functions executions run in moto's own threads, not in requests, and reach Lambda and the
 ``aws-sdk`` integrations over HTTP, so each of their calls takes the lock like any client's.

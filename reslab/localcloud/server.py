@@ -27,7 +27,7 @@ from botocore.config import Config
 
 from reslab.errors import LocalCloudError
 from reslab.localcloud import lambda_exec
-from reslab.localcloud.runtime import runtime
+from reslab.localcloud.context import cloud_context
 
 DEFAULT_REGION = "us-east-1"
 _lock = threading.Lock()
@@ -74,9 +74,7 @@ class LocalCloud:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             _quiet_logs()
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
-            lambda_exec.install()
             compat.install_all()
-            serialise.install()
             self._server = serialise.server("127.0.0.1", self.port)
             self._server.start()
             host, port = self._server.get_host_and_port()
@@ -84,7 +82,7 @@ class LocalCloud:
             self._endpoint = f"http://{host}:{port}"
             os.environ["MOTO_PORT"] = str(port)
             lambda_exec.endpoint.update(url=self._endpoint, port=str(port))
-            runtime.configure(
+            cloud_context.configure(
                 endpoint_url=self._endpoint,
                 db_url=self.db_url,
                 time_scale=self._time_scale,
@@ -103,7 +101,7 @@ class LocalCloud:
         with _lock:
             if _running is not self:  # not started, or stopped already
                 return
-        runtime.shutdown()
+        cloud_context.shutdown()
         if self._server is not None:
             try:
                 self._server.stop()
@@ -147,7 +145,7 @@ class LocalCloud:
 
     def reset(self) -> None:
         """Forget every resource (moto reset), drop the backing databases, stop web apps."""
-        runtime.reset()
+        cloud_context.reset()
         req = Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         with urlopen(req, timeout=30):  # noqa: S310 - local URL
             pass
@@ -163,7 +161,7 @@ class LocalCloud:
             raise LocalCloudError("time_scale must be > 0 (or None for no hold)")
         self._time_scale = value
         if self._server is not None:
-            runtime.time_scale = value
+            cloud_context.time_scale = value
 
     @contextmanager
     def scaled_time(self, time_scale: float | None) -> Iterator[LocalCloud]:
@@ -184,14 +182,14 @@ class LocalCloud:
         try:
             yield self
         finally:
-            runtime.stack_faults.patterns.pop(name_pattern, None)
+            cloud_context.stack_faults.patterns.pop(name_pattern, None)
 
     def fail_stack(self, name_pattern: str, reason: str = "Injected failure (test hook)") -> None:
         """Make stacks whose name matches ``name_pattern`` (fnmatch) roll back on creation."""
-        runtime.stack_faults.add(name_pattern, reason)
+        cloud_context.stack_faults.add(name_pattern, reason)
 
     def clear_stack_faults(self) -> None:
-        runtime.stack_faults.clear()
+        cloud_context.stack_faults.clear()
 
 
 def _quiet_logs() -> None:

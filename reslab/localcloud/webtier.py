@@ -27,7 +27,7 @@ from typing import Any
 from reslab.dburl import DbTarget
 from reslab.errors import LocalCloudError
 from reslab.localcloud import dbbacking
-from reslab.localcloud.runtime import runtime
+from reslab.localcloud.context import cloud_context
 from reslab.localcloud.serialise import released
 
 LB_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
@@ -128,10 +128,10 @@ def _wait_for_port(proc: subprocess.Popen[bytes], log_path: Path) -> int:
 
 
 def tier() -> WebTier:
-    state_dir = runtime.state_dir
+    state_dir = cloud_context.state_dir
     if state_dir is None:
         raise LocalCloudError("the local cloud is not running")
-    return runtime.service("web", lambda: WebTier(state_dir))
+    return cloud_context.service("web", lambda: WebTier(state_dir))
 
 
 # -- stack hooks -------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def app_env(stack: Any) -> dict[str, str]:
     env.update(_instance_env(stack))
     env.update(
         {
-            "AWS_ENDPOINT_URL": runtime.endpoint_url,
+            "AWS_ENDPOINT_URL": cloud_context.endpoint_url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
             "AWS_REGION": stack.region_name,
@@ -223,16 +223,16 @@ def on_stack_created(stack: Any) -> None:
 
 
 def on_stack_deleting(stack: Any) -> None:
-    if runtime.state_dir is not None and "web" in runtime.services:
+    if cloud_context.state_dir is not None and "web" in cloud_context.services:
         tier().stop(stack.stack_id)
 
 
 def install() -> None:
-    from reslab.localcloud.compat import cloudformation
+    from reslab.localcloud.compat.cloudformation import stack_lifecycle
 
-    if on_stack_created not in cloudformation.AFTER_CREATE:
-        cloudformation.AFTER_CREATE.append(on_stack_created)
-        cloudformation.BEFORE_DELETE.append(on_stack_deleting)
+    if on_stack_created not in stack_lifecycle.AFTER_CREATE:
+        stack_lifecycle.AFTER_CREATE.append(on_stack_created)
+        stack_lifecycle.BEFORE_DELETE.append(on_stack_deleting)
 
 
 __all__ = ["WebTier", "install", "on_stack_created", "on_stack_deleting"]

@@ -6,6 +6,7 @@ import json
 from html import escape
 from typing import Any
 
+from reslab.checks.catalogue import spec_for
 from reslab.checks.model import CheckReport
 from reslab.reports.json_report import report_dict
 
@@ -83,9 +84,16 @@ def _check_row(c: dict[str, Any]) -> str:
     status = "pass" if c["status"] == "pass" else "fail"
     return (
         f'<tr class="{status}"><td class="status">{_e(c["status"].upper())}</td>'
-        f'<td>{_e(c["name"])}</td><td class="v">{_e(_show(c.get("measured")))}</td>'
+        f'<td title="{_e(_description(c["name"]))}">{_e(c["name"])}</td>'
+        f'<td class="v">{_e(_show(c.get("measured")))}</td>'
         f'<td class="v">{_e(_show(c.get("expected")))}</td><td>{_e(c.get("details"))}</td></tr>'
     )
+
+
+def _description(name: str) -> str:
+    """What the check proves (its catalogue row), shown when the reader points at its name."""
+    spec = spec_for(name)
+    return spec.description if spec else ""
 
 
 def _show(value: Any) -> str:

@@ -1,6 +1,10 @@
-"""Reports in the report bucket: ``reports/<instance>/<timestamp>/`` holds ``report.json``,
-``report.html`` and ``fingerprint.json``; the newest earlier ``fingerprint.json`` of an instance is
-the "previous" of the next run.
+"""Reports in the report bucket (layout: ``reslab.reports.keys``): each run writes its
+``report.json``, ``report.html`` and ``fingerprint.json``; the newest earlier fingerprint of an
+instance is the "previous" of its next run.
+
+Only the checks Lambda writes reports, and only its zip carries ``reslab.reports`` and
+``reslab.checks``: they are imported where they are used, so that every restore Lambda can
+import this module.
 """
 
 from __future__ import annotations
@@ -11,48 +15,35 @@ from typing import Any
 from reslab.restore import aws
 from reslab.restore.errors import ReportWriteFailed
 
-PREFIX = "reports"
-REPORT_JSON = "report.json"
-REPORT_HTML = "report.html"
-FINGERPRINT = "fingerprint.json"
-
-
-def report_prefix(instance: str, stamp: str) -> str:
-    try:
-        from reslab.reports import report_key
-    except ImportError:  # the reports package is optional in a minimal zip
-        return f"{PREFIX}/{instance}/{stamp}/"
-    key = str(report_key(instance, stamp))
-    return key if key.endswith("/") else key.rsplit("/", 1)[0] + "/"
-
 
 class ReportStore:
     def __init__(self, run: dict[str, Any]) -> None:
+        from reslab.reports.keys import run_prefix
+
         self.run = run
         self.bucket = run["report_bucket"]
         self.s3 = aws.client("s3", run)
-        self.prefix = report_prefix(run["instance"], run["timestamp"])
+        self.prefix = run_prefix(run["instance"], run["timestamp"])
 
     def previous_fingerprint(self) -> Any:
         """The newest earlier fingerprint of this instance, or None."""
         from reslab.checks.model import Fingerprint
+        from reslab.reports.keys import FINGERPRINT_FILE, list_run_objects, listing_prefix
 
-        base = f"{PREFIX}/{self.run['instance']}/"
+        instance = self.run["instance"]
         try:
-            keys = [
-                obj["Key"]
-                for page in self.s3.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.bucket, Prefix=base
-                )
-                for obj in page.get("Contents", [])
-                if obj["Key"].endswith("/" + FINGERPRINT) and not obj["Key"].startswith(self.prefix)
+            earlier = [
+                run
+                for run in list_run_objects(self.s3, self.bucket, instance, FINGERPRINT_FILE)
+                if not run.key.startswith(self.prefix)
             ]
-            if not keys:
+            if not earlier:
                 return None
-            body = self.s3.get_object(Bucket=self.bucket, Key=max(keys))["Body"].read()
+            body = self.s3.get_object(Bucket=self.bucket, Key=earlier[0].key)["Body"].read()
         except Exception as exc:
             raise ReportWriteFailed(
-                f"reading s3://{self.bucket}/{base} failed: {type(exc).__name__}: {exc}"
+                f"reading s3://{self.bucket}/{listing_prefix(instance)} failed: "
+                f"{type(exc).__name__}: {exc}"
             ) from None
         try:
             return Fingerprint.from_dict(json.loads(body))
@@ -62,6 +53,7 @@ class ReportStore:
     def write(self, report: Any, restored_fp: Any, snapshot: dict[str, Any]) -> str:
         """Write JSON + HTML + fingerprint; returns the report's s3:// URI."""
         from reslab.reports import render_html, render_json
+        from reslab.reports.keys import FINGERPRINT_FILE, REPORT_FILES
 
         meta = {
             "instance": self.run["instance"],
@@ -70,9 +62,9 @@ class ReportStore:
             "timestamp": self.run["timestamp"],
         }
         objects = {
-            REPORT_JSON: (_with_meta(render_json(report), meta), "application/json"),
-            REPORT_HTML: (render_html(report), "text/html; charset=utf-8"),
-            FINGERPRINT: (json.dumps(restored_fp.to_dict(), indent=1), "application/json"),
+            REPORT_FILES["json"]: (_with_meta(render_json(report), meta), "application/json"),
+            REPORT_FILES["html"]: (render_html(report), "text/html; charset=utf-8"),
+            FINGERPRINT_FILE: (json.dumps(restored_fp.to_dict(), indent=1), "application/json"),
         }
         try:
             for name, (body, content_type) in objects.items():
@@ -87,7 +79,7 @@ class ReportStore:
             raise ReportWriteFailed(
                 f"writing s3://{self.bucket}/{self.prefix} failed: {type(exc).__name__}: {exc}"
             ) from None
-        return f"s3://{self.bucket}/{self.prefix}{REPORT_JSON}"
+        return f"s3://{self.bucket}/{self.prefix}{REPORT_FILES['json']}"
 
 
 def _with_meta(text: str, meta: dict[str, Any]) -> str:

@@ -10,8 +10,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from reslab.checks import REPORT_SCHEMA_VERSION, CheckReport, quote_ident, run_checks
+from reslab.checks.catalogue import ROW_COUNT
 from reslab.dburl import parse_db_url
+from reslab.localcloud.testing import unique_prefix
 from reslab.reports import render_html, render_json, report_key, report_keys
+from reslab.reports.keys import FINGERPRINT_FILE, REPORT_FILES, list_run_objects, run_prefix
 from tests.checks.sample import HOSTILE, ODD_TABLE, Pair
 
 REPORT_KEYS = {
@@ -96,6 +99,11 @@ def test_html_from_a_json_dict_matches(pair: Pair) -> None:
     assert 'class="banner pass"' in render_html(report)
 
 
+def test_html_says_what_each_check_proves(pair: Pair) -> None:
+    page = render_html(run_checks(pair.source, pair.target))
+    assert f'<td title="{ROW_COUNT.description}">data.row_count[orders]</td>' in page
+
+
 def test_report_keys() -> None:
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone(timedelta(hours=2)))
     assert report_key("db-1", when) == "reports/db-1/20260304T030607Z/report.json"
@@ -106,6 +114,31 @@ def test_report_keys() -> None:
     for bad in ("../x", "a/b", "", "a b"):
         with pytest.raises(ValueError):
             report_key(bad, when)
+
+
+def test_runs_are_listed_newest_first_from_the_bucket(local_cloud) -> None:
+    """The layout written (run_prefix) is the layout listed; keys outside it are ignored."""
+    s3 = local_cloud.client("s3", "us-east-1")
+    bucket = unique_prefix("reports").lower()
+    s3.create_bucket(Bucket=bucket)
+    runs = [
+        ("db-1", "20260101T000000Z"),
+        ("db-1", "20260301T000000Z"),
+        ("db-2", "20260201T000000Z"),
+    ]
+    keys = [
+        run_prefix(i, t) + f for i, t in runs for f in (*REPORT_FILES.values(), FINGERPRINT_FILE)
+    ]
+    for key in [*keys, "reports/db-1/x/y/report.json", "reports/report.json", "other/report.json"]:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+    listed = list_run_objects(s3, bucket, None, REPORT_FILES["json"])
+    assert [(r.instance, r.timestamp) for r in listed] == [runs[1], runs[2], runs[0]]
+    assert [r.key for r in listed] == [report_key(i, t) for i, t in (runs[1], runs[2], runs[0])]
+    one = list_run_objects(s3, bucket, "db-1", FINGERPRINT_FILE)
+    assert [r.key for r in one] == [
+        run_prefix(*runs[1]) + "fingerprint.json",
+        run_prefix(*runs[0]) + "fingerprint.json",
+    ]
 
 
 def test_library_imports_without_cli_or_aws_packages() -> None:

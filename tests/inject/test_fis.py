@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from reslab.chaos import fis
+from reslab.chaos import fis, fis_templates
 from reslab.chaos.actions import DENY_SID
 from reslab.chaos.errors import InvalidFisTemplate
 from reslab.cli.app import app
@@ -82,7 +82,8 @@ def test_export_writes_four_valid_templates_accepted_by_fis(world: World, tmp_pa
     ],
 )  # fmt: skip
 def test_validation_rejects_broken_templates(break_it: Any, message: str) -> None:
-    template = copy.deepcopy(fis.az_template(fis.Settings(region=REGION, workshop=WORKSHOP)))
+    settings = fis_templates.Settings(region=REGION, workshop=WORKSHOP)
+    template = copy.deepcopy(fis_templates.az_template(settings))
     fis.validate(template)
     break_it(template)
     with pytest.raises(InvalidFisTemplate, match=message):
@@ -92,9 +93,9 @@ def test_validation_rejects_broken_templates(break_it: Any, message: str) -> Non
 def test_ssm_automation_document_and_its_scripts(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    document = fis.ssm_document()
+    document = fis_templates.ssm_document()
     world.client("ssm").create_document(
-        Name=fis.SSM_DOCUMENT, Content=json.dumps(document), DocumentType="Automation",
+        Name=fis_templates.SSM_DOCUMENT, Content=json.dumps(document), DocumentType="Automation",
         DocumentFormat="JSON",
     )  # fmt: skip
     steps = {s["name"]: s for s in document["mainSteps"]}
@@ -126,4 +127,4 @@ def test_ssm_automation_document_and_its_scripts(
     assert restore({"BucketName": world.bucket, "PreviousPolicy": WEBSITE_POLICY}, None) == {
         "Action": "nothing"
     }
-    world.client("ssm").delete_document(Name=fis.SSM_DOCUMENT)
+    world.client("ssm").delete_document(Name=fis_templates.SSM_DOCUMENT)

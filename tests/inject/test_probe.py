@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from reslab.chaos import chart, hypothesis, metrics
 from reslab.chaos.errors import InvalidHypothesis
-from reslab.chaos.steady import Sample, SteadyStateProbe, identify
+from reslab.chaos.probe import Sample, SteadyStateProbe, identify
 from reslab.cli.app import app
 from tests.inject.conftest import REGION, WORKSHOP, World
 

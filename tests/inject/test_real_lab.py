@@ -13,10 +13,10 @@ import pytest
 from reslab import execution
 from reslab.chaos.faults import Options
 from reslab.chaos.journal import Journal
-from reslab.chaos.lab import Lab, lab_subnets
-from reslab.chaos.probes import bucket_policy_text, subnet_acl_associations
+from reslab.chaos.lab import Lab
+from reslab.chaos.lookups import bucket_policy_text, lab_subnets, subnet_acl_associations
+from reslab.chaos.probe import SteadyStateProbe
 from reslab.chaos.runner import inject, recover
-from reslab.chaos.steady import SteadyStateProbe
 from reslab.event import local_event, validate_event
 from reslab.installer.install import install
 from reslab.localcloud.testing import unique_prefix

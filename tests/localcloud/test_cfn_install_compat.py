@@ -3,8 +3,8 @@ tests/deploy/test_install_stack.py and the AWS CLI run in tests/fleet/test_lifec
 
 from __future__ import annotations
 
-from reslab.localcloud.compat.cfn_template_url import as_localhost
-from reslab.localcloud.compat.cfn_updates import sub_references
+from reslab.localcloud.compat.cloudformation.stack_updates import sub_references
+from reslab.localcloud.compat.cloudformation.template_url import as_localhost
 
 
 def test_sub_variables_count_as_references() -> None:

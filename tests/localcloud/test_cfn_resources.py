@@ -1,4 +1,5 @@
-"""Resource types moto lacks, registered by compat/cfn_resources.py: created and deleted."""
+"""Resource types moto lacks (compat/cloudformation/missing_types.py, scheduler_types.py):
+created and deleted."""
 
 from __future__ import annotations
 

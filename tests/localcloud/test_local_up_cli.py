@@ -16,6 +16,7 @@ import pymysql
 from reslab.dburl import parse_db_url
 from reslab.localcloud import discover
 from reslab.localcloud.testing import unique_prefix
+from tests.localcloud.instances import create_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,15 +53,7 @@ def test_local_up_serves_boto3_and_backs_rds_with_db_url(tmp_path, mysql_url):
         )
         rds = session.client("rds", endpoint_url=endpoint)
         ident = unique_prefix("cli")
-        rds.create_db_instance(
-            DBInstanceIdentifier=ident,
-            Engine="mysql",
-            DBInstanceClass="db.t3.micro",
-            MasterUsername="admin",
-            ManageMasterUserPassword=True,
-            AllocatedStorage=20,
-        )
-        db = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+        db = create_instance(rds, ident, "mysql", "admin")
         secret = json.loads(
             session.client("secretsmanager", endpoint_url=endpoint).get_secret_value(
                 SecretId=db["MasterUserSecret"]["SecretArn"]

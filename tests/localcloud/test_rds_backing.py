@@ -9,6 +9,7 @@ import pytest
 from reslab.dburl import DbTarget, connect, parse_db_url
 from reslab.localcloud import dbbacking
 from reslab.localcloud.testing import unique_prefix
+from tests.localcloud.instances import create_instance
 
 
 def _target_from_secret(local_cloud, region: str, db: dict) -> DbTarget:
@@ -31,16 +32,7 @@ def _target_from_secret(local_cloud, region: str, db: dict) -> DbTarget:
 def test_api_instance_is_a_real_database(local_cloud):
     rds = local_cloud.client("rds", "us-east-2")
     ident = unique_prefix("db")
-    rds.create_db_instance(
-        DBInstanceIdentifier=ident,
-        Engine="postgres",
-        DBInstanceClass="db.t3.micro",
-        MasterUsername="dbadmin",
-        ManageMasterUserPassword=True,
-        DBName="labdb",
-        AllocatedStorage=20,
-    )
-    db = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+    db = create_instance(rds, ident, "postgres", "dbadmin", DBName="labdb")
     target = _target_from_secret(local_cloud, "us-east-2", db)
     assert target.user == "dbadmin"
     assert target.password and target.password != "P@55w0rd!"
@@ -60,15 +52,7 @@ def test_switch_backing_puts_instances_on_the_given_server(local_cloud, pg_url):
     rds = local_cloud.client("rds", "us-west-2")
     ident = unique_prefix("pgdb")
     with dbbacking.switch_backing(pg_url):
-        rds.create_db_instance(
-            DBInstanceIdentifier=ident,
-            Engine="mysql",
-            DBInstanceClass="db.t3.micro",
-            MasterUsername="admin",
-            ManageMasterUserPassword=True,
-            AllocatedStorage=20,
-        )
-        db = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+        db = create_instance(rds, ident, "mysql", "admin")
         assert db["Engine"] == "postgres"  # the backing server's engine wins
         admin = parse_db_url(pg_url)
         assert (db["Endpoint"]["Address"], db["Endpoint"]["Port"]) == (admin.host, admin.port)
@@ -100,15 +84,7 @@ def test_reboot_and_stop_are_real_outages(local_cloud, server, request):
     rds = local_cloud.client("rds", "us-east-2")
     ident = unique_prefix("out")
     with dbbacking.switch_backing(url):
-        rds.create_db_instance(
-            DBInstanceIdentifier=ident,
-            Engine="postgres",
-            DBInstanceClass="db.t3.micro",
-            MasterUsername="admin1",
-            ManageMasterUserPassword=True,
-            AllocatedStorage=20,
-        )
-        db = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+        db = create_instance(rds, ident, "postgres", "admin1")
         target = _target_from_secret(local_cloud, "us-east-2", db)
         if target.engine == "mysql":
             target = DbTarget(
@@ -134,14 +110,7 @@ def test_read_replica_accepts_the_primary_credentials(local_cloud, mysql_url):
     rds = local_cloud.client("rds", "us-east-2")
     primary, replica = unique_prefix("pri"), unique_prefix("rep")
     with dbbacking.switch_backing(mysql_url):
-        rds.create_db_instance(
-            DBInstanceIdentifier=primary,
-            Engine="mysql",
-            DBInstanceClass="db.t3.micro",
-            MasterUsername="admin",
-            ManageMasterUserPassword=True,
-            AllocatedStorage=20,
-        )
+        create_instance(rds, primary, "mysql", "admin")
         rds.create_db_instance_read_replica(
             DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=primary
         )

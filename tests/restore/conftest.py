@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from reslab.localcloud.compat import rds_snapshots
-from reslab.localcloud.runtime import runtime
+from reslab.localcloud.context import cloud_context as runtime
 from tests.restore.lab import RestoreLab, SlackServer
 
 MYSQL_ADMIN = "mysql://root@127.0.0.1:3306/mysql"

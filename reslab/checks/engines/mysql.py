@@ -6,8 +6,9 @@ import re
 from contextlib import suppress
 from typing import Any
 
+from reslab.checks.catalogue import CHECK_TABLE
 from reslab.checks.engines.base import KeyRange, query, scalar
-from reslab.checks.model import CheckResult, Column, Index, TableFingerprint, check
+from reslab.checks.model import CheckResult, Column, Index, TableFingerprint
 from reslab.checks.quoting import quote_mysql
 
 _COLUMNS_SQL = """
@@ -149,9 +150,7 @@ class MySqlDialect:
                     notes.append(f"{table}: {msg_text}")
         measured = f"{len(tables) - len({b.split(':')[0] for b in bad})} of {len(tables)} tables OK"
         details = "; ".join(bad + notes)
-        return check(
-            "consistency.check_table", "consistency", not bad, measured, "all tables OK", details
-        )
+        return CHECK_TABLE.result(not bad, measured, "all tables OK", details)
 
     def read_only_scalar(self, conn: Any, sql: str, timeout_s: int) -> Any:
         # the session-wide setting also refuses DDL, which would otherwise commit implicitly

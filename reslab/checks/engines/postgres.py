@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from reslab.checks.catalogue import AMCHECK
 from reslab.checks.engines.base import KeyRange, query, scalar
-from reslab.checks.model import CheckResult, Column, Index, TableFingerprint, check, table_key
+from reslab.checks.model import CheckResult, Column, Index, TableFingerprint, table_key
 from reslab.checks.quoting import quote_pg
 
 _USER_SCHEMAS = """
@@ -175,12 +176,11 @@ class PostgresDialect:
         return scalar(conn, sql)
 
     def consistency(self, conn: Any, tables: list[TableFingerprint]) -> CheckResult:
-        name = "consistency.amcheck"
+        expected = "all btree indexes OK"
         try:
             query(conn, "CREATE EXTENSION IF NOT EXISTS amcheck")
         except Exception as exc:
-            note = f"skipped: amcheck not available ({_first_line(exc)})"
-            return check(name, "consistency", True, "skipped", "all btree indexes OK", note)
+            return AMCHECK.skipped(_unavailable(exc), "skipped", expected)
         indexes = query(conn, _BTREE_INDEXES_SQL)
         bad: list[str] = []
         for oid, schema, index in indexes:
@@ -188,11 +188,10 @@ class PostgresDialect:
                 query(conn, "SELECT bt_index_check(%s::oid::regclass)", (oid,))
             except Exception as exc:
                 if getattr(exc, "sqlstate", None) == "42501":  # insufficient_privilege
-                    note = f"skipped: amcheck not available ({_first_line(exc)})"
-                    return check(name, "consistency", True, "skipped", "all btree indexes OK", note)
+                    return AMCHECK.skipped(_unavailable(exc), "skipped", expected)
                 bad.append(f"{table_key(self.engine, schema, index)}: {_first_line(exc)}")
         measured = f"{len(indexes) - len(bad)} of {len(indexes)} btree indexes OK"
-        return check(name, "consistency", not bad, measured, "all btree indexes OK", "; ".join(bad))
+        return AMCHECK.result(not bad, measured, expected, "; ".join(bad))
 
     def read_only_scalar(self, conn: Any, sql: str, timeout_s: int) -> Any:
         query(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -214,6 +213,10 @@ def _free_alias(table: TableFingerprint) -> str:
     while alias in names:
         alias += "_"
     return alias
+
+
+def _unavailable(exc: BaseException) -> str:
+    return f"amcheck not available ({_first_line(exc)})"
 
 
 def _first_line(exc: BaseException) -> str:

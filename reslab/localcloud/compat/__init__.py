@@ -1,25 +1,58 @@
-"""Patches that close gaps between moto 5.2.5 and AWS (each listed in docs/local-cloud.md)."""
+"""Patches that close gaps between moto 5.2.5 and AWS, installed from one ordered list.
+
+Each gap is a numbered row of the table in docs/local-cloud.md ("moto gaps and workarounds");
+:data:`PATCHES` says which module closes which rows, and ``tests/localcloud/test_patch_table.py``
+keeps the two in step. A new gap: a row in the table, then an entry here.
+"""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
-#: Modules exposing ``install() -> None`` (idempotent).
-PATCH_MODULES: tuple[str, ...] = (
-    "reslab.localcloud.compat.stepfunctions",
-    "reslab.localcloud.compat.rds",
-    "reslab.localcloud.compat.rds_snapshots",
-    "reslab.localcloud.compat.cfn_resources",
-    "reslab.localcloud.compat.cloudformation",
-    "reslab.localcloud.compat.cfn_deletes",
-    "reslab.localcloud.compat.s3_policy",
-    "reslab.localcloud.compat.cfn_property_shapes",
-    "reslab.localcloud.compat.cfn_updates",
-    "reslab.localcloud.compat.cfn_template_url",
-    "reslab.localcloud.webtier",
+_CFN = "reslab.localcloud.compat.cloudformation."
+
+
+@dataclass(frozen=True)
+class Patch:
+    #: The rows of the gap table this module closes ("10b": a row numbered 10b).
+    gaps: tuple[str, ...]
+    #: A module exposing an idempotent ``install() -> None``.
+    module: str
+
+
+#: Installed in this order by :func:`install_all` (``LocalCloud.start()``), before the server
+#: serves its first request. Each ``install()`` wraps the moto function it finds, so where two
+#: patches wrap the same one, the later runs outside the earlier. That happens twice:
+#:
+#: * ``compat.rds`` then ``compat.rds_snapshots`` both wrap ``RDSBackend.create_db_instance``:
+#:   the snapshot layer's "inside CreateDBInstance" mark (moto's automated snapshot is recorded
+#:   empty) spans the whole call, provisioning of the real database included;
+#: * ``missing_types`` then ``scheduler_types`` both add to moto's CloudFormation type map
+#:   (``resource_model.register``): one map, moto's own models win over ours either way.
+#:
+#: ``webtier`` subscribes to ``stack_lifecycle``'s AFTER_CREATE/BEFORE_DELETE hooks, so it comes
+#: after it. Nothing else shares a patched function: new patches go at the end unless they wrap
+#: one of these.
+PATCHES: tuple[Patch, ...] = (
+    Patch(("1",), "reslab.localcloud.lambda_exec"),
+    Patch(("4", "5", "6", "29"), "reslab.localcloud.compat.stepfunctions"),
+    Patch(("8", "9", "10", "10b", "10c", "17b", "23", "24"), "reslab.localcloud.compat.rds"),
+    Patch(("32",), "reslab.localcloud.compat.rds_snapshots"),
+    Patch(("15", "16"), _CFN + "missing_types"),
+    Patch(("26",), _CFN + "scheduler_types"),
+    Patch(("11", "12", "19"), _CFN + "stack_lifecycle"),
+    Patch(("13",), _CFN + "get_azs"),
+    Patch(("17",), _CFN + "resource_deleters"),
+    Patch(("22",), "reslab.localcloud.compat.s3_policy"),
+    Patch(("14", "27", "28"), _CFN + "property_shapes"),
+    Patch(("29", "30"), _CFN + "stack_updates"),
+    Patch(("31",), _CFN + "template_url"),
+    Patch(("18",), "reslab.localcloud.webtier"),
+    Patch(("25",), "reslab.localcloud.serialise"),
 )
 
 
 def install_all() -> None:
-    for name in PATCH_MODULES:
-        importlib.import_module(name).install()
+    for patch in PATCHES:
+        importlib.import_module(patch.module).install()

@@ -17,9 +17,7 @@
   MySQL: ``ACCOUNT LOCK`` + ``KILL``).
 * Deleting a primary promotes its read replicas (as on AWS); moto left them pointing at the
   gone primary, and deleting them then failed.
-* Hooks: callables in ``AFTER_CREATE_SNAPSHOT`` (``(backend, snapshot)``) and ``AFTER_RESTORE``
-  (``(backend, source_snapshot_id, new_instance)``) run after moto's own work, so a snapshot/
-  restore layer can copy real data (see docs/local-cloud.md).
+* Snapshots carry real data too: ``compat.rds_snapshots`` (installed after this module).
 """
 
 from __future__ import annotations
@@ -29,10 +27,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from reslab.dburl import DbTarget
 from reslab.localcloud import dbbacking
-
-AFTER_CREATE_SNAPSHOT: list[Callable[[Any, Any], None]] = []
-AFTER_RESTORE: list[Callable[[Any, str, Any], None]] = []
+from reslab.localcloud.context import cloud_context
 
 _cfn = threading.local()
 _installed = False
@@ -46,9 +43,7 @@ REBOOT_SECONDS = 60.0
 
 
 def reboot_seconds() -> float:
-    from reslab.localcloud.runtime import runtime
-
-    return REBOOT_SECONDS / runtime.time_scale if runtime.time_scale else 1.0
+    return REBOOT_SECONDS / cloud_context.time_scale if cloud_context.time_scale else 1.0
 
 
 def _cfn_extras(properties: dict[str, Any]) -> dict[str, Any]:
@@ -91,14 +86,17 @@ def attach_real_database(database: Any, login_from: str | None = None) -> None:
     database.port = target.port
     database.db_name = target.dbname
     if getattr(database, "manage_master_user_password", False):
-        _store_credentials(database, target)
+        store_credentials(database, target)
 
 
-def _store_credentials(database: Any, target: Any) -> None:
+def store_credentials(database: Any, target: DbTarget, login: DbTarget | None = None) -> None:
+    """Put the real credentials in the instance's managed secret: ``target``'s endpoint and
+    database, with ``login``'s user and password (default: ``target``'s own)."""
+    login = login or target
     secret_string = json.dumps(
         {
-            "username": target.user,
-            "password": target.password,
+            "username": login.user,
+            "password": login.password,
             "engine": target.engine,
             "host": target.socket_dir or target.host,
             "port": target.port,
@@ -134,8 +132,6 @@ def _patch_backend() -> None:
     create = RDSBackend.create_db_instance
     create_replica = RDSBackend.create_db_instance_read_replica
     delete = RDSBackend.delete_db_instance
-    snapshot = RDSBackend.create_db_snapshot
-    restore = RDSBackend.restore_db_instance_from_db_snapshot
 
     def create_db_instance(self: Any, db_kwargs: dict[str, Any]) -> Any:
         extras = getattr(_cfn, "extras", None)
@@ -172,20 +168,6 @@ def _patch_backend() -> None:
         dbbacking.backing().drop_instance(db_instance_identifier)
         return database
 
-    def create_db_snapshot(self: Any, *args: Any, **kw: Any) -> Any:
-        result = snapshot(self, *args, **kw)
-        for hook in AFTER_CREATE_SNAPSHOT:
-            hook(self, result)
-        return result
-
-    def restore_db_instance_from_db_snapshot(
-        self: Any, from_snapshot_id: str, overrides: dict[str, Any]
-    ) -> Any:
-        database = restore(self, from_snapshot_id, overrides)
-        for hook in AFTER_RESTORE:
-            hook(self, from_snapshot_id, database)
-        return database
-
     def remove_replica(self: Any, replica: Any) -> None:
         # moto records a cross-region replica by ARN but removed it by id (ValueError).
         for key in (replica.db_instance_identifier, replica.db_instance_arn):
@@ -218,8 +200,6 @@ def _patch_backend() -> None:
     RDSBackend.create_db_instance = create_db_instance
     RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
     RDSBackend.delete_db_instance = delete_db_instance
-    RDSBackend.create_db_snapshot = create_db_snapshot
-    RDSBackend.restore_db_instance_from_db_snapshot = restore_db_instance_from_db_snapshot
 
 
 def _patch_model() -> None:

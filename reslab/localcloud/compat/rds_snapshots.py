@@ -1,16 +1,9 @@
-"""Data-faithful RDS snapshots in the local cloud.
+"""Data-faithful RDS snapshots: moto 5.2.5's snapshot calls, backed by ``dbsnapshots``.
 
 moto's ``CreateDBSnapshot`` only records metadata and ``RestoreDBInstanceFromDBSnapshot`` creates an
-instance that :mod:`reslab.localcloud.dbbacking` backs with a fresh, EMPTY database. Here:
-
-* creating a snapshot copies the source instance's data AS IT IS NOW:
-  PostgreSQL -> ``pg_dump -Fc`` into ``<state_dir>/rds-snapshots/<region>/<id>.dump`` (binaries
-  matching the server's major version: ``/usr/lib/postgresql/<major>/bin`` or pgserver's bundled
-  ones); MySQL/MariaDB -> a database ``snap_<hash>`` on the same server filled with
-  ``SHOW CREATE TABLE`` + ``INSERT ... SELECT`` per base table;
-* restoring brings exactly that data back into the new instance's backing database, owned by the
-  SOURCE's login (as on AWS, a restored instance keeps the snapshot's master user and password);
-* deleting a snapshot deletes the copy.
+instance that :mod:`reslab.localcloud.dbbacking` backs with a fresh, EMPTY database. Here
+creating a snapshot copies the source's data (``dbsnapshots.SnapshotStore.capture``), copying one
+shares the copy, deleting one deletes the copy, and restoring loads it into the new instance.
 
 The automated snapshot moto takes inside ``CreateDBInstance`` is recorded as EMPTY (the instance has
 no data yet), so locally ``"snapshot": "latest"`` finds real data only after a manual snapshot;
@@ -23,23 +16,18 @@ status (``creating``) so that they never become available.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import os
-import shutil
-import subprocess
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from reslab.dburl import DbTarget, connect
-from reslab.errors import LocalCloudError
-from reslab.localcloud.runtime import runtime
-from reslab.localcloud.serialise import released
+from reslab.dburl import DbTarget
+from reslab.localcloud import dbbacking
+from reslab.localcloud.compat.rds import store_credentials
+from reslab.localcloud.context import cloud_context
+from reslab.localcloud.dbsnapshots import SnapshotStore, store
 
 _installed = False
 _local = threading.local()
-_PG_LOCATIONS = ("/usr/lib/postgresql/{major}/bin", "/usr/local/pgsql-{major}/bin")
 
 
 # -- faults (tests) ---------------------------------------------------------------------------
@@ -68,311 +56,7 @@ class RestoreFaults:
 faults = RestoreFaults()
 
 
-# -- the copies -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Capture:
-    engine: str  # "postgres" | "mysql" | "empty"
-    location: str  # dump file (postgres) or snapshot database name (mysql)
-    owner: DbTarget | None  # the source's login: the restored data belongs to it
-    admin: DbTarget | None = None  # the server's admin login (mysql: holds the snapshot DB)
-
-
-def _quote_mysql(ident: str) -> str:
-    return "`" + ident.replace("`", "``") + "`"
-
-
-def _pg_bin(target: DbTarget, tool: str) -> str:
-    with connect(target) as conn:
-        num = int(conn.execute("SHOW server_version_num").fetchone()[0])
-    major = num // 10000
-    for pattern in _PG_LOCATIONS:
-        path = Path(pattern.format(major=major)) / tool
-        if path.exists():
-            return str(path)
-    import pgserver
-
-    return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / tool)
-
-
-def _pg_args(target: DbTarget) -> list[str]:
-    return [
-        "--host",
-        target.socket_dir or target.host,
-        "--port",
-        str(target.port),
-        "--username",
-        target.user,
-        "--dbname",
-        target.dbname,
-    ]
-
-
-def _pg_env(target: DbTarget) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PGPASSWORD"] = target.password  # child env only, never logged
-    env["PGCONNECT_TIMEOUT"] = "10"
-    return env
-
-
-def _run(argv: list[str], env: dict[str, str], what: str) -> None:
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise LocalCloudError(f"{what} failed: {proc.stderr.strip()[-500:]}")
-
-
-def _mysql_tables(cur: Any, schema: str) -> list[str]:
-    cur.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
-        (schema,),
-    )
-    return [str(row[0]) for row in cur.fetchall()]
-
-
-def _mysql_copy(admin: DbTarget, source_db: str, target_db: str, create: bool) -> None:
-    """Copy every base table (DDL with keys and indexes, then rows) from one schema to another."""
-    conn = connect(admin.with_dbname("mysql"))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SET SESSION foreign_key_checks = 0")
-            if create:
-                cur.execute(f"CREATE DATABASE {_quote_mysql(target_db)}")
-            for table in _mysql_tables(cur, source_db):
-                cur.execute(f"SHOW CREATE TABLE {_quote_mysql(source_db)}.{_quote_mysql(table)}")
-                ddl = str(cur.fetchone()[1])
-                cur.execute(f"USE {_quote_mysql(target_db)}")
-                cur.execute(ddl)
-                src = f"{_quote_mysql(source_db)}.{_quote_mysql(table)}"
-                dst = f"{_quote_mysql(target_db)}.{_quote_mysql(table)}"
-                cur.execute(f"INSERT INTO {dst} SELECT * FROM {src}")  # noqa: S608 - quoted idents
-    finally:
-        conn.close()
-
-
-class SnapshotStore:
-    """The data copies behind moto's DB snapshots (one per region + snapshot id).
-
-    Copying data (pg_dump, pg_restore, SQL) touches no moto state: it runs outside the local
-    cloud's request lock, so other requests are served meanwhile."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.root = state_dir / "rds-snapshots"
-        self._captures: dict[str, Capture] = {}
-        self._lock = threading.RLock()
-
-    @staticmethod
-    def key(region: str, snapshot_id: str) -> str:
-        return f"{region}/{snapshot_id}"
-
-    def get(self, key: str) -> Capture | None:
-        with self._lock:
-            return self._captures.get(key)
-
-    def alias(self, key: str, new_key: str) -> None:
-        with self._lock:
-            if key in self._captures:
-                self._captures[new_key] = self._captures[key]
-
-    def record_empty(self, key: str, owner: DbTarget | None) -> None:
-        with self._lock:
-            self._captures[key] = Capture("empty", "", owner)
-
-    def capture(self, key: str, source: DbTarget) -> Capture:
-        """Copy the source's data now."""
-        with released():
-            return self._capture(key, source)
-
-    def _capture(self, key: str, source: DbTarget) -> Capture:
-        if source.engine == "postgres":
-            path = self.root / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".dump")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            argv = [_pg_bin(source, "pg_dump"), "-Fc", "--no-owner", "--no-privileges"]
-            _run([*argv, *_pg_args(source), "--file", str(path)], _pg_env(source), "pg_dump")
-            capture = Capture("postgres", str(path), source)
-        else:
-            admin = _admin()
-            snap_db = "snap_" + hashlib.sha256(key.encode()).hexdigest()[:20]
-            _drop_mysql_db(admin, snap_db)
-            _mysql_copy(admin, source.dbname, snap_db, create=True)
-            capture = Capture("mysql", snap_db, source, admin)
-        with self._lock:
-            self._captures[key] = capture
-        return capture
-
-    def restore(self, key: str, target: DbTarget) -> None:
-        """Load the snapshot's data into ``target`` (the new instance's empty backing DB)."""
-        with released():
-            self._restore(key, target)
-
-    def _restore(self, key: str, target: DbTarget) -> None:
-        capture = self.get(key)
-        if capture is None or capture.engine == "empty":
-            return
-        owner = capture.owner
-        if capture.engine == "postgres":
-            _pg_restore(capture, target)
-        else:
-            admin = capture.admin or _admin()
-            _mysql_copy(admin, capture.location, target.dbname, create=False)
-            if owner is not None and owner.user != target.user:
-                _mysql_grant(admin, target.dbname, owner)
-                _drop_mysql_user(admin, target.user)
-
-    def forget(self, key: str) -> None:
-        with self._lock:
-            capture = self._captures.pop(key, None)
-            still_used = capture is not None and capture in self._captures.values()
-        if capture is None or still_used:
-            return
-        if capture.engine == "postgres":
-            Path(capture.location).unlink(missing_ok=True)
-        elif capture.engine == "mysql":
-            _drop_mysql_db(capture.admin or _admin(), capture.location)
-
-    def reset(self) -> None:
-        with self._lock:
-            keys = list(self._captures)
-        for key in keys:
-            try:
-                self.forget(key)
-            except Exception:  # noqa: BLE001, S112 - best effort (server may be gone)
-                continue
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def shutdown(self) -> None:
-        self.reset()
-
-
-def _admin() -> DbTarget:
-    from reslab.localcloud import dbbacking
-
-    admin = dbbacking.backing().admin
-    if admin is None:
-        raise LocalCloudError("MySQL snapshots need the local cloud's db_url (admin login)")
-    return admin
-
-
-def _drop_mysql_db(admin: DbTarget, name: str) -> None:
-    conn = connect(admin.with_dbname("mysql"))
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {_quote_mysql(name)}")
-    finally:
-        conn.close()
-
-
-def _drop_mysql_user(admin: DbTarget, user: str) -> None:
-    conn = connect(admin.with_dbname("mysql"))
-    try:
-        with conn.cursor() as cur:
-            for host in ("%", "localhost"):
-                cur.execute("DROP USER IF EXISTS %s@%s", (user, host))
-    finally:
-        conn.close()
-
-
-def _mysql_grant(admin: DbTarget, dbname: str, owner: DbTarget) -> None:
-    conn = connect(admin.with_dbname("mysql"))
-    try:
-        with conn.cursor() as cur:
-            for host in ("%", "localhost"):
-                cur.execute(
-                    "SELECT COUNT(*) FROM mysql.user WHERE user = %s AND host = %s",
-                    (owner.user, host),
-                )
-                if int(cur.fetchone()[0]) == 0:
-                    cur.execute(
-                        "CREATE USER %s@%s IDENTIFIED BY %s", (owner.user, host, owner.password)
-                    )
-                cur.execute(
-                    f"GRANT ALL PRIVILEGES ON {_quote_mysql(dbname)}.* TO %s@%s", (owner.user, host)
-                )
-    finally:
-        conn.close()
-
-
-def _pg_restore(capture: Capture, target: DbTarget) -> None:
-    """pg_restore as the target's login (or the server admin), objects owned by the source login."""
-    from psycopg import sql
-
-    from reslab.localcloud import dbbacking
-
-    admin = dbbacking.backing().admin
-    runner = admin.with_dbname(target.dbname) if admin is not None else target
-    owner = capture.owner
-    role: str | None = None
-    if owner is not None and owner.user != runner.user:
-        role = owner.user
-        with connect(runner) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_roles WHERE rolname = %s", (owner.user,)
-            ).fetchone()
-            if not exists:  # a fresh embedded server: recreate the snapshot's master login
-                conn.execute(
-                    sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
-                        sql.Identifier(owner.user), sql.Literal(owner.password)
-                    )
-                )
-            conn.execute(
-                sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(
-                    sql.Identifier(target.dbname), sql.Identifier(owner.user)
-                )
-            )
-            conn.execute(
-                sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(owner.user))
-            )
-    argv = [_pg_bin(runner, "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error"]
-    if role:
-        argv += ["--role", role]
-    _run([*argv, *_pg_args(runner), capture.location], _pg_env(runner), "pg_restore")
-    if role and owner is not None:
-        _pg_hand_over(admin, target, owner)
-
-
-def _pg_hand_over(admin: DbTarget | None, target: DbTarget, owner: DbTarget) -> None:
-    """Make the restored DB the snapshot's: owned by the source login, without the login the
-    local cloud generated for the new instance (a restored RDS instance has the snapshot's
-    logins only, so the security.user_count check compares like with like)."""
-    from psycopg import sql
-
-    as_owner = DbTarget(
-        engine="postgres",
-        host=target.host,
-        port=target.port,
-        user=owner.user,
-        password=owner.password,
-        dbname=target.dbname,
-        socket_dir=target.socket_dir,
-    )
-    with connect(admin.with_dbname(target.dbname) if admin is not None else as_owner) as conn:
-        conn.execute(
-            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
-                sql.Identifier(target.dbname), sql.Identifier(owner.user)
-            )
-        )
-        conn.execute(
-            sql.SQL("REASSIGN OWNED BY {} TO {}").format(
-                sql.Identifier(target.user), sql.Identifier(owner.user)
-            )
-        )
-        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(target.user)))
-        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(target.user)))
-
-
-def store() -> SnapshotStore:
-    if runtime.state_dir is None:
-        raise LocalCloudError("the local cloud is not running")
-    state_dir = runtime.state_dir
-    return runtime.service("rds_snapshots", lambda: SnapshotStore(state_dir))
-
-
 # -- moto patches -----------------------------------------------------------------------------
-def _target_for(instance_id: str) -> DbTarget | None:
-    from reslab.localcloud import dbbacking
-
-    return dbbacking.target_for(instance_id)
-
-
 def _patch(backend_cls: Any) -> None:
     original_create_instance = backend_cls.create_db_instance
     original_create = backend_cls.create_db_snapshot
@@ -392,10 +76,10 @@ def _patch(backend_cls: Any) -> None:
         self: Any, db_instance_identifier: str, db_snapshot_identifier: str, *a: Any, **kw: Any
     ) -> Any:
         snapshot = original_create(self, db_instance_identifier, db_snapshot_identifier, *a, **kw)
-        if runtime.state_dir is None:
+        if cloud_context.state_dir is None:
             return snapshot
         key = SnapshotStore.key(self.region_name, db_snapshot_identifier)
-        source = _target_for(db_instance_identifier)
+        source = dbbacking.target_for(db_instance_identifier)
         try:
             if getattr(_local, "creating", 0) or source is None:
                 store().record_empty(key, source)  # moto's snapshot inside CreateDBInstance
@@ -416,7 +100,7 @@ def _patch(backend_cls: Any) -> None:
         result = original_copy(
             self, source_db_snapshot_identifier, target_db_snapshot_identifier, *a, **kw
         )
-        if runtime.state_dir is not None:
+        if cloud_context.state_dir is not None:
             source_id = source_db_snapshot_identifier.rsplit(":", 1)[-1]
             store().alias(
                 SnapshotStore.key(self.region_name, source_id),
@@ -426,7 +110,7 @@ def _patch(backend_cls: Any) -> None:
 
     def delete_db_snapshot(self: Any, db_snapshot_identifier: str) -> Any:
         result = original_delete(self, db_snapshot_identifier)
-        if runtime.state_dir is not None:
+        if cloud_context.state_dir is not None:
             store().forget(SnapshotStore.key(self.region_name, db_snapshot_identifier))
         return result
 
@@ -440,17 +124,15 @@ def _patch(backend_cls: Any) -> None:
 
             raise RDSClientError("InsufficientDBInstanceCapacity", reason)
         instance = original_restore(self, from_snapshot_id, overrides)
-        if runtime.state_dir is None:
+        if cloud_context.state_dir is None:
             return instance
         snapshot_id = (
             from_snapshot_id.rsplit(":", 1)[-1]
             if from_snapshot_id.startswith("arn:")
             else from_snapshot_id
         )
-        target = _target_for(new_id)
+        target = dbbacking.target_for(new_id)
         if target is None:
-            from reslab.localcloud import dbbacking
-
             target = dbbacking.provision_instance(new_id, instance.engine)
         key = SnapshotStore.key(self.region_name, snapshot_id)
         try:
@@ -477,23 +159,10 @@ def _share_master_secret(instance: Any, owner: DbTarget) -> None:
     """A copy restored with ManageMasterUserPassword gets its own secret: locally it holds the
     snapshot's master login (the owner of the restored data; on a shared server a login cannot
     have a second password) at the copy's endpoint."""
-    current = _target_for(instance.db_instance_identifier)
+    current = dbbacking.target_for(instance.db_instance_identifier)
     if not getattr(instance, "manage_master_user_password", False) or current is None:
         return
-    import json
-
-    secret = instance.master_user_secret.secret
-    value = {
-        "username": owner.user,
-        "password": owner.password,
-        "engine": current.engine,
-        "host": current.socket_dir or current.host,
-        "port": current.port,
-        "dbname": current.dbname,
-    }
-    instance.backend.secretsmanager.put_secret_value(
-        secret.arn, json.dumps(value), None, None, ["AWSCURRENT"]
-    )
+    store_credentials(instance, current, login=owner)
 
 
 def install() -> None:

@@ -1,4 +1,4 @@
-"""CloudFormation in moto 5.2.5 vs AWS.
+"""A stack's life in moto 5.2.5 vs AWS: create, rollback, delete, and how long it takes.
 
 * A resource that fails to create made CreateStack itself fail (HTTP 4xx/500) and left the stack
   in CREATE_IN_PROGRESS forever. Here CreateStack succeeds and the stack ends ROLLBACK_COMPLETE
@@ -7,8 +7,6 @@
 * A failing delete lost the stack; here it stays visible as DELETE_FAILED with a reason event.
 * ``LocalCloud(time_scale=N)``: stacks are held in CREATE_IN_PROGRESS / DELETE_IN_PROGRESS for
   the typical AWS duration / N (``reslab.localcloud.clock``); outputs appear when complete.
-* ``Fn::GetAZs ""`` gave us-east-1's zones in every region: now the stack's region.
-* ``AWS::KMS::Key`` property shapes: see ``compat.cfn_property_shapes``.
 * Hooks: ``AFTER_CREATE`` (``stack``) run after a successful create (the web tier starts its app
   there); ``BEFORE_DELETE`` (``stack``) run before resources are deleted.
 """
@@ -23,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reslab.localcloud import clock
-from reslab.localcloud.runtime import runtime
+from reslab.localcloud.context import cloud_context
 
 AFTER_CREATE: list[Callable[[Any], None]] = []
 BEFORE_DELETE: list[Callable[[Any], None]] = []
@@ -40,7 +38,7 @@ def _now() -> float:
 
 
 def _start_hold(stack: Any, action: str, shown: str) -> None:
-    seconds = clock.hold_seconds(stack.template_dict, action, runtime.time_scale)
+    seconds = clock.hold_seconds(stack.template_dict, action, cloud_context.time_scale)
     stack._reslab_hold = (_now() + seconds, shown) if seconds > 0 else None
 
 
@@ -130,7 +128,7 @@ def _patch_stack() -> None:
     def guarded_create_resources(self: Any) -> None:
         _start_hold(self, "create", "CREATE_IN_PROGRESS")
         try:
-            reason = runtime.stack_faults.reason_for(self.name)
+            reason = cloud_context.stack_faults.reason_for(self.name)
             if reason is not None:
                 raise InjectedStackFailure(reason)
             create_resources(self)
@@ -232,29 +230,10 @@ def _patch_backend() -> None:
     CloudFormationBackend.describe_stack_events = events
 
 
-def _patch_get_azs() -> None:
-    from moto.cloudformation import parsing
-
-    clean_json = parsing.clean_json
-
-    def clean_json_with_region_azs(resource_json: Any, resources_map: Any) -> Any:
-        if isinstance(resource_json, dict) and "Fn::GetAZs" in resource_json:
-            region = resource_json["Fn::GetAZs"]
-            if isinstance(region, dict):
-                region = clean_json(region, resources_map)
-            if not region:
-                region = resources_map["AWS::Region"]
-            return [f"{region}{az}" for az in ("a", "b", "c")]
-        return clean_json(resource_json, resources_map)
-
-    parsing.clean_json = clean_json_with_region_azs
-
-
 def install() -> None:
     global _installed
     if _installed:
         return
     _patch_stack()
     _patch_backend()
-    _patch_get_azs()
     _installed = True

@@ -1,14 +1,15 @@
 """``AWS::Scheduler::ScheduleGroup`` and ``AWS::Scheduler::Schedule`` in CloudFormation: moto
 5.2.5 implements the Scheduler API but not these resource types (the installer stack's daily
-backup check). Backed by moto's own scheduler backend, so the API sees what the stack made;
-registered through :mod:`reslab.localcloud.compat.cfn_resources`.
+backup check). Backed by moto's own scheduler backend, so the API sees what the stack made.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reslab.localcloud.compat.cfn_resources import Model
+from reslab.localcloud.compat.cloudformation.resource_model import Model, register
+
+_installed = False
 
 
 def _backend(account_id: str, region: str) -> Any:
@@ -69,4 +70,12 @@ class Schedule(Model):
                 backend.delete_schedule(group, self.physical_resource_id)
 
 
-MODELS = (ScheduleGroup, Schedule)
+MODELS: tuple[type[Model], ...] = (ScheduleGroup, Schedule)
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    register(MODELS)
+    _installed = True

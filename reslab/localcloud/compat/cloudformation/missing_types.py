@@ -1,10 +1,10 @@
 """CloudFormation resource types moto 5.2.5 does not implement (it skips them silently, so a
-``Ref``/``Fn::GetAtt`` to them breaks the stack). Registered here as CloudFormationModel
-subclasses backed by moto's own service backends where one exists:
+``Ref``/``Fn::GetAtt`` to them breaks the stack):
 
-real: AWS::EC2::NetworkAcl, NetworkAclEntry, SubnetNetworkAclAssociation, SecurityGroupEgress,
-AWS::S3::BucketPolicy, AWS::SecretsManager::Secret, AWS::Backup::BackupVault, BackupPlan,
-AWS::Scheduler::ScheduleGroup and Schedule (cfn_scheduler).
+real, backed by moto's own service backends: AWS::EC2::NetworkAcl, NetworkAclEntry,
+SubnetNetworkAclAssociation, SecurityGroupEgress, AWS::S3::BucketPolicy,
+AWS::SecretsManager::Secret, AWS::Backup::BackupVault, BackupPlan (the Scheduler types are in
+``scheduler_types``);
 placeholder (Ref = generated name, GetAtt = an ARN-shaped string): PLACEHOLDER_TYPES.
 """
 
@@ -16,7 +16,7 @@ import secrets
 import string
 from typing import Any
 
-from moto.core.common_models import CloudFormationModel
+from reslab.localcloud.compat.cloudformation.resource_model import Model, register
 
 #: Types accepted without a backend: Ref gives a generated name, any GetAtt an ARN-like string.
 PLACEHOLDER_TYPES: tuple[str, ...] = (
@@ -37,84 +37,6 @@ def _ec2(account_id: str, region: str) -> Any:
 
 def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
     return list(properties.get("Tags") or [])
-
-
-class Model(CloudFormationModel):
-    """Common plumbing: moto's create hook calls ``from_properties``; physical id, update as
-    delete + create, delete through ``_remove``."""
-
-    CFN_TYPE = ""
-
-    def __init__(self, physical_id: str, account_id: str, region: str, **extra: Any) -> None:
-        self.physical_resource_id = physical_id
-        self.account_id = account_id
-        self.region = region
-        self.extra = extra
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def cloudformation_type(cls) -> str:  # type: ignore[override]
-        return cls.CFN_TYPE
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return True
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name in self.extra:
-            return self.extra[attribute_name]
-        return self.physical_resource_id
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Model:
-        properties = cloudformation_json.get("Properties") or {}
-        return cls.from_properties(resource_name, properties, account_id, region_name)
-
-    @classmethod
-    def from_properties(
-        cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
-    ) -> Model:
-        """Create the resource from its (resolved) ``Properties``; each type implements it."""
-        raise NotImplementedError(cls.CFN_TYPE)
-
-    @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc, override]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc, override]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> None:
-        return None
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        self._remove()
-
-    def _remove(self) -> None:
-        return None
-
-    def is_created(self) -> bool:
-        return True
 
 
 class NetworkAcl(Model):
@@ -365,39 +287,29 @@ class _Placeholder(Model):
         return self.extra["Arn"]
 
 
-def _models() -> dict[str, type[CloudFormationModel]]:
-    real: list[type[Model]] = [
-        NetworkAcl,
-        NetworkAclEntry,
-        SubnetNetworkAclAssociation,
-        SecurityGroupEgress,
-        BucketPolicy,
-        Secret,
-        BackupVault,
-        BackupPlan,
-    ]
-    from reslab.localcloud.compat import cfn_scheduler
+#: The real models, backed by moto's service backends.
+MODELS: tuple[type[Model], ...] = (
+    NetworkAcl,
+    NetworkAclEntry,
+    SubnetNetworkAclAssociation,
+    SecurityGroupEgress,
+    BucketPolicy,
+    Secret,
+    BackupVault,
+    BackupPlan,
+)
 
-    real += cfn_scheduler.MODELS
-    placeholders = [
+
+def _placeholders() -> list[type[Model]]:
+    return [
         type(f"Placeholder_{t.replace('::', '_')}", (_Placeholder,), {"CFN_TYPE": t})
         for t in PLACEHOLDER_TYPES
     ]
-    return {cls.CFN_TYPE: cls for cls in [*real, *placeholders]}
 
 
 def install() -> None:
-    """Add our models to moto's type -> model map (moto's own implementation wins if present)."""
     global _installed
     if _installed:
         return
-    from moto.cloudformation import parsing
-
-    moto_map = parsing.get_model_map
-    ours = _models()
-
-    def get_model_map() -> dict[str, type[CloudFormationModel]]:
-        return {**ours, **moto_map()}
-
-    parsing.get_model_map = get_model_map  # type: ignore[assignment]
+    register([*MODELS, *_placeholders()])
     _installed = True

@@ -1,11 +1,11 @@
-"""Steady-state probe: poll the website at a fixed rate in a background thread.
+"""The steady-state probe (``--probe``): poll the website at a fixed rate in a background thread.
 
 Each sample records when the request started, whether it succeeded (HTTP 2xx/3xx), the status,
 the latency and which instance / AZ answered. The page itself is probed (that is what a visitor
 sees: the fragile app's page fails when its database does, while ``/api/status`` keeps answering).
-Instance and AZ come from the JSON body when the URL answers JSON (e.g. ``--probe .../api/status``),
-else from the HTML (``id="instance-id"`` / ``id="az"``, or anything shaped like an instance
-id / AZ).
+Instance and AZ come from the JSON body when the URL answers JSON (e.g.
+``--probe-url .../api/status``), else from the HTML (``id="instance-id"`` / ``id="az"``, or
+anything shaped like an instance id / AZ).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Process-wide state the compatibility patches read: set by LocalCloud.start(), cleared by stop().
+"""The running local cloud's process-wide context: set by LocalCloud.start(), cleared by stop().
 
-moto's models are process-global, so the patches cannot carry a LocalCloud reference; they read
-this module's ``runtime`` singleton instead.
+moto's models are process-global, so the compatibility patches cannot carry a LocalCloud
+reference; they read :data:`cloud_context` (endpoint, time scale, state dir, stack faults and
+the helper services: backing databases, snapshot store, web tier) instead. Not to be confused
+with the Lambda ``context`` a function gets (``lambda_runtime``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class StackFaults:
 
 
 @dataclass
-class Runtime:
+class CloudContext:
     endpoint_url: str = ""
     db_url: str | None = None
     time_scale: float | None = None
@@ -82,4 +84,4 @@ class Runtime:
         self.stack_faults.clear()
 
 
-runtime = Runtime()
+cloud_context = CloudContext()

@@ -1,0 +1,69 @@
+"""The check catalogue as the generated table of docs/checks.md.
+
+``python -m reslab.reports.catalogue_doc`` rewrites the block between the markers;
+``--check`` exits 1 when it is stale (a test runs the same comparison).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from reslab import REPO_ROOT
+from reslab.checks.catalogue import ALL_ENGINES, APPLIES, CATALOGUE, ENGINES, CheckSpec
+
+CHECKS_DOC = REPO_ROOT / "docs" / "checks.md"
+COMMAND = "python -m reslab.reports.catalogue_doc"
+BEGIN = f"<!-- BEGIN GENERATED: {COMMAND} -->"
+END = "<!-- END GENERATED -->"
+_COLUMNS = ("check", "category", "engines", "applies", "what a pass proves", "passes when")
+
+
+def catalogue_block() -> str:
+    """The markers around the catalogue table and the legend of its ``applies`` column."""
+    lines = [BEGIN, _row(_COLUMNS), _row(["---"] * len(_COLUMNS))]
+    lines += [_row(_cells(spec)) for spec in CATALOGUE]
+    lines += ["", "*applies*: " + "; ".join(f"`{k}`: {v}" for k, v in APPLIES.items()) + ".", END]
+    return "\n".join(lines)
+
+
+def _cells(spec: CheckSpec) -> list[str]:
+    engines = "all" if spec.engines == ALL_ENGINES else ", ".join(ENGINES[e] for e in spec.engines)
+    return [
+        f"`{spec.pattern}`",
+        spec.category,
+        engines,
+        spec.applies,
+        spec.description,
+        spec.passes_when,
+    ]
+
+
+def _row(cells: list[str] | tuple[str, ...]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def with_catalogue(doc: str) -> str:
+    """``doc`` with the text between the generated-block markers replaced."""
+    begin, end = doc.index(BEGIN), doc.index(END) + len(END)
+    return doc[:begin] + catalogue_block() + doc[end:]
+
+
+def is_stale(path: Path = CHECKS_DOC) -> bool:
+    doc = path.read_text(encoding="utf-8")
+    return with_catalogue(doc) != doc
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        stale = is_stale()
+        if stale:
+            print(f"stale: {CHECKS_DOC.relative_to(REPO_ROOT)} (run {COMMAND})")
+        return 1 if stale else 0
+    doc = CHECKS_DOC.read_text(encoding="utf-8")
+    CHECKS_DOC.write_text(with_catalogue(doc), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
