@@ -89,6 +89,21 @@ def _branch(function: str, label: str) -> dict[str, Any]:
     }
 
 
+def _poll_loop(what: str, ready: str, then: str) -> dict[str, Any]:
+    """Wait (``$.poll.wait_seconds``), check ``what`` with the poll Lambda, on to ``then`` once
+    it is ready, else wait again."""
+    wait, check = f"Wait for {what}", f"Check {what}"
+    return {
+        wait: {"Type": "Wait", "SecondsPath": "$.poll.wait_seconds", "Next": check},
+        check: _task("backup_poll", "$.poll", ready, {"what": what, "state.$": "$"}),
+        ready: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.poll.ready", "BooleanEquals": True, "Next": then}],
+            "Default": wait,
+        },
+    }
+
+
 def definition() -> dict[str, Any]:
     states: dict[str, Any] = {
         "Prepare": _task("backup_prepare", "$.run", "Init wait"),
@@ -105,34 +120,10 @@ def definition() -> dict[str, Any]:
             ],
             "Default": "Wait for snapshot",
         },
-        "Wait for snapshot": {
-            "Type": "Wait",
-            "SecondsPath": "$.poll.wait_seconds",
-            "Next": "Check snapshot",
-        },
-        "Check snapshot": _task(
-            "backup_poll", "$.poll", "Snapshot ready?", {"what": "snapshot", "state.$": "$"}
-        ),
-        "Snapshot ready?": {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.poll.ready", "BooleanEquals": True, "Next": "Restore"}],
-            "Default": "Wait for snapshot",
-        },
+        **_poll_loop("snapshot", "Snapshot ready?", "Restore"),
         "Restore": _task("backup_restore", "$.restore", "Reset wait"),
         "Reset wait": _reset_wait("Wait for instance"),
-        "Wait for instance": {
-            "Type": "Wait",
-            "SecondsPath": "$.poll.wait_seconds",
-            "Next": "Check instance",
-        },
-        "Check instance": _task(
-            "backup_poll", "$.poll", "Instance available?", {"what": "instance", "state.$": "$"}
-        ),
-        "Instance available?": {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.poll.ready", "BooleanEquals": True, "Next": "Run checks"}],
-            "Default": "Wait for instance",
-        },
+        **_poll_loop("instance", "Instance available?", "Run checks"),
         "Run checks": _task("backup_checks", "$.checks", FINISH),
         FINISH: {
             "Type": "Parallel",

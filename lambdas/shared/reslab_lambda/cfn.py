@@ -159,17 +159,28 @@ def start_create(key: str, event: Mapping[str, Any], stacks: Mapping[str, Any]) 
     return status_of(key, event, "create")
 
 
-def status_of(key: str, event: Mapping[str, Any], action: str) -> dict[str, Any]:
-    """The stack's handoff entry; raises StackFailed when ``action`` can no longer succeed."""
+Existing = tuple[StackSpec, str, Any, dict[str, Any]]
+
+
+def existing(key: str, event: Mapping[str, Any]) -> Existing | dict[str, Any]:
+    """The stack as it is: (spec, region, the region's CloudFormation client, its description);
+    or, when there is no stack, its handoff entry (SKIPPED: no region for it; GONE)."""
     spec = spec_for(key)
     name, region = spec.stack_name(event), spec.region(event)
     if region is None:
         return entry(name, SKIPPED, None)
     cfn = client("cloudformation", region)
     stack = describe(cfn, name)
-    if stack is None:
-        return entry(name, GONE, region)
-    status = stack["StackStatus"]
+    return entry(name, GONE, region) if stack is None else (spec, region, cfn, stack)
+
+
+def status_of(key: str, event: Mapping[str, Any], action: str) -> dict[str, Any]:
+    """The stack's handoff entry; raises StackFailed when ``action`` can no longer succeed."""
+    found = existing(key, event)
+    if isinstance(found, dict):
+        return found
+    spec, region, cfn, stack = found
+    name, status = spec.stack_name(event), stack["StackStatus"]
     if status in (CREATE_FAILED if action == "create" else DELETE_FAILED):
         raise stack_failed(cfn, spec, stack, region)
     return entry(name, status, region)
@@ -213,14 +224,10 @@ def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
 
 def start_delete(key: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """Empty the stack's buckets (all versions) and delete it; a missing stack is fine."""
-    spec = spec_for(key)
-    name, region = spec.stack_name(event), spec.region(event)
-    if region is None:
-        return entry(name, SKIPPED, None)
-    cfn = client("cloudformation", region)
-    stack = describe(cfn, name)
-    if stack is None:
-        return entry(name, GONE, region)
+    found = existing(key, event)
+    if isinstance(found, dict):
+        return found
+    _, region, cfn, stack = found
     if stack["StackStatus"] != "DELETE_IN_PROGRESS":
         s3 = client("s3", region)
         for bucket in stack_buckets(cfn, stack["StackId"]):
