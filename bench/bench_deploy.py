@@ -52,7 +52,7 @@ def _timed(args: list[str]) -> float:
 def direct_deploy() -> None:
     """Baseline process: the five stacks created in order by the Lambda code, no state machine."""
     from reslab.event import local_event, validate_event
-    from reslab.installer import ensure_bucket, upload_templates
+    from reslab.installer.install import ensure_bucket, upload_templates
     from reslab.localcloud import LocalCloud
     from reslab_lambda import cfn
     from reslab_lambda.stacks import stack_table
@@ -98,7 +98,7 @@ def wall_times() -> list[BenchResult]:
 def _transitions(cloud: Any, name: str, poll_max: int) -> int:
     from reslab import execution
     from reslab.event import local_event, validate_event
-    from reslab.installer import install
+    from reslab.installer.install import install
 
     event = local_event(name, {"stack_prefix": name.capitalize(), "poll_seconds": 1,
                                "poll_max_seconds": poll_max})  # fmt: skip

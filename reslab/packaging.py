@@ -1,10 +1,10 @@
-"""Reproducible build artifacts: one zip per Lambda folder, the web-app tarball, the bootstrap.
+"""Reproducible build artifacts: one zip per Lambda function, the web-app tarball, the bootstrap.
 
 Two builds of the same sources give identical bytes: entries sorted, timestamps 1980-01-01,
 permissions fixed, no ``__pycache__``. Each Lambda zip holds its folder's files, the shared
-``reslab_lambda`` package (lambdas/shared) with the stack table, and -- only when the folder has
-a non-empty requirements.txt -- the requirements vendored with manylinux wheels for Python 3.12
-(boto3/botocore are in the Lambda runtime and are never vendored).
+``reslab_lambda`` package (lambdas/shared) with the stack table, the repo sources its row of the
+function catalogue (``reslab.functions``) says it carries, and its pip requirements vendored with
+manylinux wheels for Python 3.12 (boto3/botocore are in the Lambda runtime: never vendored).
 
 ``python -m reslab.packaging lambdas/create_stack --out lambdas`` builds
 ``lambdas/create_stack.zip`` (what each Lambda folder's Makefile runs).
@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from reslab import REPO_ROOT
+from reslab.functions import FUNCTIONS, Function, function
 
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
 SHARED_PACKAGE = LAMBDAS_DIR / "shared" / "reslab_lambda"
@@ -40,9 +41,7 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
 EXEC_MODE = 0o755
 #: Never copied into an artifact.
-SKIP_NAMES = frozenset(
-    {"__pycache__", "Makefile", "requirements.txt", "vendor.txt", ".pytest_cache", "tests"}
-)
+SKIP_NAMES = frozenset({"__pycache__", "Makefile", ".pytest_cache", "tests"})
 SKIP_SUFFIXES = (".pyc", ".pyo", ".zip")
 #: Provided by the Lambda runtime; vendoring them only bloats the zip.
 RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
@@ -101,13 +100,9 @@ def tar_gz_bytes(files: Mapping[str, bytes], modes: Mapping[str, int] | None = N
     return gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
 
 
-def requirements(folder: Path) -> list[str]:
-    """The folder's requirement lines, minus comments and runtime-provided packages."""
-    path = folder / "requirements.txt"
-    if not path.exists():
-        return []
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-    return [line for line in lines if line and _project(line) not in RUNTIME_PACKAGES]
+def requirements(fn: Function) -> list[str]:
+    """The function's pip requirements, minus the packages the Lambda runtime provides."""
+    return [line for line in fn.requirements if _project(line) not in RUNTIME_PACKAGES]
 
 
 def _project(requirement: str) -> str:
@@ -138,13 +133,13 @@ def vendor_cache_dir(reqs: list[str]) -> Path:
     return VENDOR_CACHE / key[:24]
 
 
-def vendored_files(folder: Path) -> dict[str, bytes]:
-    """The folder's requirements installed for the Lambda runtime, as archive entries.
+def vendored_files(fn: Function) -> dict[str, bytes]:
+    """The function's requirements installed for the Lambda runtime, as archive entries.
 
     pip runs once per distinct requirement set; the tree is kept in build/cache/vendor (delete
     it, or ``make clean``, to pick up new releases of unpinned requirements).
     """
-    reqs = requirements(folder)
+    reqs = requirements(fn)
     if not reqs:
         return {}
     cached = vendor_cache_dir(reqs)
@@ -162,17 +157,11 @@ def vendored_files(folder: Path) -> dict[str, bytes]:
     }
 
 
-def vendored_sources(folder: Path) -> dict[str, bytes]:
-    """Repo files/folders named in the folder's ``vendor.txt`` (one repo-relative path a line,
-    e.g. ``reslab/checks``), copied under the same path: lets a Lambda use reslab modules."""
-    path = folder / "vendor.txt"
-    if not path.exists():
-        return {}
+def vendored_sources(fn: Function) -> dict[str, bytes]:
+    """The repo files/folders the function carries (e.g. ``reslab/checks``), copied under the
+    same path: lets a Lambda use reslab modules."""
     files: dict[str, bytes] = {}
-    for line in path.read_text().splitlines():
-        rel = line.split("#", 1)[0].strip()
-        if not rel:
-            continue
+    for rel in fn.carries:
         source = REPO_ROOT / rel
         if source.is_dir():
             files.update(tree_files(source, rel.rstrip("/") + "/"))
@@ -183,9 +172,10 @@ def vendored_sources(folder: Path) -> dict[str, bytes]:
 
 def lambda_files(folder: Path, vendor: bool = True) -> dict[str, bytes]:
     """What one Lambda zip holds: vendored packages (unless ``vendor`` is false), the shared lib +
-    stack table, vendored repo sources (vendor.txt), the handler."""
-    files = vendored_files(folder) if vendor else {}
-    files.update(vendored_sources(folder))
+    stack table, the repo sources it carries, the handler (the folder's files)."""
+    fn = function(folder.name)
+    files = vendored_files(fn) if vendor else {}
+    files.update(vendored_sources(fn))
     files.update(tree_files(SHARED_PACKAGE, "reslab_lambda/"))
     files[STACK_TABLE_ENTRY] = STACK_TABLE.read_bytes()
     files.update(tree_files(folder))
@@ -196,9 +186,9 @@ def lambda_zip(folder: Path) -> bytes:
     return zip_bytes(lambda_files(folder))
 
 
-def lambda_folders(root: Path = LAMBDAS_DIR) -> list[Path]:
-    """Every Lambda folder (one with a lambda_function.py), sorted by name."""
-    return sorted(p.parent for p in root.glob("*/lambda_function.py"))
+def lambda_folders() -> list[Path]:
+    """Every catalogued function's folder, sorted by name."""
+    return sorted(LAMBDAS_DIR / fn.folder for fn in FUNCTIONS)
 
 
 def webapp_tarball() -> bytes:

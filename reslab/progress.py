@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from reslab.clients import ClientFactory
 from reslab_lambda.cfn import describe
 from reslab_lambda.stacks import StackSpec, stack_table
 
-ClientFactory = Callable[[str, str], Any]
 _ENDED = ("_COMPLETE", "_FAILED")
 
 

@@ -17,11 +17,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 from rich.table import Table
 
+from reslab.clients import ClientFactory
 from reslab.errors import ReslabError
 from reslab_lambda.cfn import empty_bucket, stack_buckets
 from reslab_lambda.stacks import deploy_levels
 
-ClientFactory = Callable[[str, str], Any]
 Say = Callable[[str], None]
 WORKSHOP_TAG = "workshop"
 TEMP_TAG = "reslab:temporary"

@@ -1,11 +1,10 @@
-"""The lab's CloudFormation templates and stack table (``cloudformation/stacks.json``).
+"""The lab's CloudFormation templates as data: load (YAML short tags and all), look up, lint.
 
 Loading needs only PyYAML (the CloudFormation short tags ``!Ref``, ``!Sub``, ``!GetAtt`` ... are
-turned into their long ``Fn::`` form), so the deploy code can use this module at run time.
-``lint()`` uses cfn-lint, a development dependency, imported only when called.
+turned into their long ``Fn::`` form). ``lint()`` uses cfn-lint, a development dependency,
+imported only when called. The stack table (which template, which region, which parameters) has
+one reader: ``reslab_lambda.stacks``; parameters are filled by ``reslab_lambda.cfn``.
 
->>> [spec.key for spec in load_stack_table()]
-['vpc', 'storage', 'database', 'replica', 'web']
 >>> sorted(template_outputs("storage"))
 ['ReportBucketArn', 'ReportBucketName', 'WebsiteBucketName']
 """
@@ -13,7 +12,7 @@ turned into their long ``Fn::`` form), so the deploy code can use this module at
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,9 @@ from typing import Any
 import yaml
 
 from reslab import REPO_ROOT
-from reslab.errors import InvalidEvent, ReslabError
+from reslab.errors import ReslabError
 
 TEMPLATE_DIR = REPO_ROOT / "cloudformation"
-STACK_TABLE = TEMPLATE_DIR / "stacks.json"
-REGION_EVENT_KEYS = {"primary": "region_name", "secondary": "secondary_region_name"}
 
 # Short tag -> long form. Every intrinsic function CloudFormation accepts in YAML short form.
 _SHORT_TAGS = (
@@ -51,7 +48,7 @@ _SHORT_TAGS = (
 
 
 class TemplateError(ReslabError):
-    """A template or the stack table is missing, malformed or inconsistent."""
+    """A template is missing or malformed."""
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -87,82 +84,6 @@ _CfnLoader.add_constructor("!Ref", _long_form("Ref"))
 _CfnLoader.add_constructor("!GetAtt", _get_att)
 for _name in _SHORT_TAGS:
     _CfnLoader.add_constructor(f"!{_name}", _long_form(_name))
-
-
-@dataclass(frozen=True)
-class StackSpec:
-    """One row of the stack table."""
-
-    key: str
-    suffix: str
-    template: str
-    region: str  # "primary" | "secondary"
-    depends_on: tuple[str, ...]
-    optional: bool
-    event_parameters: Mapping[str, str]
-    requires_event_key: str | None = None
-    default_prefix: str = "Resiliency"
-
-    @property
-    def template_path(self) -> Path:
-        return TEMPLATE_DIR / self.template
-
-    def stack_name(self, event: Mapping[str, Any] | None = None) -> str:
-        """``<stack_prefix><suffix>``; the prefix comes from the event, else the table default."""
-        prefix = (event or {}).get("stack_prefix") or self.default_prefix
-        return f"{prefix}{self.suffix}"
-
-    def region_name(self, event: Mapping[str, Any]) -> str | None:
-        """The region this stack goes to for ``event`` (None: secondary region not given)."""
-        return event.get(REGION_EVENT_KEYS[self.region]) or None
-
-    def enabled(self, event: Mapping[str, Any]) -> bool:
-        """False when the stack is optional and the event lacks the key it needs."""
-        needed = self.requires_event_key
-        return not (self.optional and needed and not event.get(needed))
-
-
-def _read_table(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise TemplateError(f"cannot read stack table {path}: {exc}") from exc
-
-
-def load_stack_table(path: Path | None = None) -> list[StackSpec]:
-    """The stacks in deployment order; checks that every dependency comes earlier."""
-    table = _read_table(path or STACK_TABLE)
-    specs: list[StackSpec] = []
-    seen: set[str] = set()
-    for row in table["stacks"]:
-        spec = StackSpec(
-            key=row["key"],
-            suffix=row["suffix"],
-            template=row["template"],
-            region=row["region"],
-            depends_on=tuple(row.get("depends_on", ())),
-            optional=bool(row.get("optional", False)),
-            event_parameters=dict(row.get("event_parameters", {})),
-            requires_event_key=row.get("requires_event_key"),
-            default_prefix=str(table.get("default_stack_prefix", "Resiliency")),
-        )
-        if spec.region not in REGION_EVENT_KEYS:
-            raise TemplateError(f"stack {spec.key}: region must be primary or secondary")
-        missing = [dep for dep in spec.depends_on if dep not in seen]
-        if missing:
-            raise TemplateError(f"stack {spec.key} depends on {missing}, not listed before it")
-        if spec.key in seen:
-            raise TemplateError(f"stack {spec.key} listed twice")
-        seen.add(spec.key)
-        specs.append(spec)
-    return specs
-
-
-def stack_spec(key: str, path: Path | None = None) -> StackSpec:
-    for spec in load_stack_table(path):
-        if spec.key == key:
-            return spec
-    raise TemplateError(f"no stack {key!r} in the stack table")
 
 
 def template_path(name: str | Path) -> Path:
@@ -202,34 +123,6 @@ def template_parameters(name: str | Path) -> dict[str, dict[str, Any]]:
 def template_outputs(name: str | Path) -> dict[str, dict[str, Any]]:
     """Output name -> its definition (Value, Export, ...)."""
     return dict(load_template(name).get("Outputs", {}))
-
-
-def resolve_parameters(
-    spec: StackSpec,
-    event: Mapping[str, Any],
-    stack_outputs: Mapping[str, Mapping[str, str]],
-) -> dict[str, str]:
-    """Parameter values for ``spec``'s stack: event keys, then outputs of its dependencies.
-
-    ``stack_outputs`` maps a stack key to that stack's outputs. Parameters found in neither keep
-    their template default; a parameter without default that nothing fills is an InvalidEvent.
-    """
-    values: dict[str, str] = {}
-    for dep in spec.depends_on:
-        values.update({k: str(v) for k, v in stack_outputs.get(dep, {}).items()})
-    parameters = template_parameters(spec.template)
-    resolved: dict[str, str] = {}
-    for name, definition in parameters.items():
-        event_key = spec.event_parameters.get(name)
-        event_value = event.get(event_key) if event_key else None
-        if event_value not in (None, ""):
-            resolved[name] = str(event_value)
-        elif name in values:
-            resolved[name] = values[name]
-        elif "Default" not in definition:
-            source = f"event key {event_key!r}" if event_key else f"outputs of {spec.depends_on}"
-            raise InvalidEvent(f"stack {spec.key}: parameter {name} needs {source}")
-    return resolved
 
 
 @dataclass(frozen=True)

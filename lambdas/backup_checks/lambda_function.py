@@ -1,21 +1,11 @@
 """Connect to the restored DB (credentials fetched here), run the checks, write the report +
 fingerprint to S3.
 
-Step of statemachine/restore.asl.json; the logic is ``reslab.restore.steps.run_checks`` (vendored,
-see vendor.txt). Raises named errors (reslab.restore.errors): the class name is the Step Functions
-error.
+Step of statemachine/restore.asl.json: ``reslab.restore.steps.run_checks`` after the shared
+prologue (reslab_lambda.handler); its named errors are the Step Functions errors.
 """
 
-from __future__ import annotations
-
-import logging
-import os
-from typing import Any
-
 from reslab.restore import steps
+from reslab_lambda.handler import handler
 
-logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO"))
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.run_checks(event)
+lambda_handler = handler("backup_checks", steps.run_checks)

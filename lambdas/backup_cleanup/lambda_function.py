@@ -1,20 +1,10 @@
 """Delete the temporary instance (and a snapshot this run took).
 
-Step of statemachine/restore.asl.json; the logic is ``reslab.restore.steps.cleanup`` (vendored, see
-vendor.txt). Raises named errors (reslab.restore.errors): the class name is the Step Functions
-error.
+Step of statemachine/restore.asl.json: ``reslab.restore.steps.cleanup`` after the shared
+prologue (reslab_lambda.handler); its named errors are the Step Functions errors.
 """
 
-from __future__ import annotations
-
-import logging
-import os
-from typing import Any
-
 from reslab.restore import steps
+from reslab_lambda.handler import handler
 
-logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO"))
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.cleanup(event)
+lambda_handler = handler("backup_cleanup", steps.cleanup)

@@ -1,21 +1,11 @@
 """One status check (snapshot or temporary instance) between two Wait states; RestoreTimeout after
 the deadline.
 
-Step of statemachine/restore.asl.json; the logic is ``reslab.restore.steps.poll`` (vendored, see
-vendor.txt). Raises named errors (reslab.restore.errors): the class name is the Step Functions
-error.
+Step of statemachine/restore.asl.json: ``reslab.restore.steps.poll`` after the shared
+prologue (reslab_lambda.handler); its named errors are the Step Functions errors.
 """
 
-from __future__ import annotations
-
-import logging
-import os
-from typing import Any
-
 from reslab.restore import steps
+from reslab_lambda.handler import handler
 
-logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO"))
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.poll(event)
+lambda_handler = handler("backup_poll", steps.poll)

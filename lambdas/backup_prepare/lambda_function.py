@@ -1,21 +1,11 @@
 """Validate the restore event, refuse plaintext passwords, resolve the secret's NAME and the
 temporary instance's name.
 
-Step of statemachine/restore.asl.json; the logic is ``reslab.restore.steps.prepare`` (vendored, see
-vendor.txt). Raises named errors (reslab.restore.errors): the class name is the Step Functions
-error.
+Step of statemachine/restore.asl.json: ``reslab.restore.steps.prepare`` after the shared
+prologue (reslab_lambda.handler); its named errors are the Step Functions errors.
 """
 
-from __future__ import annotations
-
-import logging
-import os
-from typing import Any
-
 from reslab.restore import steps
+from reslab_lambda.handler import handler
 
-logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO"))
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.prepare(event)
+lambda_handler = handler("backup_prepare", steps.prepare)

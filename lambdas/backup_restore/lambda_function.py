@@ -1,20 +1,10 @@
 """Restore the snapshot into a temporary, private, tagged instance.
 
-Step of statemachine/restore.asl.json; the logic is ``reslab.restore.steps.start_restore``
-(vendored, see vendor.txt). Raises named errors (reslab.restore.errors): the class name is the Step
-Functions error.
+Step of statemachine/restore.asl.json: ``reslab.restore.steps.start_restore`` after the shared
+prologue (reslab_lambda.handler); its named errors are the Step Functions errors.
 """
 
-from __future__ import annotations
-
-import logging
-import os
-from typing import Any
-
 from reslab.restore import steps
+from reslab_lambda.handler import handler
 
-logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO"))
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.start_restore(event)
+lambda_handler = handler("backup_restore", steps.start_restore)

@@ -1,21 +1,11 @@
 """Pick the latest/named snapshot of the source instance, or take a fresh one (fingerprinting the
 source just before).
 
-Step of statemachine/restore.asl.json; the logic is ``reslab.restore.steps.pick_snapshot``
-(vendored, see vendor.txt). Raises named errors (reslab.restore.errors): the class name is the Step
-Functions error.
+Step of statemachine/restore.asl.json: ``reslab.restore.steps.pick_snapshot`` after the shared
+prologue (reslab_lambda.handler); its named errors are the Step Functions errors.
 """
 
-from __future__ import annotations
-
-import logging
-import os
-from typing import Any
-
 from reslab.restore import steps
+from reslab_lambda.handler import handler
 
-logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO"))
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return steps.pick_snapshot(event)
+lambda_handler = handler("backup_snapshot", steps.pick_snapshot)

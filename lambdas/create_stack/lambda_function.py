@@ -4,16 +4,16 @@ Input: ``{"key": "vpc", "event": {...}, "stacks": {<handoff>}}``. Output: the st
 Raises DependencyNotReady when a stack it depends on is missing or not complete in the handoff.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from reslab_lambda.cfn import start_create
-from reslab_lambda.handler import start
+from reslab_lambda.handler import LOGGER, handler
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    log = start("create_stack", event)
-    result = start_create(event["key"], event["event"], event.get("stacks") or {})
-    log.info("%s: %s", event["key"], result)
+def create(task: dict[str, Any]) -> dict[str, Any]:
+    result = start_create(task["key"], task["event"], task.get("stacks") or {})
+    LOGGER.info("%s: %s", task["key"], result)
     return result
+
+
+lambda_handler = handler("create_stack", create)

@@ -3,16 +3,16 @@
 Input: ``{"key": "storage", "event": {...}}``. Output: the stack's handoff entry.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from reslab_lambda.cfn import start_delete
-from reslab_lambda.handler import start
+from reslab_lambda.handler import LOGGER, handler
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    log = start("delete_stack", event)
-    result = start_delete(event["key"], event["event"])
-    log.info("%s: %s", event["key"], result)
+def delete(task: dict[str, Any]) -> dict[str, Any]:
+    result = start_delete(task["key"], task["event"])
+    LOGGER.info("%s: %s", task["key"], result)
     return result
+
+
+lambda_handler = handler("delete_stack", delete)

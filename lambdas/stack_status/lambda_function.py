@@ -5,14 +5,14 @@ Output: the stack's handoff entry. Raises StackFailed (naming the stack and the 
 resource's reason) once the action can no longer succeed.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from reslab_lambda.cfn import status_of
-from reslab_lambda.handler import start
+from reslab_lambda.handler import handler
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    start("stack_status", event)
-    return status_of(event["key"], event["event"], event["action"])
+def check(task: dict[str, Any]) -> dict[str, Any]:
+    return status_of(task["key"], task["event"], task["action"])
+
+
+lambda_handler = handler("stack_status", check)

@@ -4,16 +4,16 @@ Input: the execution input (the documented event).
 Output: ``{"event": <normalised>, "stacks": {}}``.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from reslab_lambda.event import check_installed_prefix, validate_event
-from reslab_lambda.handler import start
+from reslab_lambda.handler import handler
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    start("validate_event", event)
+def validate(event: Any) -> dict[str, Any]:
     normalised = validate_event(event)
     check_installed_prefix(normalised)
     return {"event": normalised, "stacks": {}}
+
+
+lambda_handler = handler("validate_event", validate)

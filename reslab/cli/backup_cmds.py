@@ -14,6 +14,7 @@ import typer
 from reslab.errors import LocalCloudError, ReslabError
 from reslab.restore.errors import ExecutionError, InvalidRestoreEvent
 from reslab.restore.event import plaintext_keys, refuse_plaintext
+from reslab_lambda.stacks import default_stack_prefix, stack_name
 
 DEFAULT_REGION = "us-east-2"
 
@@ -53,7 +54,7 @@ def _report_bucket(client: Any, install_name: str, stack_prefix: str) -> str | N
     """The installer stack's report bucket (where scheduled and nested checks write), else the
     lab's Storage bucket."""
     return _stack_outputs(client, install_name).get("ReportBucketName") or _stack_outputs(
-        client, f"{stack_prefix}Storage"
+        client, stack_name("storage", stack_prefix)
     ).get("ReportBucketName")
 
 
@@ -63,6 +64,7 @@ INSTALL_NAME = typer.Option(
 REPORT_BUCKET = typer.Option(
     None, help="Default: the installer stack's report bucket, else the Storage stack's."
 )
+STACK_PREFIX = typer.Option(default_stack_prefix(), help="Prefix of the lab's stacks.")
 
 
 def _state_machine(client: Any, name: str | None) -> str:
@@ -143,7 +145,7 @@ def verify_backup(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     region: str | None = typer.Option(None, help="Region (default: AWS_REGION or us-east-2)."),
-    stack_prefix: str = typer.Option("Resiliency", help="Prefix of the lab's stacks."),
+    stack_prefix: str = STACK_PREFIX,
     report_bucket: str | None = REPORT_BUCKET,
     name: str = INSTALL_NAME,
     secret_id: str | None = typer.Option(None, help="Secrets Manager secret NAME/ARN."),
@@ -157,7 +159,7 @@ def verify_backup(
     """Restore a snapshot into a temporary instance, check it, and print the verdict."""
     reg = _region(region)
     client = _client_factory(local, reg, endpoint_url)
-    database = _stack_outputs(client, f"{stack_prefix}Database")
+    database = _stack_outputs(client, stack_name("database", stack_prefix))
     event: dict[str, Any] = {
         "instance": instance or database.get("DBInstanceIdentifier"),
         "report_bucket": report_bucket or _report_bucket(client, name, stack_prefix),
@@ -176,7 +178,7 @@ def verify_backup(
     }
     event.update({k: v for k, v in optional.items() if v})
     if local or endpoint_url:
-        event.update({"poll_seconds": 1, "poll_cap_seconds": 4})
+        event.update({"poll_seconds": 1, "poll_max_seconds": 4})
     sfn = client("stepfunctions")
     arn = sfn.start_execution(
         stateMachineArn=_state_machine(client, state_machine),
@@ -211,7 +213,7 @@ def reports(
     ),
     instance: str | None = typer.Option(None, help="Only this instance's reports."),
     region: str | None = typer.Option(None, help="Region (default: AWS_REGION or us-east-2)."),
-    stack_prefix: str = typer.Option("Resiliency", help="Prefix of the lab's stacks."),
+    stack_prefix: str = STACK_PREFIX,
     report_bucket: str | None = REPORT_BUCKET,
     name: str = INSTALL_NAME,
     limit: int = typer.Option(20, help="Newest N reports."),

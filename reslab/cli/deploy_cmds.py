@@ -20,8 +20,9 @@ import typer
 from rich.console import Console
 
 from reslab import execution
+from reslab.clients import ClientFactory
 from reslab.event import load_event, local_event, validate_event
-from reslab.installer import ClientFactory, install
+from reslab.installer.install import install
 from reslab.progress import StackProgress, stack_outputs
 
 DEFAULT_NAME = "reslab"

@@ -11,7 +11,7 @@ import typer
 from reslab.cli import deploy_cmds
 from reslab.cli.options import EVENT_FILE, LOCAL
 from reslab.event import validate_event
-from reslab.installer import install as install_machinery
+from reslab.installer.install import install as install_machinery
 
 
 def install(

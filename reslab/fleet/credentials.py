@@ -8,7 +8,6 @@ cache, so the threads of a fleet run never share one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -19,7 +18,6 @@ from botocore.loaders import create_loader
 from reslab.fleet.errors import TargetCredentials
 from reslab.fleet.targets import Target
 
-ClientFactory = Callable[[str, str], Any]
 #: moto's default account: locally every target must live there (the Lambdas' fake credentials
 #: act in it), so role ARNs of other accounts are refused.
 LOCAL_ACCOUNT = "123456789012"

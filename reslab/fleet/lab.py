@@ -1,5 +1,5 @@
 """Adapter over the deploy engineer's programmatic API (no subprocesses): build a target's event,
-install the machinery (``reslab.installer.install``), start an execution and wait for it
+install the machinery (``reslab.installer.install.install``), start an execution and wait for it
 (``reslab.execution``), and describe where the lab is while it runs (stage)."""
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reslab import execution
+from reslab.clients import ClientFactory
 from reslab.event import LOCAL_DEFAULTS, validate_event
-from reslab.fleet.credentials import ClientFactory
 from reslab.fleet.targets import Target
-from reslab.installer import install
+from reslab.installer.install import install
 from reslab_lambda.cfn import COMPLETE, GONE, describe
 from reslab_lambda.stacks import stack_table
 
 Stage = Callable[[str], None]
-#: What each fleet action runs, in order (machines of reslab.asl).
+#: What each fleet action runs, in order (machines of reslab.machines).
 MACHINES: Mapping[str, tuple[str, ...]] = {
     "deploy": ("deploy",),
     "destroy": ("teardown",),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from reslab.event import event_problems
 from reslab.fleet.errors import InvalidTargets
+from reslab_lambda.stacks import default_stack_prefix
 
 REQUIRED = ("region", "secondary_region", "workshop")
 OPTIONAL = ("role_arn", "profile", "stack_prefix", "name", "cfn_bucket", "boot_bucket")
@@ -53,7 +54,7 @@ class Target:
     @property
     def label(self) -> str:
         who = self.account or self.profile or "?"
-        return f"#{self.row} {who} {self.stack_prefix or 'Resiliency'}"
+        return f"#{self.row} {who} {self.stack_prefix or default_stack_prefix()}"
 
     def session_name(self) -> str:
         """sts:AssumeRole RoleSessionName: per target, <= 64 chars of [\\w+=,.@-]."""

@@ -1,17 +1,13 @@
-"""boto3 clients and RDS look-ups shared by the steps.
-
-Inside the local cloud ``AWS_ENDPOINT_URL`` points boto3 at it; on AWS the defaults apply.
-"""
+"""boto3 clients and RDS look-ups shared by the steps (clients as every Lambda makes them:
+``reslab_lambda.aws``)."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
-_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5)
+from reslab_lambda import aws
+from reslab_lambda.aws import error_code
 
 
 def region(event: dict[str, Any]) -> str:
@@ -25,12 +21,7 @@ def region(event: dict[str, Any]) -> str:
 
 
 def client(service: str, event: dict[str, Any]) -> Any:
-    return boto3.client(service, region_name=region(event), config=_CONFIG)
-
-
-def error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
+    return aws.client(service, region(event))
 
 
 def describe_instance(rds: Any, instance_id: str) -> dict[str, Any] | None:

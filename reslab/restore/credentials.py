@@ -12,6 +12,7 @@ from typing import Any
 
 from reslab.restore import aws
 from reslab.restore.errors import InvalidRestoreEvent, SecretNotFound
+from reslab_lambda.aws import error_code
 
 _NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound"}
 
@@ -67,7 +68,7 @@ def ensure_exists(ref: SecretRef, event: dict[str, Any]) -> None:
     except SecretNotFound:
         raise
     except Exception as exc:
-        if aws.error_code(exc) in _NOT_FOUND:
+        if error_code(exc) in _NOT_FOUND:
             raise SecretNotFound(f"{ref.kind} secret {ref.name!r} does not exist") from None
         raise
 
@@ -95,7 +96,7 @@ def fetch(ref: SecretRef, event: dict[str, Any], default_user: str) -> Credentia
                 "SecretString"
             ]
     except Exception as exc:
-        if aws.error_code(exc) in _NOT_FOUND:
+        if error_code(exc) in _NOT_FOUND:
             raise SecretNotFound(f"{ref.kind} secret {ref.name!r} does not exist") from None
         raise
     return _parse(text, default_user)

@@ -8,50 +8,53 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from reslab.restore.errors import InvalidRestoreEvent, PlaintextSecretRefused
+from reslab_lambda.keys import Key, unalias
 
 SNAPSHOT_LATEST = "latest"
 SNAPSHOT_NEW = "new"
 
-
-@dataclass(frozen=True)
-class Key:
-    types: tuple[type, ...]
-    default: Any = None
-    required: bool = False
-    help: str = ""
-
-
 #: Every key the restore machine reads. Anything else is refused (typos must not pass silently).
 KEYS: dict[str, Key] = {
-    "instance": Key((str,), help="source DB instance (default: <stack_prefix>Database output)"),
-    "report_bucket": Key((str,), help="report bucket (default: <stack_prefix>Storage output)"),
-    "region_name": Key((str,), help="region of the instance (default: the Lambda's)"),
-    "secret_id": Key((str,), help="Secrets Manager secret name/ARN with username+password"),
-    "ssm_parameter": Key((str,), help="SSM SecureString parameter name with the credentials"),
-    "snapshot": Key((str,), SNAPSHOT_LATEST, help="latest | new | <snapshot id>"),
-    "restore_credentials": Key(
-        (str,), help="managed (new RDS-managed secret on the copy) | source (the source's secret)"
-    ),
-    "expectations": Key((dict,), help="expected tables/rows/checks (reslab.checks)"),
-    "slack_webhook_parameter": Key((str,), help="SSM SecureString parameter with the webhook"),
-    "workshop": Key((str,), "reslab", help="value of the workshop tag"),
-    "stack_prefix": Key((str,), help="lab stack prefix: instance/bucket from stack outputs"),
-    "db_subnet_group": Key((str,), help="default: the source instance's subnet group"),
-    "security_group_ids": Key((list,), help="default: the source instance's security groups"),
-    "database": Key((str,), help="database name (default: the instance's DBName)"),
-    "instance_class": Key((str,), help="class of the temporary instance"),
-    "poll_seconds": Key((int,), 30, help="first Wait between status checks"),
-    "poll_cap_seconds": Key((int,), 300, help="the Wait doubles up to this"),
-    "deadline_seconds": Key((int,), 3600, help="RestoreTimeout after this long"),
-    "keep_snapshot": Key((bool,), False, help="keep a snapshot taken with snapshot=new"),
-    "test_hook_sql": Key((str, list), help="SQL run on the restored DB (tests only)"),
-    "log_level": Key((str,), "INFO"),
-    #: Set by a parent machine (states:startExecution) to link the two executions in the console.
-    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": Key((str,), help="parent execution"),
+    key.name: key
+    for key in (
+        Key("instance", str, help="source DB instance (default: <stack_prefix>Database output)"),
+        Key("report_bucket", str, help="report bucket (default: <stack_prefix>Storage output)"),
+        Key("region_name", str, help="region of the instance (default: the Lambda's)"),
+        Key("secret_id", str, help="Secrets Manager secret name/ARN with username+password"),
+        Key("ssm_parameter", str, help="SSM SecureString parameter name with the credentials"),
+        Key("snapshot", str, default=SNAPSHOT_LATEST, help="latest | new | <snapshot id>"),
+        Key(
+            "restore_credentials",
+            str,
+            help="managed (new RDS-managed secret on the copy) | source (the source's secret)",
+        ),
+        Key("expectations", dict, help="expected tables/rows/checks (reslab.checks)"),
+        Key("slack_webhook_parameter", str, help="SSM SecureString parameter with the webhook"),
+        Key("workshop", str, default="reslab", help="value of the workshop tag"),
+        Key("stack_prefix", str, help="lab stack prefix: instance/bucket from stack outputs"),
+        Key("db_subnet_group", str, help="default: the source instance's subnet group"),
+        Key("security_group_ids", list, help="default: the source instance's security groups"),
+        Key("database", str, help="database name (default: the instance's DBName)"),
+        Key("instance_class", str, help="class of the temporary instance"),
+        Key("poll_seconds", int, default=30, help="first Wait between status checks"),
+        # the deploy event's name; poll_cap_seconds was this event's own until the two met
+        Key(
+            "poll_max_seconds",
+            int,
+            default=300,
+            aliases=("poll_cap_seconds",),
+            help="the Wait doubles up to this",
+        ),
+        Key("deadline_seconds", int, default=3600, help="RestoreTimeout after this long"),
+        Key("keep_snapshot", bool, default=False, help="keep a snapshot taken with snapshot=new"),
+        Key("test_hook_sql", (str, list), help="SQL run on the restored DB (tests only)"),
+        Key("log_level", str, default="INFO"),
+        # set by a parent machine (states:startExecution) to link the two executions
+        Key("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", str, help="parent execution"),
+    )
 }
 
 #: Normalised key fragments that mean "this is a password" (normalised: lower-case, no _ - .).
@@ -100,6 +103,9 @@ def validate(raw: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise InvalidRestoreEvent("the event must be a JSON object")
     refuse_plaintext(raw)
+    raw, problems = unalias(raw, KEYS.values())
+    if problems:
+        raise InvalidRestoreEvent(problems[0])
     unknown = sorted(set(raw) - set(KEYS) - {"run", "snapshot_info", "restore", "poll"})
     if unknown:
         raise InvalidRestoreEvent(f"{unknown[0]}: unknown key (known: {', '.join(KEYS)})")
@@ -110,12 +116,11 @@ def validate(raw: Mapping[str, Any]) -> dict[str, Any]:
             if key.required:
                 raise InvalidRestoreEvent(f"{name}: required ({key.help})")
             continue
-        if isinstance(value, bool) and bool not in key.types:
-            raise InvalidRestoreEvent(f"{name}: expected {key.types[0].__name__}, got a boolean")
-        if not isinstance(value, key.types):
-            raise InvalidRestoreEvent(
-                f"{name}: expected {key.types[0].__name__}, got {type(value).__name__}"
-            )
+        expected = key.type_tuple[0].__name__
+        if isinstance(value, bool) and not key.accepts(value):
+            raise InvalidRestoreEvent(f"{name}: expected {expected}, got a boolean")
+        if not key.accepts(value):
+            raise InvalidRestoreEvent(f"{name}: expected {expected}, got {type(value).__name__}")
         event[name] = value
     for name in ("instance", "report_bucket"):
         if name not in event and "stack_prefix" not in event:
@@ -124,7 +129,7 @@ def validate(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidRestoreEvent("restore_credentials: must be 'managed' or 'source'")
     if "secret_id" in event and "ssm_parameter" in event:
         raise InvalidRestoreEvent("secret_id: give either secret_id or ssm_parameter, not both")
-    for name, low in (("poll_seconds", 0), ("poll_cap_seconds", 1), ("deadline_seconds", 1)):
+    for name, low in (("poll_seconds", 0), ("poll_max_seconds", 1), ("deadline_seconds", 1)):
         if event[name] < low:
             raise InvalidRestoreEvent(f"{name}: must be >= {low}")
     return event

@@ -8,6 +8,7 @@ from typing import Any
 from reslab import slack
 from reslab.restore import aws
 from reslab.restore.errors import NotificationFailed
+from reslab_lambda.aws import error_code
 
 
 def _cause_message(error: dict[str, Any]) -> str:
@@ -58,7 +59,7 @@ def notify(state: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:
         raise NotificationFailed(
             f"reading the webhook from SSM parameter {parameter!r} failed: "
-            f"{aws.error_code(exc) or type(exc).__name__}"
+            f"{error_code(exc) or type(exc).__name__}"
         ) from None
     info = summary(state)
     delivery = slack.post(

@@ -26,6 +26,8 @@ from reslab.restore.errors import (
     SnapshotFailed,
     SnapshotNotFound,
 )
+from reslab_lambda.aws import error_code
+from reslab_lambda.stacks import stack_name
 
 LOG = logging.getLogger("reslab.restore")
 TEMP_TAG = "reslab:temporary"
@@ -71,20 +73,20 @@ def _run(state: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- 1. prepare: validate, resolve the secret's NAME -------------------------------------------
-#: (event key, stack suffix, output) filled from the lab's stacks when the event omits them.
+#: (event key, stack key, output) filled from the lab's stacks when the event omits them.
 FROM_STACKS = (
-    ("instance", "Database", "DBInstanceIdentifier"),
-    ("report_bucket", "Storage", "ReportBucketName"),
+    ("instance", "database", "DBInstanceIdentifier"),
+    ("report_bucket", "storage", "ReportBucketName"),
 )
 
 
 def _from_stacks(ev: dict[str, Any]) -> None:
-    """Fill ``instance`` / ``report_bucket`` from ``<stack_prefix><Suffix>`` outputs."""
+    """Fill ``instance`` / ``report_bucket`` from the outputs of the lab's stacks."""
     cfn = aws.client("cloudformation", ev)
-    for key, suffix, output in FROM_STACKS:
+    for key, stack_key, output in FROM_STACKS:
         if ev.get(key):
             continue
-        stack = f"{ev['stack_prefix']}{suffix}"
+        stack = stack_name(stack_key, ev["stack_prefix"])
         try:
             found = cfn.describe_stacks(StackName=stack)["Stacks"]
         except Exception as exc:
@@ -156,7 +158,7 @@ def prepare(raw: dict[str, Any]) -> dict[str, Any]:
         "started_at": now.isoformat(),
         "deadline": int(now.timestamp()) + ev["deadline_seconds"],
         "poll_seconds": ev["poll_seconds"],
-        "poll_cap_seconds": ev["poll_cap_seconds"],
+        "poll_max_seconds": ev["poll_max_seconds"],
         "subnet_group": subnet_group,
         "security_group_ids": groups,
         "instance_class": ev.get("instance_class") or source.get("DBInstanceClass"),
@@ -243,7 +245,7 @@ def pick_snapshot(state: dict[str, Any]) -> dict[str, Any]:
     try:
         found = rds.describe_db_snapshots(DBSnapshotIdentifier=mode)["DBSnapshots"]
     except Exception as exc:
-        if aws.error_code(exc) in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
+        if error_code(exc) in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
             found = []
         else:
             raise
@@ -284,7 +286,7 @@ def start_restore(state: dict[str, Any]) -> dict[str, Any]:
 # -- 4./5. poll status, read the endpoint ------------------------------------------------------
 def _next_wait(run: dict[str, Any], previous: int) -> int:
     remaining = max(1, run["deadline"] - int(time.time()) + 1)
-    return max(1, min(previous * 2, run["poll_cap_seconds"], remaining))
+    return max(1, min(previous * 2, run["poll_max_seconds"], remaining))
 
 
 def poll(request: dict[str, Any]) -> dict[str, Any]:
@@ -299,7 +301,7 @@ def poll(request: dict[str, Any]) -> dict[str, Any]:
         try:
             snaps = rds.describe_db_snapshots(DBSnapshotIdentifier=snap_id)["DBSnapshots"]
         except Exception as exc:
-            if aws.error_code(exc) not in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
+            if error_code(exc) not in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
                 raise
             snaps = []
         status = snaps[0].get("Status", "") if snaps else "missing"
@@ -422,7 +424,7 @@ def cleanup(state: dict[str, Any]) -> dict[str, Any]:
                 rds.delete_db_snapshot(DBSnapshotIdentifier=snap["id"])
                 deleted.append(snap["id"])
             except Exception as exc:
-                if aws.error_code(exc) not in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
+                if error_code(exc) not in ("DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
                     raise
     except Exception as exc:
         raise CleanupFailed(

@@ -12,7 +12,7 @@ import pytest
 
 from reslab import execution
 from reslab.event import local_event, validate_event
-from reslab.installer import Installation, install
+from reslab.installer.install import Installation, install
 from reslab_lambda.cfn import describe
 from reslab_lambda.stacks import stack_table
 from tests.deploy.stubs import upload_stubs

@@ -11,12 +11,16 @@ from typing import Any
 
 import pytest
 
-from reslab import asl
+from reslab.functions import FUNCTIONS
+from reslab.machines import MACHINES, asl, deploy, generate
+from reslab.machines.restore import RESTORE_MACHINE_PLACEHOLDER
 from reslab_lambda.stacks import deploy_levels
 
 FAKE_ARNS = {
-    v: f"arn:aws:lambda:us-east-2:123456789012:function:{k}" for k, v in asl.FUNCTIONS.items()
-} | {asl.RESTORE_MACHINE_PLACEHOLDER: "arn:aws:states:us-east-2:123456789012:stateMachine:r"}
+    fn.placeholder: f"arn:aws:lambda:us-east-2:123456789012:function:{fn.folder}"
+    for fn in FUNCTIONS
+} | {RESTORE_MACHINE_PLACEHOLDER: "arn:aws:states:us-east-2:123456789012:stateMachine:r"}
+DEPLOY_MACHINES = [m for m, builder in MACHINES.items() if builder == "deploy"]
 
 
 def all_states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -27,10 +31,17 @@ def all_states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def test_generated_files_are_up_to_date() -> None:
-    assert asl.stale_files() == [], "run: python -m reslab.asl"
+    assert generate.stale_files() == [], "run: python -m reslab.machines"
+    assert set(generate.BUILDERS) == set(MACHINES)
 
 
-@pytest.mark.parametrize("machine", asl.MACHINES)
+def test_module_entry_point_checks() -> None:
+    result = subprocess.run([sys.executable, "-m", "reslab.machines", "--check"],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("machine", list(MACHINES))
 def test_statelint_accepts_the_rendered_definition(machine: str, tmp_path: Path) -> None:
     path = tmp_path / f"{machine}.json"
     path.write_text(asl.render(asl.load(machine), FAKE_ARNS))
@@ -39,7 +50,7 @@ def test_statelint_accepts_the_rendered_definition(machine: str, tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("machine", asl.MACHINES)
+@pytest.mark.parametrize("machine", DEPLOY_MACHINES)
 def test_every_task_retries_and_catches(machine: str) -> None:
     definition = json.loads(asl.load(machine))
     tasks = [(n, s) for n, s in all_states(definition["States"]) if s["Type"] == "Task"]
@@ -57,7 +68,7 @@ def test_every_task_retries_and_catches(machine: str) -> None:
 
 
 def test_validation_is_the_first_state() -> None:
-    for machine in asl.MACHINES:
+    for machine in DEPLOY_MACHINES:
         definition = json.loads(asl.load(machine))
         first = definition["States"][definition["StartAt"]]
         assert first["Resource"] == "${ValidateEventFunctionArn}"
@@ -86,7 +97,7 @@ def test_render_fills_every_placeholder_and_refuses_missing_ones() -> None:
 
 
 def test_mermaid_diagram_has_a_node_per_state() -> None:
-    definition = asl.deploy_definition()
+    definition = deploy.deploy_definition()
     diagram = asl.mermaid(definition)
     assert diagram.startswith("flowchart TD")
     assert 'subgraph Deploy_VPC___Storage["Deploy VPC + Storage"]' in diagram

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from reslab import execution, install_stack, installer, packaging
+from reslab import execution, grants, packaging
 from reslab.event import local_event, validate_event
-from reslab.installer import install
+from reslab.functions import FUNCTIONS, function
+from reslab.installer import template
+from reslab.installer.install import install
 from reslab.templates import load_template
 
 TEMPLATE = load_template("installer.yaml")
@@ -19,7 +21,7 @@ RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 
 
 def test_checked_in_template_is_the_generated_one() -> None:
-    assert install_stack.main(["--check"]) == 0
+    assert template.main(["--check"]) == 0
 
 
 def _statements(resource: str) -> list[dict[str, Any]]:
@@ -31,15 +33,29 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _scoped(function: str) -> dict[str, set[str]]:
-    """Action -> the resources (as JSON text) it is granted on, in ``function``'s role."""
+def _scoped(folder: str) -> dict[str, set[str]]:
+    """Action -> the resources (as JSON text) it is granted on, in ``folder``'s role."""
     found: dict[str, set[str]] = {}
-    for statement in _statements(f"{install_stack.logical_id(function)}Role"):
+    for statement in _statements(f"{function(folder).logical_id}Role"):
         for action in _as_list(statement["Action"]):
             found.setdefault(action, set()).update(
                 json.dumps(r, sort_keys=True) for r in _as_list(statement["Resource"])
             )
     return found
+
+
+def test_every_grant_and_environment_setting_of_the_catalogue_resolves() -> None:
+    kinds = {grant.resource for fn in FUNCTIONS for grant in fn.policy}
+    assert kinds <= set(template.RESOURCE_KINDS) | {"own-log-group"}
+    assert set(grants.RESOURCE_KINDS) == set(template.RESOURCE_KINDS) | {"own-log-group"}
+    settings = {kind for fn in FUNCTIONS for kind in fn.environment.values()}
+    assert settings == set(template.ENVIRONMENT_VALUES)
+    for fn in FUNCTIONS:  # what the catalogue says is what the template holds
+        props = RESOURCES[f"{fn.logical_id}Function"]["Properties"]
+        assert props["Timeout"] == fn.timeout, fn.folder
+        assert ("VpcConfig" in props) == fn.vpc, fn.folder
+        assert set(props["Environment"]["Variables"]) == {"LOG_LEVEL", *fn.environment}
+        assert len(_statements(f"{fn.logical_id}Role")) == len(fn.policy), fn.folder
 
 
 def test_no_statement_allows_every_action() -> None:
@@ -70,10 +86,11 @@ def test_deploy_lambdas_touch_only_the_labs_stacks_templates_and_role() -> None:
 
 
 def test_every_lambda_writes_only_its_own_log_group() -> None:
-    for folder in (*install_stack.deploy_functions(), *install_stack.restore_functions()):
+    for fn in FUNCTIONS:
+        folder = fn.folder
         [logs] = _scoped(folder)["logs:PutLogEvents"]
         assert f"/aws/lambda/${{AWS::StackName}}-{folder}:*" in logs
-        group = RESOURCES[f"{install_stack.logical_id(folder)}Logs"]["Properties"]
+        group = RESOURCES[f"{fn.logical_id}Logs"]["Properties"]
         assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{folder}"}
 
 
@@ -164,7 +181,7 @@ def test_reinstall_is_a_no_op_and_a_new_build_replaces_the_code(
     built = packaging.installer_artifacts(local=True)
     changed = dict(built)
     changed["validate_event.zip"] = packaging.zip_bytes({"lambda_function.py": b"X = 1\n"})
-    monkeypatch.setattr(installer.packaging, "installer_artifacts", lambda local: changed)
+    monkeypatch.setattr(packaging, "installer_artifacts", lambda local: changed)
     install(cloud.client, "rebuild", event)
     after = lam.get_function(FunctionName="rebuild-validate_event")["Configuration"]
     assert after["CodeSha256"] != before["CodeSha256"]

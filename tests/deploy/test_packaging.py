@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from reslab import packaging
+from reslab.functions import Function, function
 
 PYTHON = sys.executable
 
@@ -76,14 +77,26 @@ def test_makefile_builds_the_same_zip(tmp_path: Path) -> None:
 
 
 def test_requirements_are_vendored_for_the_lambda_runtime(tmp_path: Path) -> None:
-    (tmp_path / "requirements.txt").write_text("# comment\nboto3==1.35\nrequests>=2  # http\n")
-    assert packaging.requirements(tmp_path) == ["requests>=2"]
+    row = Function("x", "restore", 1, requirements=("boto3==1.35", "requests>=2"))
+    assert packaging.requirements(row) == ["requests>=2"]
     command = packaging.pip_command(["requests>=2"], tmp_path / "t")
     joined = " ".join(command)
     assert "--platform manylinux2014_x86_64" in joined
     assert "--only-binary=:all:" in joined and "--python-version 3.12" in joined
     assert command[-1] == "requests>=2"
-    assert packaging.vendored_files(packaging.LAMBDAS_DIR / "create_stack") == {}
+    assert packaging.vendored_files(function("create_stack")) == {}
+
+
+def test_every_lambda_folder_is_catalogued_and_carries_what_its_row_says() -> None:
+    on_disk = sorted(p.parent for p in packaging.LAMBDAS_DIR.glob("*/lambda_function.py"))
+    assert on_disk == packaging.lambda_folders()
+    assert not list(packaging.LAMBDAS_DIR.glob("*/vendor.txt"))  # the catalogue says it
+    assert not list(packaging.LAMBDAS_DIR.glob("*/requirements.txt"))
+    data = packaging.local_lambda_zip(packaging.LAMBDAS_DIR / "backup_notify")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+    assert {"reslab/slack.py", "reslab/restore/steps.py", "lambda_function.py"} <= names
+    assert not [n for n in names if n.startswith("reslab/checks/")]
 
 
 def test_webapp_tarball_is_normalised() -> None:

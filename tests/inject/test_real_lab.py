@@ -18,7 +18,7 @@ from reslab.chaos.lookups import bucket_policy_text, lab_subnets, subnet_acl_ass
 from reslab.chaos.probe import SteadyStateProbe
 from reslab.chaos.runner import inject, recover
 from reslab.event import local_event, validate_event
-from reslab.installer import install
+from reslab.installer.install import install
 from reslab.localcloud.testing import unique_prefix
 
 REGION = "us-east-2"

@@ -1,5 +1,6 @@
-"""Test scaffolding: the restore machine installed in the local cloud, a seeded source instance,
-a report bucket, a recording Slack server, and helpers to run executions to completion."""
+"""Test scaffolding: the restore machine installed in the local cloud as users install it (the
+installer stack), a seeded source instance, a report bucket, a recording Slack server, and helpers
+to run executions to completion."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from reslab.dburl import DbTarget, connect
-from reslab.packaging import local_lambda_zip
-from reslab.restore.install import RestoreInstallation, install_restore
+from reslab.event import local_event, validate_event
+from reslab.installer.install import Installation, install
+from reslab.restore.steps import TEST_HOOK_ENV
 
 REGION = "us-east-2"
 
@@ -65,21 +67,30 @@ class RestoreLab:
     bucket: str = ""
     subnet_group: str = ""
     security_group: str = ""
-    installation: RestoreInstallation | None = None
+    installation: Installation | None = None
 
     def client(self, service: str) -> Any:
         return self.cloud.client(service, REGION)
 
+    @property
+    def stack_prefix(self) -> str:
+        """The lab stack prefix the install manages (its schedule's input names it)."""
+        return self.prefix.capitalize()
+
     def install(self) -> RestoreLab:
-        self.installation = install_restore(
-            lambda service, region: self.cloud.client(service, region),
-            self.prefix,
-            REGION,
-            "restore-tests",
-            allow_test_hooks=True,
-            code=local_lambda_zip,
+        """The installer stack ``<prefix>``, then the test hooks switched on in the checks
+        Lambda (a test-only setting: ``test_hook_sql`` corrupts the restored copy)."""
+        event = local_event(
+            self.prefix, {"workshop": "restore-tests", "stack_prefix": self.stack_prefix}
         )
-        self.machine_arn = self.installation.machine_arn
+        self.installation = install(self.cloud.client, self.prefix, validate_event(event))
+        self.machine_arn = self.installation.machines["restore"]
+        lam = self.client("lambda")
+        checks = f"{self.prefix}-backup_checks"
+        env = lam.get_function_configuration(FunctionName=checks)["Environment"]["Variables"]
+        lam.update_function_configuration(
+            FunctionName=checks, Environment={"Variables": {**env, TEST_HOOK_ENV: "1"}}
+        )
         self.bucket = f"{self.prefix}-reports"
         s3 = self.client("s3")
         s3.create_bucket(
@@ -104,6 +115,13 @@ class RestoreLab:
             SubnetIds=subnets,
         )
         return self
+
+    def resource(self, logical_id: str) -> str:
+        """The physical id of one of the installer stack's resources (a role name...)."""
+        found = self.client("cloudformation").describe_stack_resource(
+            StackName=self.prefix, LogicalResourceId=logical_id
+        )
+        return str(found["StackResourceDetail"]["PhysicalResourceId"])
 
     # -- source instances ------------------------------------------------------------------
     def create_source(self, name: str, engine: str = "postgres") -> str:
@@ -176,7 +194,7 @@ class RestoreLab:
             "region_name": REGION,
             "workshop": "restore-tests",
             "poll_seconds": 0,
-            "poll_cap_seconds": 2,
+            "poll_max_seconds": 2,
             "deadline_seconds": 60,
             **extra,
         }

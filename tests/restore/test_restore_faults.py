@@ -236,15 +236,16 @@ def test_instance_and_bucket_from_stack_outputs(
 
 @pytest.mark.parametrize("skip", [False, True])
 def test_nested_from_a_parent_machine(pg_lab: RestoreLab, lab_stacks: str, skip: bool) -> None:
-    from reslab.asl import render
-    from reslab.restore.machine import RESTORE_MACHINE_PLACEHOLDER, nested_verification
+    from reslab.machines.asl import render
+    from reslab.machines.restore import RESTORE_MACHINE_PLACEHOLDER, nested_verification
 
     states = nested_verification("Deployed", "Deploy failed")
     states["Deployed"] = {"Type": "Succeed"}
     states["Deploy failed"] = {"Type": "Fail", "ErrorPath": "$.error.Error"}
     text = json.dumps({"StartAt": "Verify backups?", "States": states})
     sfn = pg_lab.client("stepfunctions")
-    role = pg_lab.client("iam").get_role(RoleName=f"{pg_lab.prefix}-restore-states")["Role"]
+    # the role the installer gives the deploy machine, the parent of the restore machine
+    role = pg_lab.client("iam").get_role(RoleName=pg_lab.resource("DeployMachineRole"))["Role"]
     parent = sfn.create_state_machine(
         name=f"{pg_lab.prefix}-parent-{skip}",
         definition=render(text, {RESTORE_MACHINE_PLACEHOLDER: pg_lab.machine_arn}),

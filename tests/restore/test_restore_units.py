@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from reslab import packaging, slack
-from reslab.asl import placeholders, render
-from reslab.restore import machine
+from reslab.functions import called_by
+from reslab.machines import asl, restore
+from reslab.machines.asl import placeholders, render
 from reslab.restore.errors import InvalidRestoreEvent, PlaintextSecretRefused
 from reslab.restore.event import plaintext_keys, validate
 from tests.restore.lab import SlackServer
@@ -21,6 +22,17 @@ BASE = {"instance": "db1", "report_bucket": "reports-bucket"}
 def test_defaults_filled() -> None:
     event = validate(BASE)
     assert event["snapshot"] == "latest" and event["poll_seconds"] == 30
+    assert event["poll_max_seconds"] == 300
+
+
+def test_poll_cap_seconds_is_still_accepted_as_poll_max_seconds() -> None:
+    """The deploy event's name is the one name in code; the restore event's older one stays."""
+    assert validate({**BASE, "poll_cap_seconds": 7})["poll_max_seconds"] == 7
+    assert "poll_cap_seconds" not in validate({**BASE, "poll_cap_seconds": 7})
+    with pytest.raises(InvalidRestoreEvent, match="poll_cap_seconds: an older name"):
+        validate({**BASE, "poll_cap_seconds": 7, "poll_max_seconds": 8})
+    with pytest.raises(InvalidRestoreEvent, match="poll_max_seconds: expected int"):
+        validate({**BASE, "poll_cap_seconds": "7"})
 
 
 @pytest.mark.parametrize(
@@ -61,18 +73,16 @@ def test_invalid_events(bad: dict) -> None:
 
 
 def test_asl_is_current_and_renders() -> None:
-    text = Path(machine.PATH).read_text()
-    assert text == machine.dumps(machine.definition())
-    assert placeholders(text) == set(machine.FUNCTIONS.values())
+    text = asl.load("restore")
+    assert text == asl.dumps(restore.definition())
+    functions = {fn.placeholder for fn in called_by("restore")}
+    assert placeholders(text) == functions
     rendered = json.loads(
-        render(
-            text,
-            {p: f"arn:aws:lambda:us-east-2:1:function:{p}" for p in machine.FUNCTIONS.values()},
-        )
+        render(text, {p: f"arn:aws:lambda:us-east-2:1:function:{p}" for p in functions})
     )
     for name, state in rendered["States"].items():
         if state["Type"] == "Task":  # every step goes to cleanup+notification on any error
-            assert state["Catch"][0]["Next"] == machine.FINISH, name
+            assert state["Catch"][0]["Next"] == restore.FINISH, name
 
 
 def test_slack_retries_then_gives_up() -> None:
@@ -100,7 +110,7 @@ LAZY_IMPORTS = {
 }
 
 
-@pytest.mark.parametrize("folder", sorted(machine.FUNCTIONS))
+@pytest.mark.parametrize("folder", sorted(fn.folder for fn in called_by("restore")))
 def test_each_zip_is_self_contained(folder: str, tmp_path: Path) -> None:
     """The zip's own ``reslab`` package shadows the venv's: every import must resolve inside."""
     import subprocess
@@ -133,15 +143,13 @@ def test_test_hook_only_with_the_env_switch(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_restore_roles_are_least_privilege() -> None:
-    from reslab.restore.install import FUNCTION_ACTIONS, function_policy
-
-    assert set(FUNCTION_ACTIONS) == set(machine.FUNCTIONS)
-    for function in FUNCTION_ACTIONS:
-        actions = {
-            a
-            for s in function_policy(function)["Statement"]
-            for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
-        }
-        assert not any(a.endswith(":*") for a in actions), function
+    functions = called_by("restore")
+    assert {fn.folder for fn in functions} == {
+        "backup_prepare", "backup_snapshot", "backup_restore", "backup_poll", "backup_checks",
+        "backup_cleanup", "backup_notify",
+    }  # fmt: skip
+    for fn in functions:
+        actions = {a for grant in fn.policy for a in grant.actions}
+        assert not any(a.endswith(":*") for a in actions), fn.folder
         reads_secret = "secretsmanager:GetSecretValue" in actions
-        assert reads_secret == (function in ("backup_snapshot", "backup_checks")), function
+        assert reads_secret == (fn.folder in ("backup_snapshot", "backup_checks")), fn.folder

@@ -5,23 +5,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+from moto import mock_aws
 
-from reslab.errors import InvalidEvent
-from reslab.templates import (
-    STACK_TABLE,
-    load_stack_table,
-    load_template,
-    resolve_parameters,
-    template_outputs,
-    template_parameters,
-)
+from reslab import REPO_ROOT
+from reslab.templates import load_template, template_outputs, template_parameters
+from reslab_lambda import cfn
+from reslab_lambda.errors import StackFailed
+from reslab_lambda.stacks import stack_table, table_path
 from tests.templates.contract import EVENT_KEYS, OUTPUTS, SAMPLE_EVENT, STACKS, TAG_STYLE
+from tests.templates.parameters import stack_parameters
 
-SPECS = {spec.key: spec for spec in load_stack_table()}
+SPECS = {spec.key: spec for spec in stack_table()}
 TEMPLATES = {key: load_template(spec.template) for key, spec in SPECS.items()}
 WORKSHOP_TAG = {"Key": "workshop", "Value": {"Ref": "Workshop"}}
 
@@ -61,21 +61,26 @@ def as_list(value: Any) -> list[Any]:
 
 def test_stack_table_matches_contract() -> None:
     table = {
-        spec.key: (spec.suffix, spec.template, spec.region, spec.depends_on, spec.optional)
+        spec.key: (
+            spec.suffix,
+            spec.template,
+            "secondary" if spec.secondary else "primary",
+            spec.depends_on,
+            spec.optional,
+        )
         for spec in SPECS.values()
     }
     assert table == STACKS
-    assert json.loads(STACK_TABLE.read_text())["default_stack_prefix"] == "Resiliency"
+    assert json.loads(table_path().read_text())["default_stack_prefix"] == "Resiliency"
     assert SPECS["vpc"].stack_name({}) == "ResiliencyVPC"
     assert SPECS["web"].stack_name({"stack_prefix": "Lab2"}) == "Lab2Web"
     assert SPECS["replica"].requires_event_key == "secondary_region_name"
 
 
 def test_replica_is_skipped_without_secondary_region() -> None:
-    assert not SPECS["replica"].enabled({"secondary_region_name": ""})
-    assert SPECS["replica"].enabled(SAMPLE_EVENT)
-    assert SPECS["replica"].region_name(SAMPLE_EVENT) == "us-east-2"
-    assert SPECS["web"].region_name(SAMPLE_EVENT) == "us-west-2"
+    assert SPECS["replica"].region({**SAMPLE_EVENT, "secondary_region_name": ""}) is None
+    assert SPECS["replica"].region(SAMPLE_EVENT) == "us-east-2"
+    assert SPECS["web"].region(SAMPLE_EVENT) == "us-west-2"
 
 
 @pytest.mark.parametrize("key", list(STACKS))
@@ -150,8 +155,8 @@ def fake_outputs() -> dict[str, dict[str, str]]:
     return {key: {name: f"<{key}.{name}>" for name in names} for key, names in OUTPUTS.items()}
 
 
-def test_resolve_parameters_for_the_sample_event() -> None:
-    web = resolve_parameters(SPECS["web"], SAMPLE_EVENT, fake_outputs())
+def test_parameters_for_the_sample_event() -> None:
+    web = stack_parameters(SPECS["web"], SAMPLE_EVENT, fake_outputs())
     assert web["Workshop"] == "300 - Testing for Resiliency"
     assert web["BootBucket"] == "aws-well-architected-labs-ohio"
     assert web["BootPrefix"] == "Reliability/"
@@ -159,21 +164,41 @@ def test_resolve_parameters_for_the_sample_event() -> None:
     assert template_parameters("web")["BootObject"]["Default"] == "bootstrap.sh"
     assert web["MasterUserSecretArn"] == "<database.MasterUserSecretArn>"
     assert web["WebsiteBucketName"] == "<storage.WebsiteBucketName>"
-    replica = resolve_parameters(SPECS["replica"], SAMPLE_EVENT, fake_outputs())
+    replica = stack_parameters(SPECS["replica"], SAMPLE_EVENT, fake_outputs())
     assert replica["DBInstanceArn"] == "<database.DBInstanceArn>"
-    database = resolve_parameters(
+    database = stack_parameters(
         SPECS["database"], {**SAMPLE_EVENT, "engine": "mysql"}, fake_outputs()
     )
     assert database["Engine"] == "mysql"
-    assert "Engine" not in resolve_parameters(SPECS["database"], SAMPLE_EVENT, fake_outputs())
+    assert "Engine" not in stack_parameters(SPECS["database"], SAMPLE_EVENT, fake_outputs())
 
 
-def test_resolve_parameters_names_what_is_missing() -> None:
+def test_a_parameter_nothing_fills_is_left_out_and_the_create_names_it(tmp_path: Path) -> None:
+    """As the deploy Lambda does: no value -> not passed, so CloudFormation refuses the create
+    and StackFailed names the parameter (the template default would apply if it had one)."""
     event = {**SAMPLE_EVENT, "boot_bucket": ""}
-    with pytest.raises(InvalidEvent, match="BootBucket needs event key 'boot_bucket'"):
-        resolve_parameters(SPECS["web"], event, fake_outputs())
-    with pytest.raises(InvalidEvent, match="VpcId"):
-        resolve_parameters(SPECS["web"], SAMPLE_EVENT, {})
+    assert "BootBucket" not in stack_parameters(SPECS["web"], event, fake_outputs())
+    assert "VpcId" not in stack_parameters(SPECS["web"], SAMPLE_EVENT, {})
+    assert "Default" not in template_parameters("web")["BootBucket"]
+    with mock_aws(), pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        lab = {**SAMPLE_EVENT, "region_name": "us-east-2", "stack_prefix": "Miss"}
+        s3 = boto3.client("s3", region_name=lab["cfn_region"])
+        s3.create_bucket(
+            Bucket=lab["cfn_bucket"], CreateBucketConfiguration={"LocationConstraint": "us-east-2"}
+        )
+        database = SPECS["database"]
+        s3.put_object(Bucket=lab["cfn_bucket"], Key=f"{lab['folder']}{database.template_file}",
+                      Body=(REPO_ROOT / database.template_path).read_bytes())  # fmt: skip
+        vpc = SPECS["vpc"].stack_name(lab)  # complete, but without the outputs database needs
+        boto3.client("cloudformation", region_name="us-east-2").create_stack(
+            StackName=vpc,
+            TemplateBody=json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}),
+        )
+        handoff = {"vpc": cfn.entry(vpc, "CREATE_COMPLETE", "us-east-2")}
+        with pytest.raises(StackFailed, match=r"MissDatabase \(database, us-east-2\).*Subnet"):
+            cfn.start_create("database", lab, handoff)
 
 
 @pytest.mark.parametrize("key", list(STACKS))
@@ -339,7 +364,7 @@ def test_no_secret_looking_literals() -> None:
         r"(?i)(password|passwd|secret)[ \t]*[:=][ \t]*['\"]?[A-Za-z0-9!@#%^&*]{6,}"
     )
     for key in STACKS:
-        text = SPECS[key].template_path.read_text()
+        text = (REPO_ROOT / SPECS[key].template_path).read_text()
         assert not pattern.search(text), key
 
 

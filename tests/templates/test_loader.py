@@ -1,4 +1,5 @@
-"""reslab.templates: the YAML loader, the stack table reader and template lookups."""
+"""reslab.templates (the YAML loader, template lookups) and reslab_lambda.stacks (the stack
+table's one reader)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ import pytest
 
 from reslab.templates import (
     TemplateError,
-    load_stack_table,
     load_template,
     loads_template,
-    stack_spec,
     template_body,
     template_path,
 )
+from reslab_lambda.stacks import StackTableError, read_table, spec_for
 
 
 def test_short_tags_become_long_form() -> None:
@@ -60,20 +60,25 @@ def test_template_lookup_by_key_file_or_path() -> None:
 def test_stack_table_rejects_dependency_out_of_order(tmp_path: Path) -> None:
     table = tmp_path / "stacks.json"
     row = {"suffix": "X", "template": "vpc.yaml", "region": "primary"}
-    table.write_text(
-        json.dumps({"stacks": [{**row, "key": "a", "depends_on": ["b"]}, {**row, "key": "b"}]})
-    )
-    with pytest.raises(TemplateError, match="depends on"):
-        load_stack_table(table)
-    table.write_text(json.dumps({"stacks": [{**row, "key": "a", "region": "tertiary"}]}))
-    with pytest.raises(TemplateError, match="primary or secondary"):
-        load_stack_table(table)
+
+    def write(rows: list[dict]) -> None:
+        table.write_text(json.dumps({"default_stack_prefix": "P", "stacks": rows}))
+
+    write([{**row, "key": "a", "depends_on": ["b"]}, {**row, "key": "b"}])
+    with pytest.raises(StackTableError, match="depends on"):
+        read_table(table)
+    write([{**row, "key": "a", "region": "tertiary"}])
+    with pytest.raises(StackTableError, match="primary or secondary"):
+        read_table(table)
+    write([{**row, "key": "a"}, {**row, "key": "a"}])
+    with pytest.raises(StackTableError, match="listed twice"):
+        read_table(table)
     table.write_text("{not json")
-    with pytest.raises(TemplateError, match="cannot read"):
-        load_stack_table(table)
+    with pytest.raises(StackTableError, match="cannot read"):
+        read_table(table)
 
 
 def test_stack_spec_lookup() -> None:
-    assert stack_spec("web").depends_on == ("vpc", "database", "storage")
-    with pytest.raises(TemplateError, match="no stack 'nope'"):
-        stack_spec("nope")
+    assert spec_for("web").depends_on == ("vpc", "database", "storage")
+    with pytest.raises(KeyError, match="unknown stack key 'nope'"):
+        spec_for("nope")

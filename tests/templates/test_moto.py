@@ -9,11 +9,13 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from reslab.templates import load_stack_table, resolve_parameters
+from reslab import REPO_ROOT
+from reslab_lambda.stacks import stack_table
 from tests.templates.contract import OUTPUTS, SAMPLE_EVENT
+from tests.templates.parameters import stack_parameters
 
 REGION = "us-east-2"
-SPECS = {spec.key: spec for spec in load_stack_table()}
+SPECS = {spec.key: spec for spec in stack_table()}
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +49,11 @@ def deploy(
     spec = SPECS[key]
     cfn = client(url, "cloudformation")
     event = {**SAMPLE_EVENT, "region_name": REGION, "stack_prefix": prefix}
-    parameters = {**resolve_parameters(spec, event, outputs), **(overrides or {})}
+    parameters = {**stack_parameters(spec, event, outputs), **(overrides or {})}
     name = spec.stack_name(event)
     cfn.create_stack(
         StackName=name,
-        TemplateBody=spec.template_path.read_text(),
+        TemplateBody=(REPO_ROOT / spec.template_path).read_text(),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Capabilities=["CAPABILITY_IAM"],
     )

@@ -7,13 +7,12 @@ never sleeps: the state machine's Wait states do the waiting.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from reslab_lambda.aws import client, error_code
 from reslab_lambda.errors import BucketNotEmptied, DependencyNotReady, StackFailed
 from reslab_lambda.stacks import StackSpec, spec_for
 
@@ -31,11 +30,6 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAN
 #: Set by the installer: the CloudFormation service role stacks are created with (least privilege
 #: for the Lambda itself, which only passes it). Unset: CloudFormation uses the caller's rights.
 CFN_ROLE_ENV = "RESLAB_CFN_ROLE_ARN"
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
-
-
-def client(service: str, region: str) -> Any:
-    return boto3.client(service, region_name=region, config=_CONFIG)
 
 
 def entry(name: str, status: str, region: str | None) -> dict[str, Any]:
@@ -100,12 +94,13 @@ def dependency_outputs(spec: StackSpec, stacks: Mapping[str, Any]) -> dict[str, 
     return outputs
 
 
-def parameters(
-    cfn: Any, url: str, spec: StackSpec, event: Mapping[str, Any], outputs: Mapping[str, str]
-) -> list[dict[str, str]]:
-    """Every template parameter we have a value for: the stack's event keys (non-empty values),
-    then outputs of the same name of the stacks it depends on; the rest keep their defaults."""
-    wanted = [p["ParameterKey"] for p in cfn.get_template_summary(TemplateURL=url)["Parameters"]]
+def resolve_parameters(
+    spec: StackSpec, wanted: Iterable[str], event: Mapping[str, Any], outputs: Mapping[str, str]
+) -> dict[str, str]:
+    """A value for every template parameter in ``wanted`` we can fill: the stack's event key
+    (non-empty values), else the output of the same name of a stack it depends on (``outputs``:
+    theirs, merged). The rest are left out: the template default applies, and a parameter without
+    one makes CloudFormation refuse the create (:func:`start_create` raises StackFailed)."""
     values: dict[str, str] = {}
     for name in wanted:
         event_key = spec.event_parameters.get(name)
@@ -113,6 +108,15 @@ def parameters(
             values[name] = str(event[event_key])
         elif name in outputs:
             values[name] = outputs[name]
+    return values
+
+
+def parameters(
+    cfn: Any, url: str, spec: StackSpec, event: Mapping[str, Any], outputs: Mapping[str, str]
+) -> list[dict[str, str]]:
+    """The CreateStack parameters of the template at ``url`` (:func:`resolve_parameters`)."""
+    wanted = [p["ParameterKey"] for p in cfn.get_template_summary(TemplateURL=url)["Parameters"]]
+    values = resolve_parameters(spec, wanted, event, outputs)
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
@@ -146,7 +150,7 @@ def start_create(key: str, event: Mapping[str, Any], stacks: Mapping[str, Any]) 
             **role,
         )
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
+        code = error_code(exc)
         if code == "ValidationError":  # a template or parameter error: the create failed
             message = exc.response["Error"].get("Message", str(exc))
             raise StackFailed(f"stack {name} ({key}, {region}) was refused: {message}") from None
@@ -155,17 +159,28 @@ def start_create(key: str, event: Mapping[str, Any], stacks: Mapping[str, Any]) 
     return status_of(key, event, "create")
 
 
-def status_of(key: str, event: Mapping[str, Any], action: str) -> dict[str, Any]:
-    """The stack's handoff entry; raises StackFailed when ``action`` can no longer succeed."""
+Existing = tuple[StackSpec, str, Any, dict[str, Any]]
+
+
+def existing(key: str, event: Mapping[str, Any]) -> Existing | dict[str, Any]:
+    """The stack as it is: (spec, region, the region's CloudFormation client, its description);
+    or, when there is no stack, its handoff entry (SKIPPED: no region for it; GONE)."""
     spec = spec_for(key)
     name, region = spec.stack_name(event), spec.region(event)
     if region is None:
         return entry(name, SKIPPED, None)
     cfn = client("cloudformation", region)
     stack = describe(cfn, name)
-    if stack is None:
-        return entry(name, GONE, region)
-    status = stack["StackStatus"]
+    return entry(name, GONE, region) if stack is None else (spec, region, cfn, stack)
+
+
+def status_of(key: str, event: Mapping[str, Any], action: str) -> dict[str, Any]:
+    """The stack's handoff entry; raises StackFailed when ``action`` can no longer succeed."""
+    found = existing(key, event)
+    if isinstance(found, dict):
+        return found
+    spec, region, cfn, stack = found
+    name, status = spec.stack_name(event), stack["StackStatus"]
     if status in (CREATE_FAILED if action == "create" else DELETE_FAILED):
         raise stack_failed(cfn, spec, stack, region)
     return entry(name, status, region)
@@ -191,7 +206,7 @@ def empty_bucket(s3: Any, bucket: str) -> int:
                     )
             deleted += len(doomed)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+        if error_code(exc) != "NoSuchBucket":
             raise
     return deleted
 
@@ -209,14 +224,10 @@ def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
 
 def start_delete(key: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """Empty the stack's buckets (all versions) and delete it; a missing stack is fine."""
-    spec = spec_for(key)
-    name, region = spec.stack_name(event), spec.region(event)
-    if region is None:
-        return entry(name, SKIPPED, None)
-    cfn = client("cloudformation", region)
-    stack = describe(cfn, name)
-    if stack is None:
-        return entry(name, GONE, region)
+    found = existing(key, event)
+    if isinstance(found, dict):
+        return found
+    _, region, cfn, stack = found
     if stack["StackStatus"] != "DELETE_IN_PROGRESS":
         s3 = client("s3", region)
         for bucket in stack_buckets(cfn, stack["StackId"]):

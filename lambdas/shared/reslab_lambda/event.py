@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from reslab_lambda.errors import InvalidEvent
+from reslab_lambda.keys import Check, Key, unalias
 from reslab_lambda.regions import AWS_REGIONS
+from reslab_lambda.stacks import default_stack_prefix
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ENGINES = ("postgres", "mysql")
@@ -28,8 +29,6 @@ MAX_TAG_VALUE = 256
 DEFAULT_POLL_SECONDS = 30
 #: The Wait between status checks doubles from poll_seconds up to this many times poll_seconds.
 DEFAULT_POLL_CAP_FACTOR = 4
-
-Check = Callable[[Any, Mapping[str, Any]], str | None]
 
 
 def _region(value: str, _event: Mapping[str, Any]) -> str | None:
@@ -99,58 +98,42 @@ def _poll_max(value: int, event: Mapping[str, Any]) -> str | None:
     return _seconds(value, event)
 
 
-@dataclass(frozen=True)
-class Key:
-    """One event key: its JSON type, whether it is required, and its value check."""
-
-    name: str
-    type: type
-    required: bool = True
-    check: Check | None = None
-
-
 #: The documented event (builders guide) followed by the optional extras of the design contract.
 EVENT_KEYS: tuple[Key, ...] = (
-    Key("log_level", str, check=_one_of(LOG_LEVELS)),
-    Key("region_name", str, check=_region),
-    Key("secondary_region_name", str, required=False, check=_secondary),
-    Key("workshop", str, check=_tag_value),
-    Key("cfn_region", str, check=_region),
-    Key("cfn_bucket", str, check=_bucket),
-    Key("folder", str, check=_prefix),
-    Key("boot_bucket", str, check=_bucket),
-    Key("boot_prefix", str, check=_prefix),
-    Key("boot_object", str),
-    Key("websiteimage", str, check=_url_or_empty),
-    Key("stack_prefix", str, required=False, check=_stack_prefix),
-    Key("engine", str, required=False, check=_one_of(ENGINES)),
-    Key("poll_seconds", int, required=False, check=_seconds),
-    Key("poll_max_seconds", int, required=False, check=_poll_max),
-    Key("skip_backup_check", bool, required=False),
+    Key("log_level", str, required=True, check=_one_of(LOG_LEVELS)),
+    Key("region_name", str, required=True, check=_region),
+    Key("secondary_region_name", str, check=_secondary),
+    Key("workshop", str, required=True, check=_tag_value),
+    Key("cfn_region", str, required=True, check=_region),
+    Key("cfn_bucket", str, required=True, check=_bucket),
+    Key("folder", str, required=True, check=_prefix),
+    Key("boot_bucket", str, required=True, check=_bucket),
+    Key("boot_prefix", str, required=True, check=_prefix),
+    Key("boot_object", str, required=True),
+    Key("websiteimage", str, required=True, check=_url_or_empty),
+    Key("stack_prefix", str, check=_stack_prefix),
+    Key("engine", str, check=_one_of(ENGINES)),
+    Key("poll_seconds", int, default=DEFAULT_POLL_SECONDS, check=_seconds),
+    Key("poll_max_seconds", int, check=_poll_max),
+    Key("skip_backup_check", bool, default=False),
 )
 KEYS_BY_NAME = {k.name: k for k in EVENT_KEYS}
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean"}
-
-
-def _type_ok(value: Any, wanted: type) -> bool:
-    if wanted is int and isinstance(value, bool):
-        return False
-    return isinstance(value, wanted)
 
 
 def event_problems(raw: Any) -> list[str]:
     """Every problem with ``raw``, each ``"<key>: <what is wrong>"``; empty when valid."""
     if not isinstance(raw, Mapping):
         return [f"event: must be a JSON object, not {type(raw).__name__}"]
-    problems = [f"{name}: unknown key" for name in sorted(set(raw) - set(KEYS_BY_NAME))]
+    raw, problems = unalias(raw, EVENT_KEYS)
+    problems += [f"{name}: unknown key" for name in sorted(set(raw) - set(KEYS_BY_NAME))]
     for key in EVENT_KEYS:
         if key.name not in raw:
             if key.required:
                 problems.append(f"{key.name}: missing")
             continue
         value = raw[key.name]
-        if not _type_ok(value, key.type):
-            problems.append(f"{key.name}: must be {_TYPE_NAMES[key.type]}, got {value!r}")
+        if not key.accepts(value):
+            problems.append(f"{key.name}: must be {key.type_name}, got {value!r}")
             continue
         problem = key.check(value, raw) if key.check else None
         if problem:
@@ -180,9 +163,10 @@ def validate_event(raw: Any) -> dict[str, Any]:
     problems = event_problems(raw)
     if problems:
         raise InvalidEvent("; ".join(problems))
-    event = dict(raw)
-    event.setdefault("stack_prefix", "Resiliency")
-    event.setdefault("poll_seconds", DEFAULT_POLL_SECONDS)
+    event, _ = unalias(raw, EVENT_KEYS)
+    for key in EVENT_KEYS:
+        if key.default is not None:
+            event.setdefault(key.name, key.default)
+    event.setdefault("stack_prefix", default_stack_prefix())
     event.setdefault("poll_max_seconds", event["poll_seconds"] * DEFAULT_POLL_CAP_FACTOR)
-    event.setdefault("skip_backup_check", False)
     return event

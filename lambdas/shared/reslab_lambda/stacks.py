@@ -1,7 +1,9 @@
-"""The stack table (``cloudformation/stacks.json``), read the same way by Lambdas and by reslab.
+"""The stack table (``cloudformation/stacks.json``): its ONE reader, used by the Lambdas and by
+reslab (deploy, templates tests, fleet, sweep, restore, docs).
 
 In a Lambda zip the table sits beside this module (``reslab.packaging`` copies it in); in the
-source tree it is read from ``cloudformation/stacks.json``.
+source tree it is read from ``cloudformation/stacks.json``. Stack names come only from here:
+``<stack_prefix><suffix>``, the prefix defaulting to the table's ``default_stack_prefix``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from typing import Any
 TABLE_NAME = "stacks.json"
 _HERE = Path(__file__).resolve().parent
 _CANDIDATES = (_HERE / TABLE_NAME, _HERE.parents[2] / "cloudformation" / TABLE_NAME)
+#: A row's ``region`` -> the event key naming that region.
+REGION_EVENT_KEYS = {"primary": "region_name", "secondary": "secondary_region_name"}
+
+
+class StackTableError(ValueError):
+    """The stack table is unreadable or inconsistent (a build error, never an event error)."""
 
 
 @dataclass(frozen=True)
@@ -27,11 +35,15 @@ class StackSpec:
     template: str
     secondary: bool
     depends_on: tuple[str, ...]
+    default_prefix: str
     #: Template parameter -> event key (empty event values are not passed).
     event_parameters: Mapping[str, str] = field(default_factory=dict)
-    #: The stack is skipped when this event key is missing or empty.
+    #: The stack is skipped when this event key is missing or empty (``optional`` rows only).
     requires_event_key: str | None = None
-    default_prefix: str = "Resiliency"
+
+    @property
+    def optional(self) -> bool:
+        return self.requires_event_key is not None
 
     @property
     def template_file(self) -> str:
@@ -48,8 +60,9 @@ class StackSpec:
         """Name used in state names and progress lines (``VPC``, ``Database``)."""
         return self.suffix
 
-    def stack_name(self, event: Mapping[str, Any]) -> str:
-        return f"{event.get('stack_prefix') or self.default_prefix}{self.suffix}"
+    def stack_name(self, event: Mapping[str, Any] | None = None) -> str:
+        """``<stack_prefix><suffix>``; the prefix is the event's, else the table's default."""
+        return f"{(event or {}).get('stack_prefix') or self.default_prefix}{self.suffix}"
 
     def region(self, event: Mapping[str, Any]) -> str | None:
         """The region the stack lives in; None when the stack is skipped (no secondary)."""
@@ -65,27 +78,48 @@ def table_path() -> Path:
     raise FileNotFoundError(f"no {TABLE_NAME} in {', '.join(str(p) for p in _CANDIDATES)}")
 
 
-def parse_table(data: Mapping[str, Any]) -> tuple[StackSpec, ...]:
-    prefix = data.get("default_stack_prefix", "Resiliency")
-    return tuple(
-        StackSpec(
-            key=row["key"],
-            suffix=row["suffix"],
-            template=row["template"],
-            secondary=row["region"] == "secondary",
-            depends_on=tuple(row.get("depends_on", ())),
-            event_parameters=dict(row.get("event_parameters", {})),
-            requires_event_key=row.get("requires_event_key") if row.get("optional") else None,
-            default_prefix=prefix,
-        )
-        for row in data["stacks"]
+def _spec(row: Mapping[str, Any], prefix: str) -> StackSpec:
+    if row["region"] not in REGION_EVENT_KEYS:
+        raise StackTableError(f"stack {row['key']}: region must be primary or secondary")
+    return StackSpec(
+        key=row["key"],
+        suffix=row["suffix"],
+        template=row["template"],
+        secondary=row["region"] == "secondary",
+        depends_on=tuple(row.get("depends_on", ())),
+        default_prefix=prefix,
+        event_parameters=dict(row.get("event_parameters", {})),
+        requires_event_key=row.get("requires_event_key") if row.get("optional") else None,
     )
+
+
+def parse_table(data: Mapping[str, Any]) -> tuple[StackSpec, ...]:
+    """The rows in table order; every dependency must be listed before the stack needing it."""
+    specs: list[StackSpec] = []
+    for row in data["stacks"]:
+        spec = _spec(row, str(data["default_stack_prefix"]))
+        seen = {s.key for s in specs}
+        if spec.key in seen:
+            raise StackTableError(f"stack {spec.key} listed twice")
+        missing = [dep for dep in spec.depends_on if dep not in seen]
+        if missing:
+            raise StackTableError(f"stack {spec.key} depends on {missing}, not listed before it")
+        specs.append(spec)
+    return tuple(specs)
+
+
+def read_table(path: Path) -> tuple[StackSpec, ...]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StackTableError(f"cannot read stack table {path}: {exc}") from exc
+    return parse_table(data)
 
 
 @cache
 def stack_table() -> tuple[StackSpec, ...]:
     """Every stack in table order (dependencies before dependants)."""
-    return parse_table(json.loads(table_path().read_text(encoding="utf-8")))
+    return read_table(table_path())
 
 
 def default_stack_prefix() -> str:
@@ -98,6 +132,11 @@ def spec_for(key: str) -> StackSpec:
         if spec.key == key:
             return spec
     raise KeyError(f"unknown stack key {key!r}")
+
+
+def stack_name(key: str, stack_prefix: str | None = None) -> str:
+    """The name of stack ``key`` for ``stack_prefix`` (None or empty: the table's default)."""
+    return spec_for(key).stack_name({"stack_prefix": stack_prefix})
 
 
 def deploy_levels(table: tuple[StackSpec, ...] | None = None) -> list[list[StackSpec]]:

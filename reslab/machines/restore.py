@@ -1,37 +1,19 @@
-"""The restore (backup verification) state machine: built here, checked in as
-``statemachine/restore.asl.json`` (``python -m reslab.restore.machine`` rewrites it; ``--check``
-exits 1 when it is stale). Lambda ARNs are ``${Placeholder}``s (see :data:`FUNCTIONS`), filled by
-DefinitionSubstitutions on AWS and ``reslab.asl.render`` locally.
+"""The restore-integrity (backup verification) state machine, checked in as
+``statemachine/restore.asl.json`` (regenerate with ``python -m reslab.machines``).
 
 Every Task catches ``States.ALL`` into ``$.error`` and jumps to the Parallel cleanup+notification;
 the Notification branch catches its own failure so that it never cancels the cleanup. The machine
 then fails with the caught error's name (``ErrorPath``), or ``CleanupFailed`` /
-``NotificationFailed``, or succeeds.
+``NotificationFailed``, or succeeds. :func:`nested_verification` gives the states a parent
+machine (the deploy machine) splices in to run it as a nested execution.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from reslab import REPO_ROOT
+from reslab.machines.asl import lambda_task
 
-PATH = REPO_ROOT / "statemachine" / "restore.asl.json"
-#: Lambda folder -> the placeholder its ARN fills in the ASL.
-FUNCTIONS: Mapping[str, str] = {
-    "backup_prepare": "BackupPrepareFunctionArn",
-    "backup_snapshot": "BackupSnapshotFunctionArn",
-    "backup_restore": "BackupRestoreFunctionArn",
-    "backup_poll": "BackupPollFunctionArn",
-    "backup_checks": "BackupChecksFunctionArn",
-    "backup_cleanup": "BackupCleanupFunctionArn",
-    "backup_notify": "BackupNotifyFunctionArn",
-}
-TIMEOUTS = {"backup_checks": 900, "backup_snapshot": 900}
-DEFAULT_TIMEOUT = 120
 FINISH = "Cleanup and notify"
 RETRY_TRANSIENT = {
     "ErrorEquals": [
@@ -54,22 +36,15 @@ def _task(
     catch_to: str = FINISH,
     catch_path: str = "$.error",
 ) -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "Type": "Task",
-        "Resource": f"${{{FUNCTIONS[function]}}}",
-    }
-    if parameters:
-        state["Parameters"] = parameters
-    state.update(
-        {
-            "ResultPath": result_path,
-            "TimeoutSeconds": TIMEOUTS.get(function, DEFAULT_TIMEOUT),
-            "Retry": [RETRY_TRANSIENT],
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": catch_path, "Next": catch_to}],
-            "Next": nxt,
-        }
+    return lambda_task(
+        function,
+        result_path,
+        nxt,
+        retry=[RETRY_TRANSIENT],
+        catch_to=catch_to,
+        parameters=parameters,
+        catch_path=catch_path,
     )
-    return state
 
 
 def _reset_wait(nxt: str) -> dict[str, Any]:
@@ -114,6 +89,21 @@ def _branch(function: str, label: str) -> dict[str, Any]:
     }
 
 
+def _poll_loop(what: str, ready: str, then: str) -> dict[str, Any]:
+    """Wait (``$.poll.wait_seconds``), check ``what`` with the poll Lambda, on to ``then`` once
+    it is ready, else wait again."""
+    wait, check = f"Wait for {what}", f"Check {what}"
+    return {
+        wait: {"Type": "Wait", "SecondsPath": "$.poll.wait_seconds", "Next": check},
+        check: _task("backup_poll", "$.poll", ready, {"what": what, "state.$": "$"}),
+        ready: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.poll.ready", "BooleanEquals": True, "Next": then}],
+            "Default": wait,
+        },
+    }
+
+
 def definition() -> dict[str, Any]:
     states: dict[str, Any] = {
         "Prepare": _task("backup_prepare", "$.run", "Init wait"),
@@ -130,34 +120,10 @@ def definition() -> dict[str, Any]:
             ],
             "Default": "Wait for snapshot",
         },
-        "Wait for snapshot": {
-            "Type": "Wait",
-            "SecondsPath": "$.poll.wait_seconds",
-            "Next": "Check snapshot",
-        },
-        "Check snapshot": _task(
-            "backup_poll", "$.poll", "Snapshot ready?", {"what": "snapshot", "state.$": "$"}
-        ),
-        "Snapshot ready?": {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.poll.ready", "BooleanEquals": True, "Next": "Restore"}],
-            "Default": "Wait for snapshot",
-        },
+        **_poll_loop("snapshot", "Snapshot ready?", "Restore"),
         "Restore": _task("backup_restore", "$.restore", "Reset wait"),
         "Reset wait": _reset_wait("Wait for instance"),
-        "Wait for instance": {
-            "Type": "Wait",
-            "SecondsPath": "$.poll.wait_seconds",
-            "Next": "Check instance",
-        },
-        "Check instance": _task(
-            "backup_poll", "$.poll", "Instance available?", {"what": "instance", "state.$": "$"}
-        ),
-        "Instance available?": {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.poll.ready", "BooleanEquals": True, "Next": "Run checks"}],
-            "Default": "Wait for instance",
-        },
+        **_poll_loop("instance", "Instance available?", "Run checks"),
         "Run checks": _task("backup_checks", "$.checks", FINISH),
         FINISH: {
             "Type": "Parallel",
@@ -267,25 +233,3 @@ def nested_verification(next_state: str, failed_state: str) -> dict[str, Any]:
             "Next": next_state,
         },
     }
-
-
-def dumps(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, indent=2) + "\n"
-
-
-def main(argv: list[str]) -> int:
-    text = dumps(definition())
-    if "--check" in argv:
-        current = PATH.read_text() if PATH.exists() else ""
-        if current != text:
-            print(f"{PATH} is stale: run python -m reslab.restore.machine", file=sys.stderr)
-            return 1
-        return 0
-    Path(PATH).parent.mkdir(parents=True, exist_ok=True)
-    PATH.write_text(text)
-    print(PATH)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

@@ -9,20 +9,20 @@ AWS; only the client factory differs (locally the Lambda zips are the local clou
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from reslab import install_stack, packaging
-from reslab.ensure import workshop_tags
+from reslab import packaging
+from reslab.clients import ClientFactory
 from reslab.errors import StackFailed
+from reslab.functions import FUNCTIONS
+from reslab.machines import MACHINES
 from reslab_lambda.cfn import describe, first_failure
 from reslab_lambda.stacks import stack_table
-
-ClientFactory = Callable[[str, str], Any]
 
 WEBAPP_OBJECT = "webapp.tar.gz"
 #: Where a build's installer artifacts go in the artifact bucket: ``reslab/<version>/``.
@@ -48,17 +48,19 @@ class Installation:
     def from_outputs(
         cls, name: str, region: str, stack_id: str, outputs: Mapping[str, str]
     ) -> Installation:
-        folders = (*install_stack.deploy_functions(), *install_stack.restore_functions())
         return cls(
             name=name,
             region=region,
             stack_id=stack_id,
-            functions={f: outputs[f"{install_stack.logical_id(f)}FunctionArn"] for f in folders},
-            machines={
-                m: outputs[f"{m.capitalize()}MachineArn"] for m in ("deploy", "teardown", "restore")
-            },
+            functions={fn.folder: outputs[fn.placeholder] for fn in FUNCTIONS},
+            machines={m: outputs[f"{m.capitalize()}MachineArn"] for m in MACHINES},
             report_bucket=outputs["ReportBucketName"],
         )
+
+
+def workshop_tags(workshop: str) -> list[dict[str, str]]:
+    """The workshop tag in the Key/Value list most AWS APIs take."""
+    return [{"Key": "workshop", "Value": workshop}]
 
 
 def ensure_bucket(s3: Any, bucket: str, region: str, workshop: str) -> None:

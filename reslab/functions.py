@@ -1,0 +1,262 @@
+"""The catalogue of Lambda functions: one row per ``lambdas/<folder>``, each fact said once.
+
+A row says which machines call the function, how long it may run, whether it joins the lab's VPC,
+what IAM grants its role holds, which environment the installer stack gives it, which repo
+sources its zip carries and which pip requirements it vendors. Walked by:
+
+* the ASL builders (``reslab.machines``): the ``${Placeholder}`` a Task's Resource is, its timeout;
+* the installer template (``reslab.installer.template``): function, role, log group, outputs and
+  the machines' ``DefinitionSubstitutions``;
+* packaging (``reslab.packaging``): what each zip holds, hence the local cloud, which runs the
+  same zips (minus the vendored requirements, which its venv has).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+
+from reslab.grants import Grant
+from reslab.restore.steps import INSTALL_DEFAULTS, TEMP_TAG
+from reslab_lambda.cfn import CFN_ROLE_ENV
+from reslab_lambda.event import INSTALLED_PREFIX_ENV
+
+#: The builders whose machines call a function: ``deploy`` (the deploy and teardown machines,
+#: ``reslab.machines.deploy``) or ``restore`` (``reslab.machines.restore``).
+MACHINES = ("deploy", "restore")
+
+#: Attached to the lab's VPC (on AWS, when the installer stack is given subnets), a function may
+#: manage its network interfaces.
+VPC_GRANT = Grant(
+    (
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+    ),
+    "any",
+)
+#: Every function writes its own log group (created by the stack, so no CreateLogGroup).
+LOGS_GRANT = Grant(("logs:CreateLogStream", "logs:PutLogEvents"), "own-log-group")
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function (``lambdas/<folder>``)."""
+
+    folder: str
+    machine: str
+    #: The function's timeout (seconds).
+    timeout: int
+    grants: tuple[Grant, ...] = ()
+    #: How long a machine's Task waits for one invocation (default: ``timeout``).
+    task_timeout: int | None = None
+    #: Connects to the lab's databases: attached to the lab's VPC on AWS.
+    vpc: bool = False
+    #: Environment variable -> the install setting it holds (the installer template's
+    #: ``ENVIRONMENT_VALUES``); every function also gets ``LOG_LEVEL``.
+    environment: Mapping[str, str] = field(default_factory=dict)
+    #: Repo paths (files or folders) copied into the zip under the same path.
+    carries: tuple[str, ...] = ()
+    #: pip requirements vendored into the zip for the Lambda runtime.
+    requirements: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.machine not in MACHINES:
+            raise ValueError(f"{self.folder}: machine must be one of {MACHINES}")
+
+    @property
+    def logical_id(self) -> str:
+        """``backup_prepare`` -> ``BackupPrepare`` (the installer template's resource names)."""
+        return "".join(part.capitalize() for part in self.folder.split("_"))
+
+    @property
+    def placeholder(self) -> str:
+        """The ``${Name}`` its ARN fills in the ASL (and the installer stack's output)."""
+        return f"{self.logical_id}FunctionArn"
+
+    @property
+    def task_seconds(self) -> int:
+        return self.task_timeout or self.timeout
+
+    @property
+    def policy(self) -> tuple[Grant, ...]:
+        """Every grant of its role, in statement order."""
+        return (LOGS_GRANT, *self.grants, *((VPC_GRANT,) if self.vpc else ()))
+
+
+# -- the deploy side: reslab_lambda only ----------------------------------------------------------
+_STACKS_READ = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")
+_PASS_CFN_ROLE = Grant(("iam:PassRole",), "cfn-role")
+_deploy_side = partial(
+    Function,
+    machine="deploy",
+    timeout=60,
+    task_timeout=120,
+    environment={CFN_ROLE_ENV: "cfn-role", INSTALLED_PREFIX_ENV: "stack-prefix"},
+)
+
+# -- the restore side: thin wrappers around reslab.restore.steps ----------------------------------
+#: What every restore step imports (``reslab.restore.steps`` and its helpers).
+RESTORE_STEPS = (
+    "reslab/__init__.py",
+    "reslab/errors.py",
+    "reslab/dburl.py",
+    "reslab/restore/__init__.py",
+    "reslab/restore/aws.py",
+    "reslab/restore/credentials.py",
+    "reslab/restore/errors.py",
+    "reslab/restore/event.py",
+    "reslab/restore/reportstore.py",
+    "reslab/restore/steps.py",
+    "reslab/restore/target.py",
+)
+DB_DRIVERS = ("psycopg[binary]>=3.1", "PyMySQL>=1.1")
+_SECRETS = ("secretsmanager:GetSecretValue", "ssm:GetParameter", "kms:Decrypt")
+_restore_step = partial(Function, machine="restore", timeout=120)
+#: The steps that connect to a database: long timeouts, the lab's VPC, the DB drivers.
+_database_step = partial(_restore_step, timeout=900, vpc=True, requirements=DB_DRIVERS)
+
+FUNCTIONS: tuple[Function, ...] = (
+    _deploy_side("validate_event"),
+    _deploy_side(
+        "create_stack",
+        grants=(
+            Grant(
+                (
+                    *_STACKS_READ,
+                    "cloudformation:CreateStack",
+                    "cloudformation:DeleteStack",
+                    "cloudformation:TagResource",
+                ),
+                "lab-stacks",
+            ),
+            Grant(("cloudformation:GetTemplateSummary",), "any"),  # not resource-scopable
+            Grant(("s3:GetObject",), "lab-templates"),
+            _PASS_CFN_ROLE,
+        ),
+    ),
+    _deploy_side("stack_status", grants=(Grant(_STACKS_READ, "lab-stacks"),)),
+    _deploy_side(
+        "delete_stack",
+        grants=(
+            Grant(
+                (*_STACKS_READ, "cloudformation:DeleteStack", "cloudformation:ListStackResources"),
+                "lab-stacks",
+            ),
+            Grant(
+                (
+                    "s3:ListBucket",
+                    "s3:ListBucketVersions",
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectVersion",
+                ),
+                "lab-buckets",
+            ),
+            _PASS_CFN_ROLE,
+        ),
+    ),
+    _restore_step(
+        "backup_prepare",
+        grants=(
+            Grant(
+                (
+                    "rds:DescribeDBInstances",
+                    "secretsmanager:DescribeSecret",
+                    "ssm:DescribeParameters",
+                    "cloudformation:DescribeStacks",
+                ),
+                "any",
+            ),
+        ),
+        # the installer stack's own report bucket and Slack parameter, unless the event names them
+        environment={variable: key for key, variable in INSTALL_DEFAULTS},
+        carries=(*RESTORE_STEPS, "reslab/checks"),
+    ),
+    _database_step(
+        "backup_snapshot",
+        grants=(
+            Grant(
+                (
+                    "rds:DescribeDBInstances",
+                    "rds:DescribeDBSnapshots",
+                    "rds:CreateDBSnapshot",
+                    "rds:AddTagsToResource",
+                    *_SECRETS,
+                ),
+                "any",
+            ),
+        ),
+        carries=(*RESTORE_STEPS, "reslab/checks"),
+    ),
+    _restore_step(
+        "backup_restore",
+        grants=(
+            Grant(
+                (
+                    "rds:RestoreDBInstanceFromDBSnapshot",
+                    "rds:AddTagsToResource",
+                    "rds:DescribeDBSnapshots",
+                    # ManageMasterUserPassword on the copy: RDS creates its secret as the caller
+                    "secretsmanager:CreateSecret",
+                    "secretsmanager:TagResource",
+                    "kms:DescribeKey",
+                ),
+                "any",
+            ),
+        ),
+        carries=RESTORE_STEPS,
+    ),
+    _restore_step(
+        "backup_poll",
+        grants=(Grant(("rds:DescribeDBInstances", "rds:DescribeDBSnapshots"), "any"),),
+        carries=RESTORE_STEPS,
+    ),
+    _database_step(
+        "backup_checks",
+        grants=(
+            Grant(_SECRETS, "any"),
+            # expectations and previous fingerprints read, reports written
+            Grant(("s3:ListBucket", "s3:GetObject", "s3:PutObject"), "report-buckets"),
+        ),
+        carries=(*RESTORE_STEPS, "reslab/checks", "reslab/reports"),
+    ),
+    _restore_step(
+        "backup_cleanup",
+        grants=(
+            Grant(("rds:DescribeDBInstances",), "any"),
+            # deleting only what the workflow itself tagged temporary
+            Grant(
+                ("rds:DeleteDBInstance", "rds:DeleteDBSnapshot"),
+                "any",
+                {"StringEquals": {f"aws:ResourceTag/{TEMP_TAG}": "true"}},
+            ),
+        ),
+        carries=RESTORE_STEPS,
+    ),
+    _restore_step(
+        "backup_notify",
+        grants=(
+            Grant(("ssm:GetParameter",), "slack-parameter"),
+            # the SecureString decrypts with the parameter's key, through SSM only
+            Grant(
+                ("kms:Decrypt",), "any", {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}
+            ),
+        ),
+        carries=(*RESTORE_STEPS, "reslab/slack.py", "reslab/restore/slack_notice.py"),
+        requirements=("requests>=2.31",),
+    ),
+)
+BY_FOLDER: Mapping[str, Function] = {f.folder: f for f in FUNCTIONS}
+
+
+def function(folder: str) -> Function:
+    try:
+        return BY_FOLDER[folder]
+    except KeyError:
+        raise KeyError(f"no Lambda function {folder!r} in reslab.functions.FUNCTIONS") from None
+
+
+def called_by(machine: str) -> tuple[Function, ...]:
+    """The functions ``machine``'s machines call, in catalogue order."""
+    return tuple(f for f in FUNCTIONS if f.machine == machine)

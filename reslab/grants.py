@@ -1,0 +1,49 @@
+"""IAM permissions as data: a :class:`Grant` is one policy statement's worth -- actions on a named
+KIND of resource, optionally under a condition -- never a CloudFormation expression.
+
+The installer template (``reslab.installer.template``) turns each kind into the ARNs of one
+install (``RESOURCE_KINDS`` there); a role's policy is its grants in order. Kinds:
+
+| kind | what |
+|---|---|
+| ``any`` | ``*`` (actions AWS cannot scope to a resource, or scoped by the condition) |
+| ``own-log-group`` | the function's own log group |
+| ``lab-stacks`` | CloudFormation stacks named ``<StackPrefix>*`` |
+| ``lab-templates`` | the lab templates under the template bucket's folder |
+| ``lab-buckets`` | the lab's buckets (named ``<stack prefix in lower case>*``) and their objects |
+| ``cfn-role`` | the CloudFormation service role the lab stacks are created with |
+| ``report-buckets`` | the install's report bucket and the lab's buckets, with their objects |
+| ``slack-parameter`` | the SSM parameter naming the Slack webhook |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: Every resource kind a grant may name (the template must resolve each one).
+RESOURCE_KINDS = (
+    "any",
+    "own-log-group",
+    "lab-stacks",
+    "lab-templates",
+    "lab-buckets",
+    "cfn-role",
+    "report-buckets",
+    "slack-parameter",
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Allow ``actions`` on resources of kind ``resource`` (when ``condition`` holds)."""
+
+    actions: tuple[str, ...]
+    resource: str
+    condition: Mapping[str, Mapping[str, str]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.resource not in RESOURCE_KINDS:
+            raise ValueError(f"unknown resource kind {self.resource!r} (known: {RESOURCE_KINDS})")
+        if not self.actions:
+            raise ValueError("a grant needs at least one action")
