@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from reslab.checks import REPORT_SCHEMA_VERSION
 from tests.checks.sample import Pair
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def test_json_output_is_the_report(pair: Pair, tmp_path: Path) -> None:
     result = db_diff(pair.source, pair.target, "--expectations", str(expect), "--json")
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == REPORT_SCHEMA_VERSION
     assert report["verdict"] == "fail"
     assert [c["name"] for c in report["checks"] if c["status"] == "fail"] == [
         "expect.min_rows[orders]"

@@ -11,6 +11,7 @@ import pytest
 
 from reslab.checks import REPORT_SCHEMA_VERSION, CheckReport, quote_ident, run_checks
 from reslab.checks.catalogue import ROW_COUNT
+from reslab.checks.runner import STEPS
 from reslab.dburl import parse_db_url
 from reslab.localcloud.testing import unique_prefix
 from reslab.reports import render_html, render_json, report_key, report_keys
@@ -21,9 +22,11 @@ REPORT_KEYS = {
     "schema_version",
     "verdict",
     "summary",
+    "skipped",
     "engine",
     "comparison",
     "source",
+    "source_instance",
     "target",
     "snapshot",
     "started_at",
@@ -59,13 +62,16 @@ def test_json_report_layout(pair: Pair) -> None:
     )
     data = json.loads(render_json(report))
     assert set(data) == REPORT_KEYS
-    assert data["schema_version"] == REPORT_SCHEMA_VERSION == 1
+    assert data["schema_version"] == REPORT_SCHEMA_VERSION == 2
     assert data["snapshot"] == {"id": "rds:db-2026", "time": "2026-01-02T00:00:00+00:00"}
     assert data["summary"]["failed"] == 0 and data["verdict"] == "pass"
+    assert data["summary"]["skipped"] == 0 and data["skipped"] == []
     assert all(set(c) == CHECK_KEYS for c in data["checks"])
     steps = [t["step"] for t in data["timings"]]
     assert steps[:2] == ["fingerprint.source", "fingerprint.target"]
     assert {"compare", "freshness", "consistency", "assertions"} <= set(steps)
+    assert set(steps) <= set(STEPS), "every timed step says what it measures"
+    assert all(t["start"] >= 0 and t["seconds"] >= 0 for t in data["timings"])
     assert CheckReport.from_dict(data).to_dict() == data
 
 
