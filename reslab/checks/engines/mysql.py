@@ -36,20 +36,26 @@ ROW_HASH = "CRC32(CRC32({r}))"
 
 _CHECK_BATCH = 50
 _INTEGER_TYPE = re.compile(r"^(tiny|small|medium|big)?int\b", re.IGNORECASE)
+_FLOAT_TYPE = re.compile(r"^float\b", re.IGNORECASE)
 
 
 def row_bytes(columns: tuple[Column, ...]) -> str:
     """One unambiguous-enough byte string per row: values joined by 0x1F plus NULL flags.
 
     CONCAT_WS skips NULLs, so a trailing ``CONCAT(ISNULL(c1), ...)`` over the nullable columns
-    tells NULL from the empty string.
+    tells NULL from the empty string. A FLOAT's text has six significant digits, so it is
+    read as the DOUBLE it converts to exactly (whose text is its shortest exact form).
     """
-    names = [quote_mysql(c.name) for c in columns]
-    parts = list(names)
+    parts = [_exact_text(c) for c in columns]
     flags = [f"ISNULL({quote_mysql(c.name)})" for c in columns if c.nullable]
     if flags:
         parts.append(f"CONCAT({', '.join(flags)})")
     return f"CONCAT_WS(0x1f, {', '.join(parts)})"
+
+
+def _exact_text(column: Column) -> str:
+    name = quote_mysql(column.name)
+    return f"CAST({name} AS DOUBLE)" if _FLOAT_TYPE.match(column.type) else name
 
 
 class MySqlDialect:
