@@ -66,3 +66,30 @@ def test_usage_errors_exit_2_with_a_named_error(pg_url: str, tmp_path: Path) -> 
     )
     missing_arg = db_diff(pg_url)
     assert missing_arg.returncode == 2
+
+
+def test_db_diff_imports_only_what_it_needs(pg_url: str) -> None:
+    """``reslab db-diff`` runs alone: none of the other commands' packages are imported."""
+    code = (
+        "import sys\n"
+        f"sys.argv = ['reslab', 'db-diff', {pg_url!r}, {pg_url!r}]\n"
+        "from reslab.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
+        "heavy = {'boto3', 'botocore', 'moto', 'rich', 'reslab.cli.deploy_cmds',"
+        " 'reslab.localcloud'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "MATCH: all" in result.stdout
+
+
+def test_the_whole_cli_still_lists_db_diff() -> None:
+    from typer.testing import CliRunner
+
+    from reslab.cli.app import app
+
+    listed = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "db-diff" in listed.stdout

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from reslab.checks import REPORT_SCHEMA_VERSION, CheckReport, quote_ident, run_checks
+from reslab.checks import REPORT_SCHEMA_VERSION, CheckReport, fingerprint, quote_ident, run_checks
 from reslab.checks.catalogue import ROW_COUNT
 from reslab.checks.runner import STEPS
 from reslab.dburl import parse_db_url
@@ -161,3 +162,86 @@ def test_quote_ident_per_engine() -> None:
     assert quote_ident("mysql", "a`b") == "`a``b`"
     with pytest.raises(ValueError):
         quote_ident("postgres", "nul\x00")
+
+
+def test_html_renders_lists_as_lists(pair: Pair) -> None:
+    pair.on_target("ALTER TABLE orders ADD COLUMN extra integer")
+    report = run_checks(pair.source, pair.target)
+    page = render_html(report)
+    columns = next(c.measured for c in report.checks if c.name == "schema.columns[orders]")
+    assert f"<ul><li>{columns[0]}</li><li>{columns[1]}</li>" in page  # measured columns
+    assert '["' not in page and "[&quot;" not in page  # no list printed as JSON
+    assert "break-all" not in page  # words are never broken mid-word
+    assert "The columns of `orders` differ from the source&#x27;s: extra: extra int" in page
+
+
+def test_html_header_names_the_source_instance(pair: Pair) -> None:
+    report = run_checks(pair.source, pair.target, source_instance="lab-db-1")
+    assert report.to_dict()["source_instance"] == "lab-db-1"
+    page = render_html(report)
+    assert "<dt>Source instance</dt><dd>lab-db-1</dd>" in page
+    assert "<title>Backup check PASS - lab-db-1</title>" in page
+    # the restore machine's report.json carries the instance in its "run" block
+    stored = {**report.to_dict(), "source_instance": None, "run": {"instance": "lab-db-2"}}
+    assert "<dt>Source instance</dt><dd>lab-db-2</dd>" in render_html(stored)
+
+
+def test_failed_checks_say_why_in_words(pair: Pair) -> None:
+    previous = fingerprint(pair.source)
+    pair.on_target("DELETE FROM orders WHERE id > 3")
+    page = render_html(run_checks(pair.source, pair.target))
+    assert "The restored copy holds 3 rows of `orders`, the source 2,000." in page
+    assert 'class="banner fail">Backup check FAIL' in page
+    pair.on_target("DELETE FROM orders")
+    page = render_html(run_checks(None, pair.target, previous=previous))
+    assert (
+        "The restored copy holds 0 rows of `orders`, the previous verified backup 2,000"
+        " (shrank by 2000)." in page
+    )
+
+
+def test_timings_say_what_each_step_measures(pair: Pair) -> None:
+    report = run_checks(pair.source, pair.target)
+    page = render_html(report)
+    for timing in report.timings:
+        assert f"<td>{timing.step}</td><td>{STEPS[timing.step]}</td>" in page.replace("&#x27;", "'")
+    assert "Wall-clock time of each step of the check" in page
+    starts = {t.step: t.start for t in report.timings}
+    # the source and the target were read at the same time, not one after the other
+    source, target = (next(t for t in report.timings if t.step == s) for s in list(STEPS)[:2])
+    assert source.start is not None and target.start is not None
+    assert source.start < target.start + target.seconds and target.start < source.start + (
+        source.seconds
+    ), starts
+    assert "ran at the same time" in page
+
+
+def layout_1(report: CheckReport) -> dict[str, object]:
+    """The JSON a version-1 reader wrote for ``report``: no skip status, no start times."""
+    data = report.to_dict()
+    for key in ("skipped", "source_instance"):
+        del data[key]
+    data["schema_version"] = 1
+    data["summary"] = {k: v for k, v in data["summary"].items() if k != "skipped"}
+    data["timings"] = [{"step": t["step"], "seconds": t["seconds"]} for t in data["timings"]]
+    for check in data["checks"]:
+        if check["status"] == "skip":
+            check["status"], check["details"] = "pass", "skipped: " + check["details"]
+    return data
+
+
+def test_reports_of_layout_1_are_still_read(pg_url: str) -> None:
+    from reslab.checks.catalogue import AMCHECK
+
+    report = run_checks(None, pg_url)
+    skipped = AMCHECK.skipped("amcheck not installed in x; install it to enable")
+    report = replace(report, checks=(*report.checks[:-1], skipped))
+    old = layout_1(report)
+    assert old["verdict"] == "pass" and old["checks"][-1]["status"] == "pass"
+    again = CheckReport.from_dict(old)
+    assert again.skipped == [skipped] and again.verdict == "pass"
+    page = render_html(old)
+    assert "Backup check PASS, 1 check skipped" in page
+    assert "<dt>Report layout</dt><dd>version 1</dd>" in page
+    with pytest.raises(ValueError, match="unsupported report schema_version 3"):
+        CheckReport.from_dict({**report.to_dict(), "schema_version": 3})
