@@ -21,10 +21,10 @@ def fingerprint(conn_or_url: Any, *, workers: int | None = None) -> Fingerprint:
     """Fingerprint a database given by URL (opened and closed here) or by an open connection.
 
     A psycopg connection is switched to autocommit when idle; a PyMySQL session gets
-    ``time_zone = '+00:00'``. Given a URL, big MySQL tables with an integer primary key are
-    summarised in key ranges on ``workers`` parallel connections (default
-    ``DEFAULT_WORKERS``; 1: one statement per table). PostgreSQL parallelises its scans by
-    itself.
+    ``time_zone = '+00:00'``. ``workers`` (default ``DEFAULT_WORKERS``) is how many server
+    processes may read one table: PostgreSQL's parallel query (the leader and ``workers - 1``
+    parallel workers); for MySQL, given a URL, big tables with an integer primary key are
+    summarised in that many key ranges on parallel connections.
     """
     with opened(conn_or_url) as conn:
         opener = None if is_connection(conn_or_url) else lambda: opened(conn_or_url)
@@ -39,7 +39,7 @@ def fingerprint_open(
     timer = StepTimer()
     dialect.prepare(conn)
     taken_at = datetime.now(UTC).isoformat(timespec="seconds")
-    dialect.begin_snapshot(conn)
+    dialect.begin_snapshot(conn, workers)
     try:
         with timer.step("metadata"):
             version = dialect.version(conn)

@@ -57,7 +57,7 @@ def run_checks(
     tables may only grow (unless ``allow_shrink``). ``expectations``: a file path, a dict or
     None. ``snapshot_time``: creation time of the snapshot, for the freshness (RPO) checks.
     ``source_instance``: the instance whose backup this is (shown in the report's header).
-    ``workers``: connections per big MySQL table (see ``fingerprint``).
+    ``workers``: server processes per table and side (see ``fingerprint``).
 
     The live source is read while the target is, on its own connection, and the engine's
     integrity check of a target given by URL runs on a third: the databases do the work in

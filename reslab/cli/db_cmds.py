@@ -41,8 +41,8 @@ def db_diff(
         DEFAULT_WORKERS,
         "--workers",
         min=1,
-        help="Connections per big MySQL table and side, each summing one key range"
-        " (PostgreSQL splits its scans by itself).",
+        help="Server processes per table and side: MySQL key ranges on that many connections,"
+        " PostgreSQL parallel workers (more pays when the servers have idle cores).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report JSON instead."),
 ) -> None:

@@ -43,8 +43,10 @@ class Dialect(Protocol):
     def prepare(self, conn: Any) -> None:
         """Session settings that make results independent of the session (time zone...)."""
 
-    def begin_snapshot(self, conn: Any) -> None:
-        """Start a read-only transaction so that all tables are read at one instant."""
+    def begin_snapshot(self, conn: Any, workers: int = 1) -> None:
+        """Start a read-only transaction so that all tables are read at one instant; a table
+        is read by at most ``workers`` processes of the server (where it parallelises scans
+        itself)."""
 
     def end_snapshot(self, conn: Any) -> None: ...
 

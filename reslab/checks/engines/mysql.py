@@ -65,7 +65,7 @@ class MySqlDialect:
         # TIMESTAMP columns print in the session time zone: fix it so checksums agree
         query(conn, "SET SESSION time_zone = '+00:00'")
 
-    def begin_snapshot(self, conn: Any) -> None:
+    def begin_snapshot(self, conn: Any, workers: int = 1) -> None:
         query(conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
 
     def end_snapshot(self, conn: Any) -> None:

@@ -136,10 +136,16 @@ class PostgresDialect:
         if not conn.autocommit and conn.info.transaction_status == 0:  # IDLE
             conn.autocommit = True
 
-    def begin_snapshot(self, conn: Any) -> None:
+    def begin_snapshot(self, conn: Any, workers: int = 1) -> None:
         query(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for statement in _TEXT_SETTINGS:
             query(conn, statement)
+        # the leader and workers - 1 parallel workers; this transaction only
+        query(
+            conn,
+            "SELECT set_config('max_parallel_workers_per_gather', %s, true)",
+            (str(workers - 1),),
+        )
 
     def end_snapshot(self, conn: Any) -> None:
         query(conn, "COMMIT")
