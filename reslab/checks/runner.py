@@ -194,7 +194,7 @@ def _given_baseline(source: FingerprintLike | None) -> tuple[Fingerprint | None,
 
 def _consistency(timer: StepTimer, dialect: Dialect, conn: Any) -> CheckResult:
     with timer.step("consistency"):
-        return dialect.consistency(conn, dialect.tables(conn))
+        return dialect.consistency(conn)
 
 
 def _as_fingerprint(value: FingerprintLike | None) -> Fingerprint | None:

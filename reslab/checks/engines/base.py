@@ -77,7 +77,8 @@ class Dialect(Protocol):
 
     def newest(self, conn: Any, table: TableFingerprint, column: str) -> Any: ...
 
-    def consistency(self, conn: Any, tables: list[TableFingerprint]) -> CheckResult: ...
+    def consistency(self, conn: Any) -> CheckResult:
+        """The engine's own integrity check of every table or index of the database."""
 
     def read_only_scalar(self, conn: Any, sql: str, timeout_s: int) -> Any:
         """Run one caller-supplied statement in a READ ONLY transaction; first column of row 1."""

@@ -35,6 +35,10 @@ ALGORITHM = "mysql-crc32mix-sum"
 ROW_HASH = "CRC32(CRC32({r}))"
 
 _CHECK_BATCH = 50
+_BASE_TABLES_SQL = """
+SELECT TABLE_NAME FROM information_schema.TABLES
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME
+"""
 _INTEGER_TYPE = re.compile(r"^(tiny|small|medium|big)?int\b", re.IGNORECASE)
 _FLOAT_TYPE = re.compile(r"^float\b", re.IGNORECASE)
 
@@ -142,12 +146,13 @@ class MySqlDialect:
         name = quote_mysql(table.name)
         return scalar(conn, f"SELECT MAX({quote_mysql(column)}) FROM {name}")  # noqa: S608
 
-    def consistency(self, conn: Any, tables: list[TableFingerprint]) -> CheckResult:
+    def consistency(self, conn: Any) -> CheckResult:
+        tables = [str(name) for (name,) in query(conn, _BASE_TABLES_SQL)]
         bad: list[str] = []
         notes: list[str] = []
         for start in range(0, len(tables), _CHECK_BATCH):
             batch = tables[start : start + _CHECK_BATCH]
-            names = ", ".join(quote_mysql(t.name) for t in batch)
+            names = ", ".join(quote_mysql(name) for name in batch)
             for table, _op, msg_type, msg_text in query(conn, f"CHECK TABLE {names}"):
                 kind = str(msg_type).lower()
                 if kind == "error" or (kind == "status" and str(msg_text) != "OK"):

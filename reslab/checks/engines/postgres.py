@@ -236,7 +236,7 @@ class PostgresDialect:
         sql = f"SELECT max({quote_pg(column)}) FROM {name}"  # noqa: S608 - quoted identifiers
         return scalar(conn, sql)
 
-    def consistency(self, conn: Any, tables: list[TableFingerprint]) -> CheckResult:
+    def consistency(self, conn: Any) -> CheckResult:
         """amcheck's ``bt_index_check`` on every btree index, without changing the database.
 
         With the amcheck extension installed in the database it runs in a READ ONLY
