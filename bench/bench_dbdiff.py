@@ -15,6 +15,9 @@ Baselines, each on the same two databases:
 * ``reladiff -c %``: reladiff 0.6 for each table (``-k id -c %``), in its own virtualenv under
   build/bench (installed from PyPI on first use).
 
+Also: ``db-diff --workers 2`` against the default, and the command's start-up
+(``reslab db-diff --help``) against assembling the whole CLI.
+
     .venv/bin/python -m bench dbdiff
 """
 
@@ -137,8 +140,29 @@ def assert_detects_a_change(source: str, target: str) -> None:
         raise RuntimeError(f"db-diff missed a changed value: {result.stdout}{result.stderr}")
 
 
+def startup() -> BenchResult:
+    """``reslab db-diff --help`` against assembling the whole CLI (what db-diff imported
+    before it ran alone)."""
+    python = str(ROOT / ".venv" / "bin" / "python")
+    whole = [python, "-c", "from reslab.cli.app import build_app; build_app()"]
+    actions: dict[str, Callable[[], object]] = {
+        "db-diff --help": lambda: subprocess.run(
+            [str(RESLAB), "db-diff", "--help"], capture_output=True, check=True
+        ),
+        "whole CLI": lambda: subprocess.run(whole, capture_output=True, check=True),
+    }
+    medians = interleaved_medians(actions)
+    return BenchResult(
+        "dbdiff.startup.seconds",
+        medians["db-diff --help"],
+        "s",
+        "the whole CLI assembled (all command modules imported)",
+        medians["whole CLI"],
+    )
+
+
 def run() -> list[BenchResult]:
-    results: list[BenchResult] = []
+    results: list[BenchResult] = [startup()]
     binary = reladiff_bin()
     for engine in ("postgres", "mysql"):
         source, target = ensure_pair(engine)

@@ -26,8 +26,10 @@ from reslab.checks.timing import StepTimer
 FingerprintLike = Fingerprint | dict[str, Any]
 
 #: The timed steps of a run, in the order reports list them, and what each measures. The
-#: first three run at the same time when they can (each timing says when it began).
+#: two readings and the consistency check run at the same time when they can (each timing
+#: says when it began).
 STEPS: dict[str, str] = {
+    "connect": "opening the connections to the databases (at once)",
     "fingerprint.source": "reading the source database: schema, and every table's row count"
     " and content checksum, computed inside the database",
     "fingerprint.target": "the same reading of the restored copy",
@@ -120,12 +122,13 @@ def _read(
     own_connection = not is_connection(target_url)
     with ExitStack() as stack:
         # every connection first, at once: one that cannot be made fails before any work
-        conn, source_conn, check_conn = _connect_all(
-            stack,
-            target_url,
-            source if live_source else None,
-            target_url if own_connection else None,
-        )
+        with timer.step("connect"):
+            conn, source_conn, check_conn = _connect_all(
+                stack,
+                target_url,
+                source if live_source else None,
+                target_url if own_connection else None,
+            )
         dialect = dialect_for(conn)
         # entered after the connections, so left (waiting for its threads) before they close
         background = stack.enter_context(ThreadPoolExecutor(max_workers=2))

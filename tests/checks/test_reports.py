@@ -69,7 +69,7 @@ def test_json_report_layout(pair: Pair) -> None:
     assert data["summary"]["skipped"] == 0 and data["skipped"] == []
     assert all(set(c) == CHECK_KEYS for c in data["checks"])
     steps = [t["step"] for t in data["timings"]]
-    assert steps[:2] == ["fingerprint.source", "fingerprint.target"]
+    assert steps[:3] == ["connect", "fingerprint.source", "fingerprint.target"]
     assert {"compare", "freshness", "consistency", "assertions"} <= set(steps)
     assert set(steps) <= set(STEPS), "every timed step says what it measures"
     assert all(t["start"] >= 0 and t["seconds"] >= 0 for t in data["timings"])
@@ -208,7 +208,10 @@ def test_timings_say_what_each_step_measures(pair: Pair) -> None:
     assert "Wall-clock time of each step of the check" in page
     starts = {t.step: t.start for t in report.timings}
     # the source and the target were read at the same time, not one after the other
-    source, target = (next(t for t in report.timings if t.step == s) for s in list(STEPS)[:2])
+    source, target = (
+        next(t for t in report.timings if t.step == s)
+        for s in ("fingerprint.source", "fingerprint.target")
+    )
     assert source.start is not None and target.start is not None
     assert source.start < target.start + target.seconds and target.start < source.start + (
         source.seconds
