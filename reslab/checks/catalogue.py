@@ -7,9 +7,10 @@ their results from their row (:meth:`CheckSpec.result`), the HTML report shows t
 description, and the table in docs/checks.md is generated from the rows
 (``python -m reslab.reports.catalogue_doc``).
 
-Issue 13 (SKIP verdicts, failure reasons an auditor reads) can grow a row, e.g. a
-``skipped_when`` and a ``failure_means`` field shown by the report and the docs table;
-:meth:`CheckSpec.skipped` is already the one place a check that could not run is reported.
+A row also says how a failure reads (``failure_means``: a sentence template the HTML report
+and ``reslab db-diff`` fill in with the measured and expected values) and when the check is
+reported as SKIP (``skipped_when``): :meth:`CheckSpec.skipped` is the one place a check that
+could not run is reported, and such a check is never a pass.
 """
 
 from __future__ import annotations
@@ -44,9 +45,15 @@ class CheckSpec:
     description: str
     #: The exact rule (Markdown), for the engineer.
     passes_when: str
+    #: Why a failure matters, as a sentence template: ``{measured}``, ``{expected}`` (">= 5"
+    #: reads "at least 5"), ``{bound}`` (the expected value alone), ``{subject}``, ``{details}``
+    #: (filled in by ``reslab.reports.explain``).
+    failure_means: str
     #: What one check of this kind is about (``T`` table, ``T.C`` column, ``NAME``), or None.
     subject: str | None = None
     engines: tuple[str, ...] = ALL_ENGINES
+    #: When the check cannot run and is reported as SKIP (empty: it always runs).
+    skipped_when: str = ""
 
     @property
     def pattern(self) -> str:
@@ -75,8 +82,11 @@ class CheckSpec:
     def skipped(
         self, reason: str, measured: Any = None, expected: Any = None, *, subject: str | None = None
     ) -> CheckResult:
-        """The check could not run here: a pass whose details start with ``skipped:``."""
-        return self.result(True, measured, expected, f"skipped: {reason}", subject=subject)
+        """The check could not run here: status ``skip`` (never a pass), ``reason`` as details."""
+        if not self.skipped_when:
+            raise ValueError(f"check {self.id} declares no skipped_when: it always runs")
+        name = self.name(subject)
+        return CheckResult(name, self.category, "skip", measured, expected, reason)
 
 
 ENGINE_VERSION = CheckSpec(
@@ -86,6 +96,7 @@ ENGINE_VERSION = CheckSpec(
     "The restored database runs the same database engine and version as the one backed up.",
     'same engine and version as the baseline; with `engine_version: "15"` in the expectations,'
     " `15` or `15.*`; no baseline: recorded",
+    failure_means="the restored copy runs {measured}, expected {expected}",
 )
 TABLE_COUNT = CheckSpec(
     "schema.table_count",
@@ -93,6 +104,7 @@ TABLE_COUNT = CheckSpec(
     "always",
     "The restored database holds as many tables as the database it came from.",
     "equal to the source; ≥ previous minus `allow_shrink` tables; no baseline: recorded",
+    failure_means="the restored copy holds {measured} tables, expected {expected}",
 )
 USER_COUNT = CheckSpec(
     "security.user_count",
@@ -101,7 +113,9 @@ USER_COUNT = CheckSpec(
     "The database users (roles) came back with the restore.",
     "roles (PostgreSQL, without `pg_*`) / `mysql.user` rows equal to the source, ≥ previous;"
     " recorded when there is no baseline or the baseline is on the same server (roles are per"
-    ' server, so shared); "skipped: not measurable" without privilege',
+    " server, so shared)",
+    failure_means="the restored copy has {measured} database users (roles), expected {expected}",
+    skipped_when="the checking login may not read the users (MySQL: `mysql.user`)",
 )
 TABLES = CheckSpec(
     "schema.tables",
@@ -109,6 +123,7 @@ TABLES = CheckSpec(
     "source",
     "Every table of the source exists in the restore, and no other.",
     "same set of base tables",
+    failure_means="the restored copy's tables differ from the source's: {details}",
 )
 COLUMNS = CheckSpec(
     "schema.columns",
@@ -116,6 +131,7 @@ COLUMNS = CheckSpec(
     "source",
     "The table has the same columns, types and NULL rules as in the source.",
     "same columns in the same order: name, type, nullability",
+    failure_means="the columns of `{subject}` differ from the source's: {details}",
     subject="T",
 )
 INDEXES = CheckSpec(
@@ -124,6 +140,7 @@ INDEXES = CheckSpec(
     "source",
     "The table has the same indexes as in the source.",
     "same indexes: name, key columns, unique, method",
+    failure_means="the indexes of `{subject}` differ from the source's: {details}",
     subject="T",
 )
 ROW_COUNT = CheckSpec(
@@ -132,6 +149,7 @@ ROW_COUNT = CheckSpec(
     "source",
     "The table holds as many rows as in the source.",
     "same row count",
+    failure_means="the restored copy holds {measured} rows of `{subject}`, the source {expected}",
     subject="T",
 )
 CHECKSUM = CheckSpec(
@@ -141,6 +159,8 @@ CHECKSUM = CheckSpec(
     "The table's content is identical to the source's, value for value.",
     'same order-independent content checksum (fails as "not comparable" when the column lists'
     " or algorithms differ)",
+    failure_means="the content of `{subject}` differs from the source's: at least one value"
+    " was changed, added or lost",
     subject="T",
 )
 NOT_SHRUNK = CheckSpec(
@@ -149,6 +169,8 @@ NOT_SHRUNK = CheckSpec(
     "previous",
     "The table lost no rows since the previous verified backup.",
     "table present with ≥ the previous row count, unless `T` is in `allow_shrink`",
+    failure_means="the restored copy holds {measured} rows of `{subject}`, the previous verified"
+    " backup {bound}",
     subject="T",
 )
 REQUIRED_TABLE = CheckSpec(
@@ -157,6 +179,7 @@ REQUIRED_TABLE = CheckSpec(
     "expectations",
     "A table the database owner requires exists.",
     "table exists",
+    failure_means="the required table `{subject}` is missing from the restored copy",
     subject="T",
 )
 MIN_ROWS = CheckSpec(
@@ -165,6 +188,8 @@ MIN_ROWS = CheckSpec(
     "expectations",
     "A table holds at least the number of rows the database owner requires.",
     "row count ≥ minimum",
+    failure_means="the restored copy holds {measured} rows of `{subject}`, the owner requires"
+    " {expected}",
     subject="T",
 )
 FRESHNESS = CheckSpec(
@@ -173,6 +198,8 @@ FRESHNESS = CheckSpec(
     "expectations",
     "The newest record is recent enough: the backup meets its recovery point objective (RPO).",
     "`snapshot_time − max(C)` ≤ `max_lag_seconds` (now when no snapshot time is given)",
+    failure_means="the newest `{subject}` is {measured} s older than the snapshot, {expected}"
+    " allowed: the backup misses its recovery point objective",
     subject="T.C",
 )
 AMCHECK = CheckSpec(
@@ -180,10 +207,13 @@ AMCHECK = CheckSpec(
     "consistency",
     "always",
     "PostgreSQL's own integrity checker finds no damaged index.",
-    "`bt_index_check` passes on every valid btree index; if `CREATE EXTENSION IF NOT EXISTS"
-    ' amcheck` or its functions are not permitted: pass with "skipped: amcheck not available'
-    ' (...)"',
+    "`bt_index_check` passes on every valid btree index: with the amcheck extension the"
+    " database has, or else one created for the check inside a transaction that is rolled back"
+    " (nothing of it is ever committed to the database checked)",
+    failure_means="PostgreSQL's integrity checker found damaged indexes: {details}",
     engines=("postgres",),
+    skipped_when="amcheck is not installed in the database and the login may not add it for"
+    " the check (`CREATE EXTENSION`), or may not run its functions",
 )
 CHECK_TABLE = CheckSpec(
     "consistency.check_table",
@@ -191,6 +221,7 @@ CHECK_TABLE = CheckSpec(
     "always",
     "MySQL's own integrity check (CHECK TABLE) finds no damaged table.",
     "`CHECK TABLE` reports OK for every table (batches of 50)",
+    failure_means="CHECK TABLE found damage: {details}",
     engines=("mysql",),
 )
 ASSERTION = CheckSpec(
@@ -199,6 +230,8 @@ ASSERTION = CheckSpec(
     "expectations",
     "A rule the database owner wrote as SQL holds on the restored data.",
     "the SQL's first column of the first row compares as expected",
+    failure_means="the owner's rule `{subject}` does not hold: its SQL returned {measured},"
+    " expected {expected}",
     subject="NAME",
 )
 

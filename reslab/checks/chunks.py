@@ -19,6 +19,12 @@ Opener = Callable[[], AbstractContextManager[Any]]
 
 #: Tables whose key spans fewer values are summarised in one statement.
 MIN_SPAN = 200_000
+#: Server processes per table when the caller names no number. One: ``run_checks`` already
+#: reads the source, the target and the target's integrity check at once, and that check is
+#: the longest of the three, so splitting the others only takes cores from it (measured:
+#: ``python -m bench dbdiff``, ``db-diff --workers 2`` against the default). More pays when
+#: the servers have idle cores to spare (e.g. source and target on different machines).
+DEFAULT_WORKERS = 1
 
 
 def split(low: int, high: int, parts: int) -> list[tuple[int, int]]:

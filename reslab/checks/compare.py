@@ -53,7 +53,9 @@ def _table_count(
 def _user_count(target: Fingerprint, baseline: Fingerprint | None, mode: str) -> CheckResult:
     measured = target.user_count
     if measured is None:
-        return c.USER_COUNT.skipped("not measurable")
+        return c.USER_COUNT.skipped(
+            "this login may not read the users (MySQL: SELECT on mysql.user)"
+        )
     if baseline is None or baseline.user_count is None:
         return c.USER_COUNT.result(True, measured, None, "recorded")
     if baseline.server_id is not None and baseline.server_id == target.server_id:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from reslab.checks.chunks import MIN_SPAN, Opener, summarise_in_ranges
+from reslab.checks.chunks import DEFAULT_WORKERS, MIN_SPAN, Opener, summarise_in_ranges
 from reslab.checks.connection import is_connection, opened
 from reslab.checks.engines import dialect_for
 from reslab.checks.model import Fingerprint, table_key
@@ -21,9 +21,10 @@ def fingerprint(conn_or_url: Any, *, workers: int | None = None) -> Fingerprint:
     """Fingerprint a database given by URL (opened and closed here) or by an open connection.
 
     A psycopg connection is switched to autocommit when idle; a PyMySQL session gets
-    ``time_zone = '+00:00'``. With ``workers > 1`` and a URL, big MySQL tables with an integer
-    primary key are summarised in key ranges on that many parallel connections (worth it when
-    the database server has idle cores; PostgreSQL parallelises its scans by itself).
+    ``time_zone = '+00:00'``. ``workers`` (default ``DEFAULT_WORKERS``) is how many server
+    processes may read one table: PostgreSQL's parallel query (the leader and ``workers - 1``
+    parallel workers); for MySQL, given a URL, big tables with an integer primary key are
+    summarised in that many key ranges on parallel connections.
     """
     with opened(conn_or_url) as conn:
         opener = None if is_connection(conn_or_url) else lambda: opened(conn_or_url)
@@ -33,12 +34,12 @@ def fingerprint(conn_or_url: Any, *, workers: int | None = None) -> Fingerprint:
 def fingerprint_open(
     conn: Any, opener: Opener | None = None, workers: int | None = None
 ) -> Fingerprint:
-    workers = workers or 1
+    workers = workers or DEFAULT_WORKERS
     dialect = dialect_for(conn)
     timer = StepTimer()
     dialect.prepare(conn)
     taken_at = datetime.now(UTC).isoformat(timespec="seconds")
-    dialect.begin_snapshot(conn)
+    dialect.begin_snapshot(conn, workers)
     try:
         with timer.step("metadata"):
             version = dialect.version(conn)

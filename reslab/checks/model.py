@@ -7,15 +7,21 @@ no JSON reader (JavaScript, Step Functions) rounds them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-Status = Literal["pass", "fail"]
+#: A check's status: ``skip`` is a check that could not run here (it proves nothing, so it is
+#: never counted as a pass, and never fails the run either).
+Status = Literal["pass", "fail", "skip"]
+Verdict = Literal["pass", "fail"]
 
 #: Version of the fingerprint dictionary layout (bumped on incompatible change).
 FINGERPRINT_VERSION = 1
 #: Version of the report JSON layout documented in docs/checks.md (bumped on incompatible change).
-REPORT_SCHEMA_VERSION = 1
+#: 2: status ``skip``, ``summary.skipped``, ``skipped``, ``source_instance``, ``timings[].start``.
+REPORT_SCHEMA_VERSION = 2
+#: How version 1 reported a check that could not run: a pass whose details began with this.
+_V1_SKIP_PREFIX = "skipped: "
 
 
 def table_key(engine: str, schema: str, name: str) -> str:
@@ -151,18 +157,36 @@ class CheckResult:
     def passed(self) -> bool:
         return self.status == "pass"
 
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+    @property
+    def skipped(self) -> bool:
+        return self.status == "skip"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
-        return cls(**data)
+    def from_dict(
+        cls, data: dict[str, Any], schema_version: int = REPORT_SCHEMA_VERSION
+    ) -> CheckResult:
+        result = cls(**data)
+        details = result.details or ""
+        if schema_version < 2 and result.passed and details.startswith(_V1_SKIP_PREFIX):
+            return replace(result, status="skip", details=details[len(_V1_SKIP_PREFIX) :])
+        return result
 
 
 @dataclass(frozen=True)
 class Timing:
+    """One step of a run: ``seconds`` long, begun ``start`` seconds after the run began
+    (steps that overlap ran at the same time; reports of layout 1 have no ``start``)."""
+
     step: str
     seconds: float
+    start: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,17 +203,24 @@ class CheckReport:
     snapshot_id: str | None = None
     snapshot_time: str | None = None
     comparison: str = "none"  # "source", "previous" or "none"
+    #: The database instance whose backup this checks (e.g. the RDS instance id), if known.
+    source_instance: str | None = None
     #: The target's fingerprint measured by this run (kept out of the report JSON): store it
     #: as the ``previous`` of the next run instead of fingerprinting the target again.
     target_fingerprint: Fingerprint | None = field(default=None, compare=False, repr=False)
 
     @property
-    def verdict(self) -> Status:
-        return "pass" if all(c.passed for c in self.checks) else "fail"
+    def verdict(self) -> Verdict:
+        """``pass`` when no check failed; checks that could not run are listed in ``skipped``."""
+        return "fail" if self.failures else "pass"
 
     @property
     def failures(self) -> list[CheckResult]:
-        return [c for c in self.checks if not c.passed]
+        return [c for c in self.checks if c.failed]
+
+    @property
+    def skipped(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.skipped]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -199,10 +230,13 @@ class CheckReport:
                 "total": len(self.checks),
                 "passed": sum(c.passed for c in self.checks),
                 "failed": len(self.failures),
+                "skipped": len(self.skipped),
             },
+            "skipped": [c.name for c in self.skipped],
             "engine": self.engine,
             "comparison": self.comparison,
             "source": self.source,
+            "source_instance": self.source_instance,
             "target": self.target,
             "snapshot": {"id": self.snapshot_id, "time": self.snapshot_time},
             "started_at": self.started_at,
@@ -213,9 +247,13 @@ class CheckReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+        """A report from its JSON, of this layout or an older one (read as this one)."""
+        version = data.get("schema_version", 1)
+        if not isinstance(version, int) or not 1 <= version <= REPORT_SCHEMA_VERSION:
+            raise ValueError(f"unsupported report schema_version {version!r}")
         snapshot = data.get("snapshot") or {}
         return cls(
-            checks=tuple(CheckResult.from_dict(c) for c in data["checks"]),
+            checks=tuple(CheckResult.from_dict(c, version) for c in data["checks"]),
             timings=tuple(Timing(**t) for t in data["timings"]),
             engine=data["engine"],
             source=data.get("source"),
@@ -225,4 +263,5 @@ class CheckReport:
             snapshot_id=snapshot.get("id"),
             snapshot_time=snapshot.get("time"),
             comparison=data.get("comparison", "none"),
+            source_instance=data.get("source_instance"),
         )

@@ -16,15 +16,33 @@ CHECKS_DOC = REPO_ROOT / "docs" / "checks.md"
 COMMAND = "python -m reslab.reports.catalogue_doc"
 BEGIN = f"<!-- BEGIN GENERATED: {COMMAND} -->"
 END = "<!-- END GENERATED -->"
-_COLUMNS = ("check", "category", "engines", "applies", "what a pass proves", "passes when")
+_COLUMNS = (
+    "check",
+    "category",
+    "engines",
+    "applies",
+    "what a pass proves",
+    "passes when",
+    "a failure reads",
+    "SKIP when",
+)
 
 
 def catalogue_block() -> str:
     """The markers around the catalogue table and the legend of its ``applies`` column."""
     lines = [BEGIN, _row(_COLUMNS), _row(["---"] * len(_COLUMNS))]
     lines += [_row(_cells(spec)) for spec in CATALOGUE]
-    lines += ["", "*applies*: " + "; ".join(f"`{k}`: {v}" for k, v in APPLIES.items()) + ".", END]
+    lines += ["", "*applies*: " + "; ".join(f"`{k}`: {v}" for k, v in APPLIES.items()) + "."]
+    lines += ["", _PLACEHOLDERS, END]
     return "\n".join(lines)
+
+
+_PLACEHOLDERS = (
+    "*a failure reads*: the sentence the HTML report and `reslab db-diff` print for a failed"
+    " check, filled in with `{measured}`, `{expected}` (`>= 5` reads *at least 5*), `{bound}`"
+    " (the expected value alone), `{subject}` (the table, column or assertion) and"
+    " `{details}`; details the sentence does not quote follow it in brackets."
+)
 
 
 def _cells(spec: CheckSpec) -> list[str]:
@@ -36,6 +54,8 @@ def _cells(spec: CheckSpec) -> list[str]:
         spec.applies,
         spec.description,
         spec.passes_when,
+        spec.failure_means,
+        spec.skipped_when or "never",
     ]
 
 

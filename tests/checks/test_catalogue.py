@@ -10,9 +10,18 @@ import pytest
 
 from reslab import REPO_ROOT
 from reslab.checks import catalogue, fingerprint, run_checks
-from reslab.checks.catalogue import APPLIES, BY_ID, CATALOGUE, ENGINES, CheckSpec, spec_for
+from reslab.checks.catalogue import (
+    APPLIES,
+    BY_ID,
+    CATALOGUE,
+    ENGINES,
+    ROW_COUNT,
+    CheckSpec,
+    spec_for,
+)
 from reslab.checks.model import CheckReport
 from reslab.reports import catalogue_doc
+from reslab.reports.explain import explain
 from tests.checks.sample import NEWEST_ORDER, Pair
 
 #: Expectations that ask for every kind of expectation check once.
@@ -133,3 +142,30 @@ def test_each_run_reports_exactly_the_rows_that_apply(pair: Pair) -> None:
         seen |= reported_ids(report)
     assert seen == expected_ids(engine, *APPLIES)
     assert {s.id for s in CATALOGUE} - seen == {s.id for s in CATALOGUE if engine not in s.engines}
+
+
+def test_every_row_says_in_words_why_a_check_failed() -> None:
+    for spec in CATALOGUE:
+        subject = "orders" if spec.subject else None
+        failed = spec.result(False, 3, ">= 2000", "shrank by 1997", subject=subject)
+        sentence = explain(failed)
+        assert sentence[0].isupper() and sentence.endswith("."), (spec.id, sentence)
+        assert "{" not in sentence and "}" not in sentence, (spec.id, sentence)
+        if "{subject}" in spec.failure_means:
+            assert "`orders`" in sentence, spec.id
+        doc = catalogue_doc.CHECKS_DOC.read_text(encoding="utf-8")
+        assert spec.failure_means in doc, spec.id
+    assert explain(ROW_COUNT.result(False, 0, 705, subject="hits")) == (
+        "The restored copy holds 0 rows of `hits`, the source 705."
+    )
+    assert explain(ROW_COUNT.result(True, 705, 705, subject="hits")) == ""
+
+
+def test_only_rows_that_say_when_may_report_a_skip() -> None:
+    skippable = {spec.id for spec in CATALOGUE if spec.skipped_when}
+    assert skippable == {"security.user_count", "consistency.amcheck"}
+    skipped = BY_ID["consistency.amcheck"].skipped("amcheck not installed in db")
+    assert (skipped.status, skipped.passed, skipped.failed) == ("skip", False, False)
+    assert explain(skipped) == "Not run: amcheck not installed in db."
+    with pytest.raises(ValueError, match="declares no skipped_when"):
+        BY_ID["data.row_count"].skipped("no reason", subject="orders")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from reslab.checks import REPORT_SCHEMA_VERSION
 from tests.checks.sample import Pair
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def test_json_output_is_the_report(pair: Pair, tmp_path: Path) -> None:
     result = db_diff(pair.source, pair.target, "--expectations", str(expect), "--json")
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == REPORT_SCHEMA_VERSION
     assert report["verdict"] == "fail"
     assert [c["name"] for c in report["checks"] if c["status"] == "fail"] == [
         "expect.min_rows[orders]"
@@ -65,3 +66,30 @@ def test_usage_errors_exit_2_with_a_named_error(pg_url: str, tmp_path: Path) -> 
     )
     missing_arg = db_diff(pg_url)
     assert missing_arg.returncode == 2
+
+
+def test_db_diff_imports_only_what_it_needs(pg_url: str) -> None:
+    """``reslab db-diff`` runs alone: none of the other commands' packages are imported."""
+    code = (
+        "import sys\n"
+        f"sys.argv = ['reslab', 'db-diff', {pg_url!r}, {pg_url!r}]\n"
+        "from reslab.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
+        "heavy = {'boto3', 'botocore', 'moto', 'rich', 'reslab.cli.deploy_cmds',"
+        " 'reslab.localcloud'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "MATCH: all" in result.stdout
+
+
+def test_the_whole_cli_still_lists_db_diff() -> None:
+    from typer.testing import CliRunner
+
+    from reslab.cli.app import app
+
+    listed = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "db-diff" in listed.stdout

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from reslab.checks import REPORT_SCHEMA_VERSION, CheckReport, quote_ident, run_checks
+from reslab.checks import REPORT_SCHEMA_VERSION, CheckReport, fingerprint, quote_ident, run_checks
 from reslab.checks.catalogue import ROW_COUNT
+from reslab.checks.runner import STEPS
 from reslab.dburl import parse_db_url
 from reslab.localcloud.testing import unique_prefix
 from reslab.reports import render_html, render_json, report_key, report_keys
@@ -21,9 +23,11 @@ REPORT_KEYS = {
     "schema_version",
     "verdict",
     "summary",
+    "skipped",
     "engine",
     "comparison",
     "source",
+    "source_instance",
     "target",
     "snapshot",
     "started_at",
@@ -59,13 +63,16 @@ def test_json_report_layout(pair: Pair) -> None:
     )
     data = json.loads(render_json(report))
     assert set(data) == REPORT_KEYS
-    assert data["schema_version"] == REPORT_SCHEMA_VERSION == 1
+    assert data["schema_version"] == REPORT_SCHEMA_VERSION == 2
     assert data["snapshot"] == {"id": "rds:db-2026", "time": "2026-01-02T00:00:00+00:00"}
     assert data["summary"]["failed"] == 0 and data["verdict"] == "pass"
+    assert data["summary"]["skipped"] == 0 and data["skipped"] == []
     assert all(set(c) == CHECK_KEYS for c in data["checks"])
     steps = [t["step"] for t in data["timings"]]
-    assert steps[:2] == ["fingerprint.source", "fingerprint.target"]
+    assert steps[:3] == ["connect", "fingerprint.source", "fingerprint.target"]
     assert {"compare", "freshness", "consistency", "assertions"} <= set(steps)
+    assert set(steps) <= set(STEPS), "every timed step says what it measures"
+    assert all(t["start"] >= 0 and t["seconds"] >= 0 for t in data["timings"])
     assert CheckReport.from_dict(data).to_dict() == data
 
 
@@ -155,3 +162,89 @@ def test_quote_ident_per_engine() -> None:
     assert quote_ident("mysql", "a`b") == "`a``b`"
     with pytest.raises(ValueError):
         quote_ident("postgres", "nul\x00")
+
+
+def test_html_renders_lists_as_lists(pair: Pair) -> None:
+    pair.on_target("ALTER TABLE orders ADD COLUMN extra integer")
+    report = run_checks(pair.source, pair.target)
+    page = render_html(report)
+    columns = next(c.measured for c in report.checks if c.name == "schema.columns[orders]")
+    assert f"<ul><li>{columns[0]}</li><li>{columns[1]}</li>" in page  # measured columns
+    assert '["' not in page and "[&quot;" not in page  # no list printed as JSON
+    assert "break-all" not in page  # words are never broken mid-word
+    assert "The columns of `orders` differ from the source&#x27;s: extra: extra int" in page
+
+
+def test_html_header_names_the_source_instance(pair: Pair) -> None:
+    report = run_checks(pair.source, pair.target, source_instance="lab-db-1")
+    assert report.to_dict()["source_instance"] == "lab-db-1"
+    page = render_html(report)
+    assert "<dt>Source instance</dt><dd>lab-db-1</dd>" in page
+    assert "<title>Backup check PASS - lab-db-1</title>" in page
+    # the restore machine's report.json carries the instance in its "run" block
+    stored = {**report.to_dict(), "source_instance": None, "run": {"instance": "lab-db-2"}}
+    assert "<dt>Source instance</dt><dd>lab-db-2</dd>" in render_html(stored)
+
+
+def test_failed_checks_say_why_in_words(pair: Pair) -> None:
+    previous = fingerprint(pair.source)
+    pair.on_target("DELETE FROM orders WHERE id > 3")
+    page = render_html(run_checks(pair.source, pair.target))
+    assert "The restored copy holds 3 rows of `orders`, the source 2,000." in page
+    assert 'class="banner fail">Backup check FAIL' in page
+    pair.on_target("DELETE FROM orders")
+    page = render_html(run_checks(None, pair.target, previous=previous))
+    assert (
+        "The restored copy holds 0 rows of `orders`, the previous verified backup 2,000"
+        " (shrank by 2000)." in page
+    )
+
+
+def test_timings_say_what_each_step_measures(pair: Pair) -> None:
+    report = run_checks(pair.source, pair.target)
+    page = render_html(report)
+    for timing in report.timings:
+        assert f"<td>{timing.step}</td><td>{STEPS[timing.step]}</td>" in page.replace("&#x27;", "'")
+    assert "Wall-clock time of each step of the check" in page
+    starts = {t.step: t.start for t in report.timings}
+    # the source and the target were read at the same time, not one after the other
+    source, target = (
+        next(t for t in report.timings if t.step == s)
+        for s in ("fingerprint.source", "fingerprint.target")
+    )
+    assert source.start is not None and target.start is not None
+    assert source.start < target.start + target.seconds and target.start < source.start + (
+        source.seconds
+    ), starts
+    assert "ran at the same time" in page
+
+
+def layout_1(report: CheckReport) -> dict[str, object]:
+    """The JSON a version-1 reader wrote for ``report``: no skip status, no start times."""
+    data = report.to_dict()
+    for key in ("skipped", "source_instance"):
+        del data[key]
+    data["schema_version"] = 1
+    data["summary"] = {k: v for k, v in data["summary"].items() if k != "skipped"}
+    data["timings"] = [{"step": t["step"], "seconds": t["seconds"]} for t in data["timings"]]
+    for check in data["checks"]:
+        if check["status"] == "skip":
+            check["status"], check["details"] = "pass", "skipped: " + check["details"]
+    return data
+
+
+def test_reports_of_layout_1_are_still_read(pg_url: str) -> None:
+    from reslab.checks.catalogue import AMCHECK
+
+    report = run_checks(None, pg_url)
+    skipped = AMCHECK.skipped("amcheck not installed in x; install it to enable")
+    report = replace(report, checks=(*report.checks[:-1], skipped))
+    old = layout_1(report)
+    assert old["verdict"] == "pass" and old["checks"][-1]["status"] == "pass"
+    again = CheckReport.from_dict(old)
+    assert again.skipped == [skipped] and again.verdict == "pass"
+    page = render_html(old)
+    assert "Backup check PASS, 1 check skipped" in page
+    assert "<dt>Report layout</dt><dd>version 1</dd>" in page
+    with pytest.raises(ValueError, match="unsupported report schema_version 3"):
+        CheckReport.from_dict({**report.to_dict(), "schema_version": 3})

@@ -43,8 +43,10 @@ class Dialect(Protocol):
     def prepare(self, conn: Any) -> None:
         """Session settings that make results independent of the session (time zone...)."""
 
-    def begin_snapshot(self, conn: Any) -> None:
-        """Start a read-only transaction so that all tables are read at one instant."""
+    def begin_snapshot(self, conn: Any, workers: int = 1) -> None:
+        """Start a read-only transaction so that all tables are read at one instant; a table
+        is read by at most ``workers`` processes of the server (where it parallelises scans
+        itself)."""
 
     def end_snapshot(self, conn: Any) -> None: ...
 
@@ -75,7 +77,8 @@ class Dialect(Protocol):
 
     def newest(self, conn: Any, table: TableFingerprint, column: str) -> Any: ...
 
-    def consistency(self, conn: Any, tables: list[TableFingerprint]) -> CheckResult: ...
+    def consistency(self, conn: Any) -> CheckResult:
+        """The engine's own integrity check of every table or index of the database."""
 
     def read_only_scalar(self, conn: Any, sql: str, timeout_s: int) -> Any:
         """Run one caller-supplied statement in a READ ONLY transaction; first column of row 1."""

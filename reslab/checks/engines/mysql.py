@@ -35,21 +35,31 @@ ALGORITHM = "mysql-crc32mix-sum"
 ROW_HASH = "CRC32(CRC32({r}))"
 
 _CHECK_BATCH = 50
+_BASE_TABLES_SQL = """
+SELECT TABLE_NAME FROM information_schema.TABLES
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME
+"""
 _INTEGER_TYPE = re.compile(r"^(tiny|small|medium|big)?int\b", re.IGNORECASE)
+_FLOAT_TYPE = re.compile(r"^float\b", re.IGNORECASE)
 
 
 def row_bytes(columns: tuple[Column, ...]) -> str:
     """One unambiguous-enough byte string per row: values joined by 0x1F plus NULL flags.
 
     CONCAT_WS skips NULLs, so a trailing ``CONCAT(ISNULL(c1), ...)`` over the nullable columns
-    tells NULL from the empty string.
+    tells NULL from the empty string. A FLOAT's text has six significant digits, so it is
+    read as the DOUBLE it converts to exactly (whose text is its shortest exact form).
     """
-    names = [quote_mysql(c.name) for c in columns]
-    parts = list(names)
+    parts = [_exact_text(c) for c in columns]
     flags = [f"ISNULL({quote_mysql(c.name)})" for c in columns if c.nullable]
     if flags:
         parts.append(f"CONCAT({', '.join(flags)})")
     return f"CONCAT_WS(0x1f, {', '.join(parts)})"
+
+
+def _exact_text(column: Column) -> str:
+    name = quote_mysql(column.name)
+    return f"CAST({name} AS DOUBLE)" if _FLOAT_TYPE.match(column.type) else name
 
 
 class MySqlDialect:
@@ -59,7 +69,7 @@ class MySqlDialect:
         # TIMESTAMP columns print in the session time zone: fix it so checksums agree
         query(conn, "SET SESSION time_zone = '+00:00'")
 
-    def begin_snapshot(self, conn: Any) -> None:
+    def begin_snapshot(self, conn: Any, workers: int = 1) -> None:
         query(conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
 
     def end_snapshot(self, conn: Any) -> None:
@@ -136,12 +146,13 @@ class MySqlDialect:
         name = quote_mysql(table.name)
         return scalar(conn, f"SELECT MAX({quote_mysql(column)}) FROM {name}")  # noqa: S608
 
-    def consistency(self, conn: Any, tables: list[TableFingerprint]) -> CheckResult:
+    def consistency(self, conn: Any) -> CheckResult:
+        tables = [str(name) for (name,) in query(conn, _BASE_TABLES_SQL)]
         bad: list[str] = []
         notes: list[str] = []
         for start in range(0, len(tables), _CHECK_BATCH):
             batch = tables[start : start + _CHECK_BATCH]
-            names = ", ".join(quote_mysql(t.name) for t in batch)
+            names = ", ".join(quote_mysql(name) for name in batch)
             for table, _op, msg_type, msg_text in query(conn, f"CHECK TABLE {names}"):
                 kind = str(msg_type).lower()
                 if kind == "error" or (kind == "status" and str(msg_text) != "OK"):

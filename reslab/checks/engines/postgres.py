@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 from reslab.checks.catalogue import AMCHECK
@@ -64,15 +67,65 @@ _TEXT_SETTINGS = (
     "SET LOCAL bytea_output = 'hex'",
 )
 
-#: Checksum algorithms, fastest first. Each is an order-independent exact (numeric) sum of a
-#: 64-bit per-row hash; ``{row}`` is the whole-row reference of the table alias.
-CHECKSUMS: tuple[tuple[str, str], ...] = (
+#: Each column type's own 64-bit hash function (the one its default hash operator class uses,
+#: so the hash is of the *value*, not of a text form), as an expression of the value ``{v}`` and
+#: a seed ``{s}``. A few are called through an exact, lossless conversion to the type the
+#: function is declared for. Keys are types without modifiers (``numeric(12,2)`` -> numeric).
+COLUMN_HASHES: dict[str, str] = {
+    "smallint": "hashint2extended({v}, {s})",
+    "integer": "hashint4extended({v}, {s})",
+    "bigint": "hashint8extended({v}, {s})",
+    "numeric": "hash_numeric_extended({v}, {s})",
+    "real": "hashfloat4extended({v}, {s})",
+    "double precision": "hashfloat8extended({v}, {s})",
+    "boolean": "hashint4extended({v}::integer, {s})",
+    "text": "hashtextextended({v}, {s})",
+    "character varying": "hashtextextended({v}, {s})",
+    "character": "hashbpcharextended({v}, {s})",
+    "name": "hashnameextended({v}, {s})",
+    "timestamp without time zone": "timestamp_hash_extended({v}, {s})",
+    "timestamp with time zone": "timestamp_hash_extended({v} AT TIME ZONE 'UTC', {s})",
+    "date": "timestamp_hash_extended({v}::timestamp, {s})",
+    "time without time zone": "time_hash_extended({v}, {s})",
+    "time with time zone": "timetz_hash_extended({v}, {s})",
+    "interval": "interval_hash_extended({v}, {s})",
+    "uuid": "uuid_hash_extended({v}, {s})",
+    "jsonb": "jsonb_hash_extended({v}, {s})",
+    "inet": "hashinetextended({v}, {s})",
+    "cidr": "hashinetextended({v}, {s})",
+}
+_TYPE_MODIFIERS = re.compile(r"\(\d+(?:,\d+)?\)")
+
+
+def column_hashes(table: TableFingerprint, row: str) -> str | None:
+    """Per-row hash from each column's own hash: XOR of ``hash(value, seed = position)``
+    (a NULL counts as the position itself), mixed once more so that a sum over rows is not
+    linear; None when a column's type is not in ``COLUMN_HASHES``."""
+    parts = []
+    for position, column in enumerate(table.columns, start=1):
+        template = COLUMN_HASHES.get(_TYPE_MODIFIERS.sub("", column.type))
+        if template is None:
+            return None
+        value = f"{row}.{quote_pg(column.name)}"
+        parts.append(f"coalesce({template.format(v=value, s=position)}, {position})")
+    return f"hashint8extended({' # '.join(parts) or '0'}, 0)"
+
+
+#: Checksum algorithms, fastest first: (name, per-row hash of the row alias ``row``, or None
+#: when the algorithm cannot summarise the table). Each is an order-independent exact
+#: (numeric) sum of a 64-bit per-row hash.
+CHECKSUMS: tuple[tuple[str, Callable[[TableFingerprint, str], str | None]], ...] = (
+    ("pg-colhash64mix-sum", column_hashes),
     # each column's binary value hashed by the type's own hash function (no text conversion);
     # hash_record_extended combines them linearly (31*h + e), so values swapped between rows
     # would cancel out in a sum: hashing the row hash again (hashint8extended) breaks that.
-    ("pg-hashrecord64mix-sum", "hashint8extended(hash_record_extended({row}, 0), 0)"),
+    # Slower than column_hashes (it builds a record per row) but takes any hashable type.
+    (
+        "pg-hashrecord64mix-sum",
+        lambda _, row: f"hashint8extended(hash_record_extended({row}, 0), 0)",
+    ),
     # first 64 bits of md5 of the row's text form (works for types without a hash function)
-    ("pg-md5text64-sum", "('x' || left(md5({row}::text), 16))::bit(64)::bigint"),
+    ("pg-md5text64-sum", lambda _, row: f"('x' || left(md5({row}::text), 16))::bit(64)::bigint"),
 )
 
 
@@ -83,10 +136,16 @@ class PostgresDialect:
         if not conn.autocommit and conn.info.transaction_status == 0:  # IDLE
             conn.autocommit = True
 
-    def begin_snapshot(self, conn: Any) -> None:
+    def begin_snapshot(self, conn: Any, workers: int = 1) -> None:
         query(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for statement in _TEXT_SETTINGS:
             query(conn, statement)
+        # the leader and workers - 1 parallel workers; this transaction only
+        query(
+            conn,
+            "SELECT set_config('max_parallel_workers_per_gather', %s, true)",
+            (str(workers - 1),),
+        )
 
     def end_snapshot(self, conn: Any) -> None:
         query(conn, "COMMIT")
@@ -156,8 +215,10 @@ class PostgresDialect:
         alias = _free_alias(table)
         source = f"{quote_pg(table.schema)}.{quote_pg(table.name)} AS {quote_pg(alias)}"
         last_error: Exception | None = None
-        for algorithm, expression in CHECKSUMS:
-            row_hash = expression.format(row=quote_pg(alias))
+        for algorithm, row_hash_of in CHECKSUMS:
+            row_hash = row_hash_of(table, quote_pg(alias))
+            if row_hash is None:
+                continue
             sql = f"SELECT count(*), coalesce(sum({row_hash}), 0)::text FROM {source}"  # noqa: S608
             query(conn, "SAVEPOINT reslab_checksum")
             try:
@@ -175,23 +236,32 @@ class PostgresDialect:
         sql = f"SELECT max({quote_pg(column)}) FROM {name}"  # noqa: S608 - quoted identifiers
         return scalar(conn, sql)
 
-    def consistency(self, conn: Any, tables: list[TableFingerprint]) -> CheckResult:
-        expected = "all btree indexes OK"
+    def consistency(self, conn: Any) -> CheckResult:
+        """amcheck's ``bt_index_check`` on every btree index, without changing the database.
+
+        With the amcheck extension installed in the database it runs in a READ ONLY
+        transaction. Without it, the extension is created in a schema of its own inside a
+        transaction that is always rolled back: nothing of it is ever committed, so no other
+        session sees it and the database's catalog is left as it was (tested). A login that may
+        do neither gets SKIP.
+        """
+        database = self.database(conn)
+        installed = scalar(conn, _AMCHECK_SCHEMA_SQL)
+        query(conn, "BEGIN" if installed is None else "BEGIN READ ONLY")
         try:
-            query(conn, "CREATE EXTENSION IF NOT EXISTS amcheck")
-        except Exception as exc:
-            return AMCHECK.skipped(_unavailable(exc), "skipped", expected)
-        indexes = query(conn, _BTREE_INDEXES_SQL)
-        bad: list[str] = []
-        for oid, schema, index in indexes:
-            try:
-                query(conn, "SELECT bt_index_check(%s::oid::regclass)", (oid,))
-            except Exception as exc:
-                if getattr(exc, "sqlstate", None) == "42501":  # insufficient_privilege
-                    return AMCHECK.skipped(_unavailable(exc), "skipped", expected)
-                bad.append(f"{table_key(self.engine, schema, index)}: {_first_line(exc)}")
-        measured = f"{len(indexes) - len(bad)} of {len(indexes)} btree indexes OK"
-        return AMCHECK.result(not bad, measured, expected, "; ".join(bad))
+            schema, refusal = installed, ""
+            if schema is None:
+                schema, refusal = _add_amcheck_for_this_transaction(conn)
+            if schema is None:
+                reason = f"this login may not add it for the check: {refusal}"
+                return _amcheck_skipped(
+                    f"amcheck not installed in {database}; install it to enable ({reason})"
+                )
+            return _check_indexes(conn, schema)
+        except _AmcheckRefused as refused:
+            return _amcheck_skipped(f"amcheck is installed in {database}, but {refused}")
+        finally:
+            query(conn, "ROLLBACK")
 
     def read_only_scalar(self, conn: Any, sql: str, timeout_s: int) -> Any:
         query(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -215,8 +285,50 @@ def _free_alias(table: TableFingerprint) -> str:
     return alias
 
 
-def _unavailable(exc: BaseException) -> str:
-    return f"amcheck not available ({_first_line(exc)})"
+_AMCHECK_SCHEMA_SQL = """
+SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname = 'amcheck'
+"""
+_EXPECTED_INDEXES = "all btree indexes OK"
+
+
+class _AmcheckRefused(Exception):
+    """The login may not run amcheck's functions."""
+
+
+def _add_amcheck_for_this_transaction(conn: Any) -> tuple[str | None, str]:
+    """Create amcheck in a new, uniquely named schema inside the open transaction (which the
+    caller always rolls back): (the schema, "") or (None, why the login may not)."""
+    schema = f"reslab_amcheck_{secrets.token_hex(6)}"
+    try:
+        query(conn, f"CREATE SCHEMA {quote_pg(schema)}")
+        query(conn, f"CREATE EXTENSION amcheck SCHEMA {quote_pg(schema)}")
+    except Exception as exc:
+        return None, _first_line(exc)
+    return schema, ""
+
+
+def _amcheck_skipped(reason: str) -> CheckResult:
+    return AMCHECK.skipped(reason, None, _EXPECTED_INDEXES)
+
+
+def _check_indexes(conn: Any, schema: str) -> CheckResult:
+    indexes = query(conn, _BTREE_INDEXES_SQL)
+    check = f"{quote_pg(schema)}.bt_index_check"
+    bad: list[str] = []
+    for oid, index_schema, index in indexes:
+        query(conn, "SAVEPOINT reslab_amcheck")
+        try:
+            query(conn, f"SELECT {check}(%s::oid::regclass)", (oid,))
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) == "42501":  # insufficient_privilege
+                raise _AmcheckRefused(f"this login may not run it: {_first_line(exc)}") from exc
+            query(conn, "ROLLBACK TO SAVEPOINT reslab_amcheck")
+            bad.append(f"{table_key('postgres', index_schema, index)}: {_first_line(exc)}")
+            continue
+        query(conn, "RELEASE SAVEPOINT reslab_amcheck")
+    measured = f"{len(indexes) - len(bad)} of {len(indexes)} btree indexes OK"
+    return AMCHECK.result(not bad, measured, _EXPECTED_INDEXES, "; ".join(bad))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,211 @@
+"""``reslab db-diff SRC TGT`` end to end, as a user runs it, against the two ways people check
+a copy without it: the pair of dumps piped to sha256sum, and reladiff 0.6 comparing every
+column (``-c %``).
+
+Datasets: ``bench.dbdiff_data`` (1,000,000 + 200,000 rows, about 150 MB of dump per side),
+built once and cached. Every command runs REPEAT times, in turns, so that the machine's load
+hits them alike; the medians are compared. Before timing, one changed value in the target
+must make db-diff exit 1 naming the table (and the change is undone).
+
+Baselines, each on the same two databases:
+
+* ``dump pair``: ``pg_dump SRC | sha256sum`` then the same for TGT (``mariadb-dump
+  --single-transaction`` on MariaDB), one after the other as one types them;
+* ``dump pair at once``: both pipelines at the same time (db-diff reads both sides at once);
+* ``reladiff -c %``: reladiff 0.6 for each table (``-k id -c %``), in its own virtualenv under
+  build/bench (installed from PyPI on first use).
+
+Also: ``db-diff --workers 2`` against the default, and the command's start-up
+(``reslab db-diff --help``) against assembling the whole CLI.
+
+    .venv/bin/python -m bench dbdiff
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.bench_checks import interleaved_medians
+from bench.dbdiff_data import TABLES, ensure_pair, execute
+from bench.result import BenchResult
+from reslab.dburl import parse_db_url
+
+ROOT = Path(__file__).resolve().parents[1]
+RESLAB = ROOT / ".venv" / "bin" / "reslab"
+RELADIFF_ENV = ROOT / "build" / "bench" / "reladiff-venv"
+RELADIFF_REQUIREMENT = "reladiff[postgresql,mysql]==0.6.*"
+DUMPERS = {
+    "postgres": "pg_dump",
+    "mysql": "mariadb-dump" if shutil.which("mariadb-dump") else "mysqldump",
+}
+#: A value changed in the middle of the big table for the detection check (and put back).
+PROBE = {
+    "change": "UPDATE hits SET user_agent = 'changed' WHERE id = 500000",
+    "undo": "UPDATE hits SET user_agent = {original} WHERE id = 500000",
+}
+
+
+def db_diff(source: str, target: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(RESLAB), "db-diff", source, target, *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def matching(source: str, target: str, *extra: str) -> None:
+    result = db_diff(source, target, *extra)
+    if result.returncode != 0:
+        raise RuntimeError(f"db-diff exited {result.returncode}: {result.stdout}{result.stderr}")
+
+
+def dump_command(engine: str, url: str) -> list[str]:
+    db = parse_db_url(url)
+    if engine == "postgres":
+        return [DUMPERS[engine], "-h", db.host, "-p", str(db.port), "-U", db.user, db.dbname]
+    return [
+        DUMPERS[engine],
+        "--single-transaction",
+        f"-h{db.host}",
+        f"-P{db.port}",
+        f"-u{db.user}",
+        db.dbname,
+    ]
+
+
+def start_dump_hash(engine: str, url: str) -> tuple[subprocess.Popen[bytes], ...]:
+    """``dump | sha256sum`` with a real pipe between the two processes."""
+    dump = subprocess.Popen(dump_command(engine, url), stdout=subprocess.PIPE)
+    hashed = subprocess.Popen(["sha256sum"], stdin=dump.stdout, stdout=subprocess.DEVNULL)
+    assert dump.stdout is not None
+    dump.stdout.close()  # sha256sum holds the pipe now
+    return dump, hashed
+
+
+def dump_pair(engine: str, urls: tuple[str, str], *, at_once: bool) -> None:
+    running: list[subprocess.Popen[bytes]] = []
+    for url in urls:
+        running += start_dump_hash(engine, url)
+        if not at_once:
+            _wait(running)
+            running = []
+    _wait(running)
+
+
+def _wait(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.wait() != 0:
+            raise RuntimeError(f"{process.args} exited {process.returncode}")
+
+
+def reladiff_bin() -> Path:
+    """reladiff 0.6 in its own virtualenv (its drivers differ from reslab's)."""
+    binary = RELADIFF_ENV / "bin" / "reladiff"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(RELADIFF_ENV)], check=True)
+        pip = [str(RELADIFF_ENV / "bin" / "pip"), "install", "--quiet"]
+        subprocess.run([*pip, RELADIFF_REQUIREMENT], check=True)
+    return binary
+
+
+def reladiff(binary: Path, source: str, target: str) -> None:
+    for table in TABLES:
+        subprocess.run(
+            [str(binary), source, table, target, table, "-k", "id", "-c", "%"],
+            capture_output=True,
+            check=True,
+        )
+
+
+def assert_detects_a_change(source: str, target: str) -> None:
+    """db-diff must exit 1 naming ``hits`` after one value changed in the target's middle."""
+    original = execute(target, "SELECT user_agent FROM hits WHERE id = 500000")[0][0]
+    execute(target, PROBE["change"])
+    try:
+        result = db_diff(source, target)
+    finally:
+        engine = parse_db_url(target).engine
+        literal = "'" + str(original).replace("'", "''") + "'"
+        execute(target, PROBE["undo"].format(original=literal))
+        if engine == "postgres":
+            execute(target, "VACUUM hits")
+    if result.returncode != 1 or "data.checksum[hits]" not in result.stdout:
+        raise RuntimeError(f"db-diff missed a changed value: {result.stdout}{result.stderr}")
+
+
+def startup() -> BenchResult:
+    """``reslab db-diff --help`` against assembling the whole CLI (what db-diff imported
+    before it ran alone)."""
+    python = str(ROOT / ".venv" / "bin" / "python")
+    whole = [python, "-c", "from reslab.cli.app import build_app; build_app()"]
+    actions: dict[str, Callable[[], object]] = {
+        "db-diff --help": lambda: subprocess.run(
+            [str(RESLAB), "db-diff", "--help"], capture_output=True, check=True
+        ),
+        "whole CLI": lambda: subprocess.run(whole, capture_output=True, check=True),
+    }
+    medians = interleaved_medians(actions)
+    return BenchResult(
+        "dbdiff.startup.seconds",
+        medians["db-diff --help"],
+        "s",
+        "the whole CLI assembled (all command modules imported)",
+        medians["whole CLI"],
+    )
+
+
+def run() -> list[BenchResult]:
+    results: list[BenchResult] = [startup()]
+    binary = reladiff_bin()
+    for engine in ("postgres", "mysql"):
+        source, target = ensure_pair(engine)
+        assert_detects_a_change(source, target)
+        matching(source, target)  # warm-up; also proves the pair is identical
+        actions: dict[str, Callable[[], object]] = {
+            "db-diff": lambda s=source, t=target: matching(s, t),
+            "dump pair": lambda e=engine, s=source, t=target: dump_pair(e, (s, t), at_once=False),
+            "dump pair at once": lambda e=engine, s=source, t=target: dump_pair(
+                e, (s, t), at_once=True
+            ),
+            "reladiff": lambda s=source, t=target: reladiff(binary, s, t),
+        }
+        # two server processes per table and side (PostgreSQL: parallel query; MySQL: ranges)
+        actions["db-diff --workers 2"] = lambda s=source, t=target: matching(s, t, "--workers", "2")
+        medians = interleaved_medians(actions)
+        dumper, took = DUMPERS[engine], medians["db-diff"]
+        results += [
+            BenchResult(
+                f"dbdiff.{engine}.seconds",
+                took,
+                "s",
+                f"{dumper} pair | sha256sum",
+                medians["dump pair"],
+            ),
+            BenchResult(
+                f"dbdiff.{engine}.vs_dumps_at_once",
+                took,
+                "s",
+                f"{dumper} pair | sha256sum, both at once",
+                medians["dump pair at once"],
+            ),
+            BenchResult(
+                f"dbdiff.{engine}.vs_reladiff", took, "s", "reladiff 0.6 -c %", medians["reladiff"]
+            ),
+        ]
+        results.append(
+            BenchResult(
+                f"dbdiff.{engine}.workers_2.seconds",
+                medians["db-diff --workers 2"],
+                "s",
+                "db-diff (default: --workers 1)",
+                took,
+            )
+        )
+    return results
