@@ -4,22 +4,30 @@ and ``/nodb`` (the same page without any database access: the benchmark's baseli
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, request
 
 from webapp.config import Settings, load_settings
-from webapp.store import Hit, HitStore
+from webapp.hit import Hit, header_text
+from webapp.recent import MAX_AGE_S
+from webapp.store import DatabaseUnavailable, HitStore
 
 LOG = logging.getLogger("webapp")
 SAFE_IMAGE_PREFIXES = ("https://", "http://", "/")
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def client_ip() -> str:
     """The first ``X-Forwarded-For`` entry when present (set by the load balancer; a client
     can prepend its own, so it is a label, not an identity), else the peer address."""
-    forwarded = request.headers.get("X-Forwarded-For", "")
+    forwarded = header_text(request.headers.get("X-Forwarded-For", ""))
     first = forwarded.split(",", 1)[0].strip()
     return first or request.remote_addr or ""
+
+
+def user_agent() -> str:
+    return header_text(request.headers.get("User-Agent", ""))
 
 
 def safe_image_url(url: str) -> str:
@@ -30,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     store = HitStore(
         settings.target,
+        instance_id=settings.instance_id,
         resilient=settings.resilient,
         buffer_max=settings.buffer_max,
         retry_seconds=settings.retry_seconds,
@@ -38,48 +47,51 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.extensions["webapp.store"] = store
     app.extensions["webapp.settings"] = settings
-    image_url = safe_image_url(settings.image_url)
+    # What every page shows, fixed for the life of the process: computed once.
+    lab = {
+        "instance_id": settings.instance_id,
+        "az": settings.az,
+        "workshop": settings.workshop,
+        "mode": settings.mode,
+        "image_url": safe_image_url(settings.image_url),
+        "max_age_s": MAX_AGE_S,
+    }
+    index_page = app.jinja_env.get_template("index.html")
+    error_page = app.jinja_env.get_template("error.html")
     LOG.info(
         "web app on %s (%s, %s), %s mode",
         settings.target.redacted(),
         settings.instance_id,
         settings.az,
-        "resilient" if settings.resilient else "fragile",
+        settings.mode,
     )
 
-    def page(recent_hits: int | None, ip: str, agent: str, degraded: bool) -> str:
-        return render_template(
-            "index.html",
-            instance_id=settings.instance_id,
-            az=settings.az,
-            image_url=image_url,
+    def page(recent_hits: int | None, degraded: bool, ip: str, agent: str) -> Response:
+        html = index_page.render(
+            lab,
             recent_hits=recent_hits,
             client_ip=ip,
             user_agent=agent,
             degraded=degraded,
             buffered=store.buffered,
         )
-
-    def no_store(body: str, status: int = 200) -> Response:
-        response = Response(body, status=status, mimetype="text/html")
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return Response(html, mimetype="text/html", headers=NO_STORE)
 
     @app.get("/")
     def index() -> Response:
-        ip, agent = client_ip(), request.headers.get("User-Agent", "")
+        ip, agent = client_ip(), user_agent()
         hit = Hit.now(ip, agent, settings.instance_id, settings.az)
         try:
-            recent = store.record(hit)
-        except store.errors:
+            recorded = store.record(hit)
+        except DatabaseUnavailable:
             # Fragile mode: the classic app's tight coupling, on purpose.
-            html = render_template("error.html", instance_id=settings.instance_id, az=settings.az)
-            return no_store(html, 500)
-        return no_store(page(recent, ip, agent, degraded=recent is None))
+            html = error_page.render(lab)
+            return Response(html, status=500, mimetype="text/html", headers=NO_STORE)
+        return page(recorded.recent_hits, recorded.buffered, ip, agent)
 
     @app.get("/nodb")
     def nodb() -> Response:
-        return no_store(page(0, client_ip(), request.headers.get("User-Agent", ""), False))
+        return page(0, False, client_ip(), user_agent())
 
     @app.get("/healthcheck")
     def healthcheck() -> Response:
@@ -90,14 +102,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.get("/api/status")
     def status() -> Response:
         recent = store.recent_count()
-        return jsonify(
-            instance_id=settings.instance_id,
-            availability_zone=settings.az,
-            resilient=settings.resilient,
-            degraded=store.degraded or recent is None,
-            recent_hits=recent,
-            buffered=store.buffered,
-            dropped=store.dropped,
-        )
+        bad = store.bad_rows
+        body: dict[str, Any] = {
+            "instance_id": settings.instance_id,
+            "availability_zone": settings.az,
+            "workshop": settings.workshop,
+            "mode": settings.mode,
+            "resilient": settings.resilient,
+            "image_url": lab["image_url"],
+            "degraded": store.degraded or recent is None,
+            "recent_hits": recent,
+            "buffered": store.buffered,
+            "dropped": store.dropped,
+            "bad_rows": {"sanitised": bad.sanitised, "dropped": bad.dropped},
+        }
+        return jsonify(body)
 
     return app

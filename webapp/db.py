@@ -122,16 +122,21 @@ def connect(target: DbTarget, *, connect_timeout: int = CONNECT_TIMEOUT_S) -> An
     )
 
 
-def run_in_transaction(conn: Any, engine: Engine, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """``executemany`` inside one transaction on an autocommit connection: all rows or none."""
+def run_in_transaction(
+    conn: Any, engine: Engine, statements: list[tuple[str, list[tuple[Any, ...]]]]
+) -> None:
+    """``executemany`` of each (sql, rows) inside one transaction on an autocommit
+    connection: all rows of all statements, or none."""
     if engine == "postgres":
         with conn.transaction(), conn.cursor() as cur:
-            cur.executemany(sql, rows)
+            for sql, rows in statements:
+                cur.executemany(sql, rows)
         return
     conn.begin()
     try:
         with conn.cursor() as cur:
-            cur.executemany(sql, rows)
+            for sql, rows in statements:
+                cur.executemany(sql, rows)
         conn.commit()
     except BaseException:
         with contextlib.suppress(Exception):

@@ -9,8 +9,16 @@ from datetime import datetime, timedelta
 
 import requests
 
-from tests.webapp.support import AZ, IMAGE_URL, INSTANCE_ID, query, serve, settings_for
-from webapp.store import utcnow
+from tests.webapp.support import (
+    AZ,
+    IMAGE_URL,
+    INSTANCE_ID,
+    WORKSHOP,
+    query,
+    serve,
+    settings_for,
+)
+from webapp.hit import utcnow
 
 HOSTILE = [
     "1.2.3.4'); DROP TABLE hits; --",
@@ -56,6 +64,10 @@ def test_recent_count_grows_and_status_reports_it(app_db: str) -> None:
     assert status == {
         "instance_id": INSTANCE_ID,
         "availability_zone": AZ,
+        "workshop": WORKSHOP,
+        "mode": "fragile",
+        "image_url": IMAGE_URL,
+        "bad_rows": {"sanitised": 0, "dropped": 0},
         "resilient": False,
         "degraded": False,
         "recent_hits": 3,
