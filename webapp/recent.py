@@ -28,9 +28,6 @@ class RecentCount:
         self._since: Counter[datetime] = Counter()
         self._lock = threading.Lock()
 
-    def known(self) -> bool:
-        return self._total is not None
-
     def stale(self) -> bool:
         return time.monotonic() - self._read_at >= self.max_age_s
 

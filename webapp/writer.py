@@ -134,14 +134,17 @@ class HitWriter:
         writes = [j for j in taken if j.hit is not None]
         for start in range(0, len(writes), MAX_BATCH):
             batch = writes[start : start + MAX_BATCH]
-            self._write(writer_id, batch)
-            if self.recent.known():  # else the first pages wait for the first count
-                for job in batch:
-                    job.finish()
-        if self.recent.stale() or len(writes) < len(taken):
+            # A stale count is read again before the pages that show it are answered: no
+            # page shows a total read more than MAX_AGE_S before its own hit was written.
+            if self._write(writer_id, batch) and self.recent.stale():
+                self._refresh()
+            for job in batch:
+                job.finish()
+        if len(writes) < len(taken):  # someone asked for a fresh count
             self._refresh()
 
-    def _write(self, writer_id: str, jobs: list[Job]) -> None:
+    def _write(self, writer_id: str, jobs: list[Job]) -> bool:
+        """Write the jobs' hits; False when the database could not take them."""
         hits = [j.hit for j in jobs if j.hit is not None]
         attempts = 0
 
@@ -162,9 +165,10 @@ class HitWriter:
             self.recent.set_total(None)  # what the database holds is unknown now
             for job in jobs:
                 job.error = exc
-            return
+            return False
         for job in jobs:
             job.outcome = outcomes[job.hit.hit_id]  # type: ignore[union-attr]
+        return True
 
     def _isolating(
         self, conn: Any, writer_id: str, hits: list[Hit], outcomes: dict[str, Outcome]
