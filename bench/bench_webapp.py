@@ -4,7 +4,7 @@ The baseline is this file's own minimal re-implementation of the classic lab's s
 (``python -m bench.bench_webapp classic DB_URL PORT``): a single-threaded ``http.server``
 speaking HTTP/1.0 (a new TCP connection per request), one PyMySQL (MariaDB) or psycopg
 (PostgreSQL) connection, and per hit an INSERT (autocommit) then a read of the last ten
-hits. reslab's app runs the way the instances run it: gunicorn with ``webapp.gunicorn_conf``.
+hits. reslab's app runs the way the instances run it: ``python -m webapp.serve`` (granian).
 Each side writes to its own fresh database; ``wrk --latency`` (Debian package ``wrk``)
 loads them in alternating rounds, and the medians of the rounds are compared:
 
@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -52,7 +51,6 @@ SECONDS = float(os.environ.get("RESLAB_BENCH_WEBAPP_SECONDS", "5"))
 ROUNDS = int(os.environ.get("RESLAB_BENCH_WEBAPP_ROUNDS", "3"))
 FILL_ROWS = int(os.environ.get("RESLAB_BENCH_WEBAPP_FILL_ROWS", "1000000"))
 MANY, ONE = 50, 1
-BIN = Path(sys.executable).parent
 ENGINES: dict[str, Callable[[], AbstractContextManager[str]]] = {
     "postgres": fresh_postgres,
     "mysql": fresh_mysql,
@@ -177,13 +175,7 @@ def _env(db_url: str) -> dict[str, str]:
 
 
 def reslab_server(db_url: str) -> AbstractContextManager[str]:
-    cmd = [
-        str(BIN / "gunicorn"),
-        "--config=python:webapp.gunicorn_conf",
-        "--bind=127.0.0.1:{port}",
-        "--log-level=warning",
-        "webapp.wsgi:app",
-    ]
+    cmd = [sys.executable, "-m", "webapp.serve", "--bind=127.0.0.1:{port}"]
     return _process(cmd, _env(db_url), "/healthcheck")
 
 

@@ -12,7 +12,6 @@ package is written once for both engines.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -86,8 +85,15 @@ def parse_db_url(url: str) -> DbTarget:
     )
 
 
-def connect(target: DbTarget, *, connect_timeout: int = CONNECT_TIMEOUT_S) -> Any:
-    """Open an autocommit DB-API connection with short network timeouts."""
+def connect(
+    target: DbTarget, *, connect_timeout: int = CONNECT_TIMEOUT_S, multi_statements: bool = False
+) -> Any:
+    """Open an autocommit DB-API connection with short network timeouts.
+
+    ``multi_statements`` (MySQL): one ``execute`` may send several ``;``-separated statements
+    in one round trip (PostgreSQL's simple protocol always can, psycopg's extended one never).
+    Only for this package's own constant SQL: values still go as escaped parameters.
+    """
     if target.engine == "postgres":
         import psycopg
 
@@ -107,6 +113,7 @@ def connect(target: DbTarget, *, connect_timeout: int = CONNECT_TIMEOUT_S) -> An
             tcp_user_timeout=IO_TIMEOUT_S * 1000,
         )
     import pymysql
+    from pymysql.constants import CLIENT
 
     return pymysql.connect(
         host=target.host,
@@ -119,26 +126,5 @@ def connect(target: DbTarget, *, connect_timeout: int = CONNECT_TIMEOUT_S) -> An
         read_timeout=IO_TIMEOUT_S,
         write_timeout=IO_TIMEOUT_S,
         charset="utf8mb4",
+        client_flag=CLIENT.MULTI_STATEMENTS if multi_statements else 0,
     )
-
-
-def run_in_transaction(
-    conn: Any, engine: Engine, statements: list[tuple[str, list[tuple[Any, ...]]]]
-) -> None:
-    """``executemany`` of each (sql, rows) inside one transaction on an autocommit
-    connection: all rows of all statements, or none."""
-    if engine == "postgres":
-        with conn.transaction(), conn.cursor() as cur:
-            for sql, rows in statements:
-                cur.executemany(sql, rows)
-        return
-    conn.begin()
-    try:
-        with conn.cursor() as cur:
-            for sql, rows in statements:
-                cur.executemany(sql, rows)
-        conn.commit()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            conn.rollback()
-        raise

@@ -1,18 +1,13 @@
-"""How the instances serve the app: ``gunicorn -c python:webapp.gunicorn_conf webapp.wsgi:app``
-(plus ``--bind``). Chosen by measurement (``python -m bench webapp``, docs/webapp.md):
-``gthread`` workers with many threads, because a request spends most of its time waiting for
-its group commit (``webapp.writer``), and the more requests wait together, the more hits one
-commit carries.
-
-``WEBAPP_WORKERS`` (default 2: one per core of the lab's instances) and ``WEBAPP_THREADS``
-(default 32) override the counts.
-"""
+"""gunicorn settings for the web app when granian is not installed (``webapp.serve``):
+``gunicorn -c python:webapp.gunicorn_conf webapp.wsgi:app``. gthread workers with many
+threads, for the same reason as granian's: a request mostly waits for its group commit."""
 
 import os
 
+from webapp.serve import counts
+
 worker_class = "gthread"
-workers = int(os.environ.get("WEBAPP_WORKERS") or 2)
-threads = int(os.environ.get("WEBAPP_THREADS") or 32)
+workers, threads = counts(os.environ)
 # Longer than the load balancer's idle timeout (60 s): the ALB, not gunicorn, closes idle
 # connections, so it never sends a request on a connection gunicorn has just closed (a 502).
 keepalive = 75
