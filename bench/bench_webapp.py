@@ -42,6 +42,7 @@ from typing import Any
 import requests
 
 from bench.result import BenchResult
+from reslab import dburl
 from tests.dbservers import fresh_mysql, fresh_postgres
 from webapp.db import connect, parse_db_url
 from webapp.hit import utcnow
@@ -260,10 +261,9 @@ def _median(runs: list[Load]) -> Load:
 def hits_database(engine: str, fill_rows: int = 0) -> Iterator[str]:
     """A fresh database with the web app's schema, optionally filled."""
     with ENGINES[engine]() as db_url:
-        target = parse_db_url(db_url)
-        conn = connect(target)
+        conn = dburl.connect(db_url)  # no read timeout: a fill takes a while
         try:
-            ensure_schema(conn, target.engine)
+            ensure_schema(conn, engine)
             if fill_rows:
                 with conn.cursor() as cur:
                     for sql in FILL_SQL[engine]:
