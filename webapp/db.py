@@ -85,15 +85,8 @@ def parse_db_url(url: str) -> DbTarget:
     )
 
 
-def connect(
-    target: DbTarget, *, connect_timeout: int = CONNECT_TIMEOUT_S, multi_statements: bool = False
-) -> Any:
-    """Open an autocommit DB-API connection with short network timeouts.
-
-    ``multi_statements`` (MySQL): one ``execute`` may send several ``;``-separated statements
-    in one round trip (PostgreSQL's simple protocol always can, psycopg's extended one never).
-    Only for this package's own constant SQL: values still go as escaped parameters.
-    """
+def connect(target: DbTarget, *, connect_timeout: int = CONNECT_TIMEOUT_S) -> Any:
+    """Open an autocommit DB-API connection with short network timeouts."""
     if target.engine == "postgres":
         import psycopg
 
@@ -113,7 +106,6 @@ def connect(
             tcp_user_timeout=IO_TIMEOUT_S * 1000,
         )
     import pymysql
-    from pymysql.constants import CLIENT
 
     return pymysql.connect(
         host=target.host,
@@ -126,5 +118,4 @@ def connect(
         read_timeout=IO_TIMEOUT_S,
         write_timeout=IO_TIMEOUT_S,
         charset="utf8mb4",
-        client_flag=CLIENT.MULTI_STATEMENTS if multi_statements else 0,
     )

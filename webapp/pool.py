@@ -49,14 +49,14 @@ class Pool:
         """A new connection; when that fails and the credentials come from a secret, re-read
         the secret (at most every RELOAD_INTERVAL_S) and try once more if they changed."""
         try:
-            return connect(self.target, multi_statements=True)
+            return connect(self.target)
         except self.errors.any:
             fresh = self._reload()
             if fresh is None:
                 raise
         self.target = fresh
         LOG.warning("database credentials changed in the secret: reconnecting with them")
-        return connect(fresh, multi_statements=True)
+        return connect(fresh)
 
     def _reload(self) -> DbTarget | None:
         now = time.monotonic()

@@ -1,8 +1,8 @@
 """Where hits go: straight to the database (fragile), or via a bounded buffer (resilient).
 
 Every hit goes through the process's ``HitWriter`` (group commit: concurrent hits share one
-transaction; a row the database refuses is stored sanitised or dropped and counted, never
-taken for an outage).
+INSERT; a row the database refuses is stored sanitised or dropped and counted, never taken
+for an outage).
 
 Fragile mode (the classic lab): a hit the database could not take is the caller's problem
 (``DatabaseUnavailable``: the page answers 500).
@@ -203,6 +203,7 @@ class HitStore:
             self._flusher.join(timeout=5)
         if self._buffer:
             self.flush()
+        self.writer.close()
         self.pool.clear()
 
 

@@ -1,8 +1,8 @@
 """Group commit: the hits of concurrent requests written in one transaction.
 
 A request thread queues its hit; if no thread is writing, it becomes the *leader* and
-writes everything queued (up to ``MAX_BATCH`` rows per transaction, ``webapp.writes``) in
-its own thread; otherwise it waits. When the leader is done it wakes the threads whose hits
+writes everything queued (up to ``MAX_BATCH`` rows per INSERT, ``webapp.writes``) in its
+own thread; otherwise it waits. When the leader is done it wakes the threads whose hits
 it wrote and hands the lead to the first hit queued meanwhile, whose thread then writes
 everything queued by then. So one commit (one disk flush) is shared by every request that
 arrived while the previous one ran, and the cost per hit falls under load, while a lone
@@ -15,6 +15,9 @@ for its column...) must not sink the others: the batch is split in halves until 
 is alone, the good rows are written, and the bad one is stored sanitised
 (``Hit.sanitised``) or, if even that is refused, dropped. Both are counted (``bad_rows``) and
 logged. Any other error is the whole batch's: every waiting request gets it.
+
+The leader also refreshes the recent-hit count (``webapp.recent``) when it is stale, before
+answering; a small thread publishes the counts of a process that has gone idle.
 """
 
 from __future__ import annotations
@@ -22,14 +25,16 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from webapp.db import Engine
 from webapp.hit import Hit, utcnow
 from webapp.pool import Pool
-from webapp.recent import RecentCount
-from webapp.writes import per_second, recent_total, unwritten, write_batch
+from webapp.recent import IDLE_CHECK_S, RecentCount
+from webapp.writes import per_second, publish_counts, recent_total, unwritten, write_hits
 
 LOG = logging.getLogger("webapp")
 MAX_BATCH = 500
@@ -75,6 +80,9 @@ class HitWriter:
         self._jobs: list[Job] = []
         self._lock = threading.Lock()
         self._leading = False
+        self._publisher: threading.Thread | None = None
+        self._publisher_pid = 0
+        self._closed = threading.Event()
 
     # ---- request side ------------------------------------------------------------------
     def write(self, hit: Hit) -> Outcome | None:
@@ -107,6 +115,27 @@ class HitWriter:
             self.run([Job(None)])
         return self.recent.value(utcnow())
 
+    def close(self) -> None:
+        """Publish the counts of the hits written since the last refresh; stop the thread."""
+        if self.recent.unpublished():
+            self.run([Job(None)])
+        self._closed.set()
+
+    def _publish_when_idle(self) -> None:
+        """The thread that refreshes (so publishes) the counts of a process without pages."""
+        if self._publisher is not None and self._publisher_pid == os.getpid():
+            return
+        self._publisher_pid = os.getpid()
+        self._publisher = threading.Thread(
+            target=self._idle_loop, name="webapp-counts", daemon=True
+        )
+        self._publisher.start()
+
+    def _idle_loop(self) -> None:
+        while not self._closed.wait(IDLE_CHECK_S):
+            if self.recent.due():
+                self.run([Job(None)])
+
     # ---- the leader ----------------------------------------------------------------------
     def _lead(self) -> None:
         with self._lock:
@@ -130,20 +159,19 @@ class HitWriter:
                     self._leading = False
 
     def _serve(self, taken: list[Job]) -> None:
-        writer_id = f"{self.instance_id}/{os.getpid()}"[:100]
         writes = [j for j in taken if j.hit is not None]
         for start in range(0, len(writes), MAX_BATCH):
             batch = writes[start : start + MAX_BATCH]
             # A stale count is read again before the pages that show it are answered: no
             # page shows a total read more than MAX_AGE_S before its own hit was written.
-            if self._write(writer_id, batch) and self.recent.stale():
+            if self._write(batch) and self.recent.stale():
                 self._refresh()
             for job in batch:
                 job.finish()
         if len(writes) < len(taken):  # someone asked for a fresh count
             self._refresh()
 
-    def _write(self, writer_id: str, jobs: list[Job]) -> bool:
+    def _write(self, jobs: list[Job]) -> bool:
         """Write the jobs' hits; False when the database could not take them."""
         hits = [j.hit for j in jobs if j.hit is not None]
         attempts = 0
@@ -154,42 +182,40 @@ class HitWriter:
             # A retry follows a lost connection: the first try may have committed.
             todo = hits if attempts == 1 else unwritten(conn, hits)
             outcomes: dict[str, Outcome] = {h.hit_id: "written" for h in hits}
-            self._isolating(conn, writer_id, todo, outcomes)
-            counted = [h for h in todo if outcomes[h.hit_id] != "dropped"]
-            self.recent.add(per_second(counted))
+            self._isolating(conn, todo, outcomes)
             return outcomes
 
         try:
             outcomes = self.pool.run(work)
         except BaseException as exc:  # every waiting request gets it (the app decides)
-            self.recent.set_total(None)  # what the database holds is unknown now
+            self.recent.forget()
             for job in jobs:
                 job.error = exc
             return False
+        self.recent.add(per_second([h for h in hits if outcomes[h.hit_id] != "dropped"]))
+        self._publish_when_idle()
         for job in jobs:
             job.outcome = outcomes[job.hit.hit_id]  # type: ignore[union-attr]
         return True
 
-    def _isolating(
-        self, conn: Any, writer_id: str, hits: list[Hit], outcomes: dict[str, Outcome]
-    ) -> None:
+    def _isolating(self, conn: Any, hits: list[Hit], outcomes: dict[str, Outcome]) -> None:
         if not hits:
             return
         try:
-            write_batch(conn, self.engine, writer_id, hits)
+            write_hits(conn, self.engine, hits)
         except self.errors.row as exc:
             if len(hits) == 1:
-                outcomes[hits[0].hit_id] = self._store_bad(conn, writer_id, hits[0], exc)
+                outcomes[hits[0].hit_id] = self._store_bad(conn, hits[0], exc)
                 return
             middle = len(hits) // 2
-            self._isolating(conn, writer_id, hits[:middle], outcomes)
-            self._isolating(conn, writer_id, hits[middle:], outcomes)
+            self._isolating(conn, hits[:middle], outcomes)
+            self._isolating(conn, hits[middle:], outcomes)
 
-    def _store_bad(self, conn: Any, writer_id: str, hit: Hit, exc: BaseException) -> Outcome:
+    def _store_bad(self, conn: Any, hit: Hit, exc: BaseException) -> Outcome:
         clean = hit.sanitised()
         if clean != hit:
             try:
-                write_batch(conn, self.engine, writer_id, [clean])
+                write_hits(conn, self.engine, [clean])
             except self.errors.row as again:
                 exc = again
             else:
@@ -211,9 +237,16 @@ class HitWriter:
         return "dropped"
 
     def _refresh(self) -> None:
+        """Publish this process's counts, then read the total back."""
+        writer_id = f"{self.instance_id}/{os.getpid()}"[:100]
+        pending = self.recent.unpublished()
+        published: Counter[datetime] = Counter()
+        total = None
         try:
+            if pending:
+                self.pool.run(lambda conn: publish_counts(conn, self.engine, writer_id, pending))
+                published = pending
             total = self.pool.run(lambda conn: recent_total(conn, utcnow()))
         except self.errors.any as exc:
-            LOG.warning("could not read the recent hit count: %s", exc)
-            total = None
-        self.recent.set_total(total)
+            LOG.warning("could not refresh the recent hit count: %s", exc)
+        self.recent.refreshed(total, published)

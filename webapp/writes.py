@@ -1,6 +1,7 @@
-"""The SQL of a hit: a batch of rows into ``hits`` and, in the same transaction, their number
-into ``hit_counts`` (one row per second and writing process), so that "hits of the last five
-minutes" is a sum over at most 300 rows per process, whatever the size of ``hits``.
+"""The SQL of hits: a batch of rows into ``hits`` (one statement, one round trip), and the
+per-second counts of the hits a process wrote into ``hit_counts`` (one row per second and
+writing process), so that "hits of the last five minutes" is a sum over at most 300 rows per
+process, whatever the size of ``hits``.
 
 Both drivers use the ``%s`` parameter style. A batch is written exactly once even when it is
 retried after a lost reply: rows whose ``hit_id`` is already stored are left out first
@@ -9,7 +10,6 @@ retried after a lost reply: rows whose ``hit_id`` is already stored are left out
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -20,33 +20,23 @@ from webapp.hit import Hit
 
 RECENT_WINDOW = timedelta(minutes=5)
 
-# PostgreSQL: one statement (one round trip, its own transaction). The arrays keep its text
-# the same for any batch size, so the server plans it once per connection.
-_PG_BATCH = """
-WITH written AS (
-    INSERT INTO hits (hit_id, client_ip, user_agent, hit_time, instance_id, availability_zone)
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamp[], %s::text[],
-                         %s::text[])
-    ON CONFLICT (hit_id) DO NOTHING
-    RETURNING hit_time
-)
-INSERT INTO hit_counts (bucket, writer, hits)
-SELECT date_trunc('second', hit_time), %s, COUNT(*) FROM written GROUP BY 1
-ON CONFLICT (bucket, writer) DO UPDATE SET hits = hit_counts.hits + EXCLUDED.hits
-"""
-# MySQL/MariaDB: a transaction of two multi-row INSERTs, sent as one multi-statement string
-# (one round trip; the pool's connections allow it, and values are still escaped parameters).
-_MY_BEGIN = "BEGIN; "
-_MY_HITS = (
+_HITS = (
     "INSERT INTO hits (hit_id, client_ip, user_agent, hit_time, instance_id, availability_zone) "
-    "VALUES {rows} ON DUPLICATE KEY UPDATE hit_id = hit_id; "
+    "VALUES {rows} "
 )
-_MY_HIT_ROW = "(%s, %s, %s, %s, %s, %s)"
-_MY_COUNTS = (
-    "INSERT INTO hit_counts (bucket, writer, hits) VALUES {rows} "
-    "ON DUPLICATE KEY UPDATE hits = hits + VALUES(hits); COMMIT"
-)
-_MY_COUNT_ROW = "(%s, %s, %s)"
+_HIT_ROW = "(%s, %s, %s, %s, %s, %s)"
+_COUNTS = "INSERT INTO hit_counts (bucket, writer, hits) VALUES {rows} "
+_COUNT_ROW = "(%s, %s, %s)"
+ON_DUPLICATE: dict[Engine, tuple[str, str]] = {  # (hits, hit_counts)
+    "postgres": (
+        "ON CONFLICT (hit_id) DO NOTHING",
+        "ON CONFLICT (bucket, writer) DO UPDATE SET hits = hit_counts.hits + EXCLUDED.hits",
+    ),
+    "mysql": (
+        "ON DUPLICATE KEY UPDATE hit_id = hit_id",
+        "ON DUPLICATE KEY UPDATE hits = hits + VALUES(hits)",
+    ),
+}
 _RECENT = "SELECT COALESCE(SUM(hits), 0) FROM hit_counts WHERE bucket >= %s"
 
 
@@ -58,31 +48,19 @@ def per_second(hits: Sequence[Hit]) -> Counter[datetime]:
     return Counter(second_of(h.hit_time) for h in hits)
 
 
-def write_batch(conn: Any, engine: Engine, writer: str, hits: Sequence[Hit]) -> None:
-    """Insert the hits and add them to ``hit_counts``, in one transaction."""
-    if engine == "postgres":
-        columns = list(zip(*(h.row() for h in hits), strict=True))
-        with conn.cursor() as cur:
-            cur.execute(_PG_BATCH, [list(c) for c in columns] + [writer])
-        return
-    counts = sorted(per_second(hits).items())
-    sql = (
-        _MY_BEGIN
-        + _MY_HITS.format(rows=", ".join([_MY_HIT_ROW] * len(hits)))
-        + _MY_COUNTS.format(rows=", ".join([_MY_COUNT_ROW] * len(counts)))
-    )
-    params = [v for h in hits for v in h.row()] + [
-        v for second, n in counts for v in (second, writer, n)
-    ]
+def write_hits(conn: Any, engine: Engine, hits: Sequence[Hit]) -> None:
+    """Insert the hits: one multi-row INSERT, its own transaction."""
+    sql = _HITS.format(rows=", ".join([_HIT_ROW] * len(hits))) + ON_DUPLICATE[engine][0]
     with conn.cursor() as cur:
-        try:
-            cur.execute(sql, params)
-            while cur.nextset():  # the server stops at the first failing statement
-                pass
-        except BaseException:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            raise
+        cur.execute(sql, [value for hit in hits for value in hit.row()])
+
+
+def publish_counts(conn: Any, engine: Engine, writer: str, counts: Counter[datetime]) -> None:
+    """Add a process's hits, by second, to ``hit_counts``."""
+    rows = sorted(counts.items())
+    sql = _COUNTS.format(rows=", ".join([_COUNT_ROW] * len(rows))) + ON_DUPLICATE[engine][1]
+    with conn.cursor() as cur:
+        cur.execute(sql, [value for second, n in rows for value in (second, writer, n)])
 
 
 def unwritten(conn: Any, hits: Sequence[Hit]) -> list[Hit]:

@@ -18,7 +18,7 @@ import requests
 from tests.webapp.support import AZ, IMAGE_URL, INSTANCE_ID, query, serve, settings_for
 from tests.webapp.test_entrypoints import app_env, free_port, running, wait_http
 from webapp.hit import utcnow
-from webapp.recent import MAX_AGE_S
+from webapp.recent import STALENESS_S
 
 BIN = Path(sys.executable).parent
 COUNT = re.compile(r'<dd id="recent-hits">(\d+)</dd>')
@@ -76,8 +76,8 @@ def gunicorn(url: str, instance_id: str, workers: int = 1) -> Iterator[str]:
 
 def test_recent_count_is_correct_within_its_staleness(app_db: str) -> None:
     """Two instances on one database, visited in turns: a page counts every hit of its own
-    instance, every hit of the other finished more than MAX_AGE_S before it was asked for,
-    and nothing that is not there; after MAX_AGE_S of quiet both pages are exact. Hits of
+    instance, every hit of the other finished more than STALENESS_S before it was asked for,
+    and nothing that is not there; after STALENESS_S of quiet both pages are exact. Hits of
     more than five minutes ago are not counted."""
     now = utcnow()
     for minutes_ago, hits in ((6, 50), (4, 7)):  # an earlier writer's traffic
@@ -95,15 +95,15 @@ def test_recent_count_is_correct_within_its_staleness(app_db: str) -> None:
             started = time.monotonic()
             count = shown(requests.get(bases[name] + "/", timeout=10))
             visits.append(Visit(name, started, time.monotonic(), count))
-            time.sleep(0.05 * (i % 5))  # some visits far enough apart, some not
-        time.sleep(MAX_AGE_S + 0.2)
+            time.sleep(0.15 * (i % 5))  # some visits far enough apart, some not
+        time.sleep(STALENESS_S + 0.2)
         quiet = {name: shown(requests.get(base + "/", timeout=10)) for name, base in bases.items()}
 
     for n, visit in enumerate(visits, start=1):
         before = visits[:n]
         own = sum(v.server == visit.server for v in before)
         settled = sum(
-            v.server != visit.server and v.finished < visit.started - MAX_AGE_S for v in before
+            v.server != visit.server and v.finished < visit.started - STALENESS_S for v in before
         )
         assert earlier + own + settled <= visit.count <= earlier + n, (n, visit)
     total = earlier + len(visits)
@@ -129,7 +129,7 @@ def test_concurrent_visits_are_all_written_and_counted(app_db: str) -> None:
             thread.start()
         for thread in clients:
             thread.join()
-        time.sleep(MAX_AGE_S + 0.2)
+        time.sleep(STALENESS_S + 0.2)
         final = [shown(requests.get(base + "/", timeout=10)) for _ in range(2)]
     assert answers == [200] * 300
     assert query(app_db, "SELECT COUNT(*) FROM hits") == [(302,)]
