@@ -1,4 +1,4 @@
-"""Group commit: the hits of concurrent requests written in one transaction.
+"""Group commit: the hits of concurrent requests written in one INSERT.
 
 A request thread queues its hit; if no thread is writing, it becomes the *leader* and
 writes everything queued (up to ``MAX_BATCH`` rows per INSERT, ``webapp.writes``) in its
@@ -6,7 +6,7 @@ own thread; otherwise it waits. When the leader is done it wakes the threads who
 it wrote and hands the lead to the first hit queued meanwhile, whose thread then writes
 everything queued by then. So one commit (one disk flush) is shared by every request that
 arrived while the previous one ran, and the cost per hit falls under load, while a lone
-request writes its own single-row transaction at once, with no thread hand-off. A request
+request writes its own single-row INSERT at once, with no thread hand-off. A request
 still gets its answer only once its hit is committed, or the database error that
 prevented it.
 

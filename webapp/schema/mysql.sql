@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS hits (
     availability_zone VARCHAR(64)  NOT NULL,
     INDEX hits_hit_time_idx (hit_time)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
--- How many hits each app process wrote in each second, in the same transaction as the hits:
+-- How many hits each app process wrote in each second (published at most once a second):
 -- the page's "last five minutes" sums at most 300 rows per process, whatever the size of hits.
 CREATE TABLE IF NOT EXISTS hit_counts (
     bucket            DATETIME     NOT NULL,  -- UTC, the second the hits were taken in
