@@ -139,3 +139,15 @@ def test_unsafe_image_url_not_rendered(app_db: str) -> None:
     with serve(settings) as base:
         page = requests.get(base + "/", timeout=10)
     assert "javascript:" not in page.text and "<img" not in page.text
+
+
+def test_head_writes_a_hit_and_other_methods_are_refused(app_db: str) -> None:
+    with serve(settings_for(app_db)) as base:
+        head = requests.head(base + "/", timeout=10)
+        post = requests.post(base + "/", timeout=10)
+        missing = requests.get(base + "/nowhere", timeout=10)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) > 0
+    assert (post.status_code, post.headers["Allow"]) == (405, "GET, HEAD")
+    assert missing.status_code == 404
+    assert len(rows(app_db)) == 1
