@@ -63,23 +63,28 @@ CLASSIC = "classic design"
 FRESH = "fresh table"
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
-# The filled table: FILL_ROWS hits over the five minutes before the fill, and their counts.
+# The filled table: FILL_ROWS hits over the five minutes before the fill, with the app's
+# time-ordered ids (a table the app has grown), and their counts.
 FILL_SQL = {
     "postgres": [
         "INSERT INTO hits (hit_id, client_ip, user_agent, hit_time, instance_id,"
-        " availability_zone) SELECT md5(g::text), '10.0.' || mod(g, 250) || '.' || mod(g, 200),"
-        " 'bench-fill/1.0 (' || g || ')', %(now)s - ({rows} - g) * interval '300 seconds' / {rows},"
-        " 'i-fill', 'fill-az' FROM generate_series(1, {rows}) g",
+        " availability_zone) SELECT lpad(to_hex((extract(epoch FROM t) * 1000)::bigint), 12, '0')"
+        " || substr(md5(g::text), 1, 20), '10.0.' || mod(g, 250) || '.' || mod(g, 200),"
+        " 'bench-fill/1.0 (' || g || ')', t, 'i-fill', 'fill-az'"
+        " FROM generate_series(1, {rows}) g,"
+        " LATERAL (SELECT %(now)s - ({rows} - g) * interval '300 seconds' / {rows} AS t) x",
         "INSERT INTO hit_counts (bucket, writer, hits) SELECT date_trunc('second', hit_time),"
         " 'i-fill/0', COUNT(*) FROM hits GROUP BY 1",
         "VACUUM ANALYZE hits",
     ],
     "mysql": [
+        "SET time_zone = '+00:00'",
         "INSERT INTO hits (hit_id, client_ip, user_agent, hit_time, instance_id,"
-        " availability_zone) SELECT MD5(seq), CONCAT('10.0.', seq MOD 250, '.', seq MOD 200),"
-        " CONCAT('bench-fill/1.0 (', seq, ')'),"
-        " %(now)s - INTERVAL (({rows} - seq) * 300000000 DIV {rows}) MICROSECOND,"
-        " 'i-fill', 'fill-az' FROM seq_1_to_{rows}",
+        " availability_zone) SELECT CONCAT(LPAD(LOWER(HEX(FLOOR(UNIX_TIMESTAMP(t) * 1000))), 12,"
+        " '0'), LEFT(MD5(seq), 20)), CONCAT('10.0.', seq MOD 250, '.', seq MOD 200),"
+        " CONCAT('bench-fill/1.0 (', seq, ')'), t, 'i-fill', 'fill-az' FROM (SELECT seq,"
+        " %(now)s - INTERVAL (({rows} - seq) * 300000000 DIV {rows}) MICROSECOND AS t"
+        " FROM seq_1_to_{rows}) filled",
         "INSERT INTO hit_counts (bucket, writer, hits)"
         " SELECT hit_time - INTERVAL MICROSECOND(hit_time) MICROSECOND, 'i-fill/0', COUNT(*)"
         " FROM hits GROUP BY 1",

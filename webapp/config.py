@@ -133,7 +133,7 @@ def instance_identity(env: Mapping[str, str]) -> tuple[str, str]:
     return instance_id or UNKNOWN, az or UNKNOWN
 
 
-def _number(
+def positive_number(
     env: Mapping[str, str], name: str, kind: type[int] | type[float], default: float
 ) -> Any:
     raw = (env.get(name) or "").strip()
@@ -149,8 +149,8 @@ def _number(
 def load_settings(env: Mapping[str, str] | None = None, *, resilient: bool = False) -> Settings:
     env = dict(os.environ if env is None else env)
     mode_resilient = resilient_mode(env, forced=resilient)
-    buffer_max = _number(env, "WEBAPP_BUFFER_MAX", int, 10_000)
-    retry_seconds = _number(env, "WEBAPP_RETRY_SECONDS", float, 1.0)
+    buffer_max = positive_number(env, "WEBAPP_BUFFER_MAX", int, 10_000)
+    retry_seconds = positive_number(env, "WEBAPP_RETRY_SECONDS", float, 1.0)
     target = db_target(env)
     instance_id, az = instance_identity(env)
     from_secret = not env.get("WEBAPP_DB_URL")

@@ -18,13 +18,19 @@ import argparse
 import importlib.util
 import os
 import sys
+from collections.abc import Mapping
+
+from webapp.config import positive_number
+from webapp.db import ConfigError
 
 APP = "webapp.wsgi:app"
 
 
-def counts(env: dict[str, str] | os._Environ[str]) -> tuple[int, int]:
+def counts(env: Mapping[str, str]) -> tuple[int, int]:
     """(workers, threads per worker) from ``WEBAPP_WORKERS`` / ``WEBAPP_THREADS``."""
-    return int(env.get("WEBAPP_WORKERS") or 2), int(env.get("WEBAPP_THREADS") or 32)
+    workers = positive_number(env, "WEBAPP_WORKERS", int, 2)
+    threads = positive_number(env, "WEBAPP_THREADS", int, 32)
+    return workers, threads
 
 
 def command(host: str, port: int, server: str | None = None) -> list[str]:
@@ -52,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     host, _, port = args.bind.rpartition(":")
     if not host or not port.isdigit():
         parser.error(f"--bind must be HOST:PORT, not {args.bind!r}")
-    cmd = command(host, int(port), args.server)
+    try:
+        cmd = command(host, int(port), args.server)
+    except ConfigError as exc:
+        print(f"ConfigError: {exc}", file=sys.stderr)
+        return 2
     print(f"serving {APP} on {args.bind} with {cmd[2]}", file=sys.stderr, flush=True)
     os.execv(sys.executable, cmd)  # noqa: S606 (our own interpreter, fixed arguments)
     return 0  # not reached

@@ -151,3 +151,18 @@ def test_webapp_serve_refuses_a_bad_bind() -> None:
     )
     assert result.returncode == 2
     assert "--bind must be HOST:PORT, not 'nowhere'" in result.stderr
+
+
+def test_webapp_serve_names_a_bad_count() -> None:
+    env = {**os.environ, "WEBAPP_THREADS": "many"}
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp.serve", "--bind", "127.0.0.1:1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == "ConfigError: WEBAPP_THREADS must be a positive number, not 'many'"
+    )
