@@ -6,8 +6,11 @@
   (JSON with ``username`` and ``password``), read once at start, never logged.
 - ``WEBAPP_INSTANCE_ID`` / ``WEBAPP_AZ``: else read from instance metadata (IMDSv2), else
   ``unknown``.
-- ``WEBAPP_IMAGE_URL``: the picture shown on the page.
-- ``WEBAPP_RESILIENT=1``: keep serving while the database is away (see ``webapp.store``).
+- ``WEBAPP_IMAGE_URL``: the picture shown on the page (the lab's ``websiteimage``, or its
+  copy in the lab's S3 bucket: what ``reslab inject s3`` breaks).
+- ``WEBAPP_WORKSHOP``: the lab (workshop) name shown on the page.
+- ``WEBAPP_MODE``: ``fragile`` (default) or ``resilient`` (keep serving while the database is
+  away, see ``webapp.store``); ``WEBAPP_RESILIENT=1`` is the older spelling of the latter.
 - ``WEBAPP_BUFFER_MAX`` (default 10000), ``WEBAPP_RETRY_SECONDS`` (default 1.0): resilient
   mode's buffer bound and reconnect interval.
 """
@@ -19,6 +22,7 @@ import os
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from webapp.db import ConfigError, DbTarget, engine_from_name, parse_db_url
 
@@ -30,6 +34,9 @@ TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
+MODES = ("fragile", "resilient")
+
+
 @dataclass(frozen=True)
 class Settings:
     target: DbTarget
@@ -37,15 +44,30 @@ class Settings:
     az: str
     image_url: str
     resilient: bool
+    workshop: str = ""
     buffer_max: int = 10_000
     retry_seconds: float = 1.0
     # Re-reads the credentials (the secret rotates: RDS-managed master secrets every 7 days);
     # None when they come from WEBAPP_DB_URL.
     reload_target: Callable[[], DbTarget] | None = field(default=None, compare=False)
 
+    @property
+    def mode(self) -> str:
+        return "resilient" if self.resilient else "fragile"
+
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in TRUE_WORDS
+
+
+def resilient_mode(env: Mapping[str, str], *, forced: bool = False) -> bool:
+    """``WEBAPP_MODE`` (fragile | resilient), ``WEBAPP_RESILIENT=1``, or ``--resilient``."""
+    mode = (env.get("WEBAPP_MODE") or "").strip().lower()
+    if mode and mode not in MODES:
+        raise ConfigError(f"WEBAPP_MODE must be fragile or resilient, not {mode!r}")
+    if mode == "fragile" and _flag(env.get("WEBAPP_RESILIENT")):
+        raise ConfigError("WEBAPP_MODE=fragile contradicts WEBAPP_RESILIENT=1: set one of them")
+    return forced or mode == "resilient" or _flag(env.get("WEBAPP_RESILIENT"))
 
 
 def read_secret(secret_arn: str) -> tuple[str, str]:
@@ -111,17 +133,35 @@ def instance_identity(env: Mapping[str, str]) -> tuple[str, str]:
     return instance_id or UNKNOWN, az or UNKNOWN
 
 
+def positive_number(
+    env: Mapping[str, str], name: str, kind: type[int] | type[float], default: float
+) -> Any:
+    raw = (env.get(name) or "").strip()
+    try:
+        value = kind(raw) if raw else kind(default)
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, resilient: bool = False) -> Settings:
     env = dict(os.environ if env is None else env)
+    mode_resilient = resilient_mode(env, forced=resilient)
+    buffer_max = positive_number(env, "WEBAPP_BUFFER_MAX", int, 10_000)
+    retry_seconds = positive_number(env, "WEBAPP_RETRY_SECONDS", float, 1.0)
+    target = db_target(env)
     instance_id, az = instance_identity(env)
     from_secret = not env.get("WEBAPP_DB_URL")
     return Settings(
-        target=db_target(env),
+        target=target,
         instance_id=instance_id,
         az=az,
-        image_url=env.get("WEBAPP_IMAGE_URL", ""),
-        resilient=resilient or _flag(env.get("WEBAPP_RESILIENT")),
-        buffer_max=int(env.get("WEBAPP_BUFFER_MAX") or 10_000),
-        retry_seconds=float(env.get("WEBAPP_RETRY_SECONDS") or 1.0),
+        image_url=env.get("WEBAPP_IMAGE_URL", "").strip(),
+        resilient=mode_resilient,
+        workshop=env.get("WEBAPP_WORKSHOP", "").strip(),
+        buffer_max=buffer_max,
+        retry_seconds=retry_seconds,
         reload_target=(lambda: db_target(env)) if from_secret else None,
     )

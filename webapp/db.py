@@ -12,7 +12,6 @@ package is written once for both engines.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -120,20 +119,3 @@ def connect(target: DbTarget, *, connect_timeout: int = CONNECT_TIMEOUT_S) -> An
         write_timeout=IO_TIMEOUT_S,
         charset="utf8mb4",
     )
-
-
-def run_in_transaction(conn: Any, engine: Engine, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """``executemany`` inside one transaction on an autocommit connection: all rows or none."""
-    if engine == "postgres":
-        with conn.transaction(), conn.cursor() as cur:
-            cur.executemany(sql, rows)
-        return
-    conn.begin()
-    try:
-        with conn.cursor() as cur:
-            cur.executemany(sql, rows)
-        conn.commit()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            conn.rollback()
-        raise

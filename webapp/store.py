@@ -1,181 +1,52 @@
 """Where hits go: straight to the database (fragile), or via a bounded buffer (resilient).
 
-Fragile mode (the classic lab): every hit is an INSERT; a database error is the caller's
-problem (the page answers 500).
+Every hit goes through the process's ``HitWriter`` (group commit: concurrent hits share one
+INSERT; a row the database refuses is stored sanitised or dropped and counted, never taken
+for an outage).
 
-Resilient mode: a database error marks the store *degraded*; hits are then appended to a
-bounded in-memory queue and requests stop touching the database. A background thread
-retries every ``retry_seconds``; once ``SELECT 1`` answers it leaves degraded mode (new hits
-go straight to the database again) and flushes the queue in transactions (a batch is either
-all written or put back), so no hit taken while degraded is lost after the reconnect (unless
-the queue overflowed: ``dropped`` counts those, oldest first). Every hit carries a unique
-``hit_id`` and the INSERT ignores one already there, so a retried write never doubles a row.
+Fragile mode (the classic lab): a hit the database could not take is the caller's problem
+(``DatabaseUnavailable``: the page answers 500).
+
+Resilient mode: when the database cannot take writes the store turns *degraded*; hits are
+then appended to a bounded in-memory queue and requests stop touching the database. A
+background thread retries every ``retry_seconds``; once ``SELECT 1`` answers it leaves
+degraded mode (new hits go straight to the database again) and flushes the queue through
+the writer, putting back whatever the database did not take, so no hit taken while degraded
+is lost after the reconnect (unless the queue overflowed: ``dropped`` counts those, oldest
+first). Every hit carries a unique ``hit_id`` and a retried write leaves out the ones already
+stored, so hits are written exactly once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-import time
-import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import astuple, dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import NamedTuple
 
-from webapp.db import DbTarget, Engine, connect, run_in_transaction
+from webapp.db import DbTarget
+from webapp.dberrors import db_errors
+from webapp.hit import Hit, utcnow
+from webapp.pool import Pool
+from webapp.writer import BadRows, HitWriter, Job
 
 LOG = logging.getLogger("webapp")
-T = TypeVar("T")
-
-_INSERT = (
-    "INSERT INTO hits (hit_id, client_ip, user_agent, hit_time, instance_id, availability_zone) "
-    "VALUES (%s, %s, %s, %s, %s, %s)"
-)
-# hit_id is unique: writing a hit twice (a retry after a lost reply, a flush of a hit whose
-# first write did land) keeps one row, so hits are written exactly once.
-INSERT_HIT: dict[Engine, str] = {
-    "postgres": _INSERT + " ON CONFLICT (hit_id) DO NOTHING",
-    "mysql": _INSERT + " ON DUPLICATE KEY UPDATE hit_id = hit_id",
-}
-COUNT_RECENT = "SELECT COUNT(*) FROM hits WHERE hit_time >= %s"
-RECENT_WINDOW = timedelta(minutes=5)
 FLUSH_BATCH = 500
-MAX_IDLE_CONNECTIONS = 8
-RELOAD_INTERVAL_S = 30.0
-# Column widths in webapp/schema/*.sql: longer header values are cut to fit.
-MAX_IP = 255
-MAX_USER_AGENT = 1024
 
 
-def utcnow() -> datetime:
-    """Naive UTC: both schemas store hit_time as a zone-less timestamp in UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
+class Recorded(NamedTuple):
+    buffered: bool
+    """Resilient mode, degraded: the hit waits in the buffer."""
+    recent_hits: int | None
+    """Hits of the last five minutes (``webapp.recent``), None when unknown."""
 
 
-@dataclass(frozen=True)
-class Hit:
-    hit_id: str
-    client_ip: str
-    user_agent: str
-    hit_time: datetime
-    instance_id: str
-    availability_zone: str
-
-    @classmethod
-    def now(cls, client_ip: str, user_agent: str, instance_id: str, az: str) -> Hit:
-        return cls(
-            uuid.uuid4().hex,
-            client_ip[:MAX_IP],
-            user_agent[:MAX_USER_AGENT],
-            utcnow(),
-            instance_id,
-            az,
-        )
+BUFFERED = Recorded(True, None)
 
 
-def db_errors(target: DbTarget) -> tuple[type[BaseException], ...]:
-    """The exceptions that mean "the database did not answer" for this engine."""
-    if target.engine == "postgres":
-        import psycopg
-
-        return (psycopg.Error, OSError)
-    import pymysql
-
-    return (pymysql.Error, OSError)
-
-
-class Pool:
-    """Idle connections shared by request threads.
-
-    ``run(work)`` calls ``work(conn)``. Any error closes that connection and every idle one
-    (after an outage they are all dead). When the failed connection was a reused one (most
-    likely closed by a database restart while idle) the work is retried once on a new
-    connection, so the first request after a short outage does not fail for nothing.
-    """
-
-    def __init__(
-        self,
-        target: DbTarget,
-        errors: tuple[type[BaseException], ...],
-        max_idle: int = MAX_IDLE_CONNECTIONS,
-        reload_target: Callable[[], DbTarget] | None = None,
-    ) -> None:
-        self.target = target
-        self.errors = errors
-        self.max_idle = max_idle
-        self.reload_target = reload_target
-        self._reloaded_at = -RELOAD_INTERVAL_S
-        self._idle: list[Any] = []
-        self._lock = threading.Lock()
-
-    def _connect(self) -> Any:
-        """A new connection; when that fails and the credentials come from a secret, re-read
-        the secret (at most every RELOAD_INTERVAL_S) and try once more if they changed."""
-        try:
-            return connect(self.target)
-        except self.errors:
-            fresh = self._reload()
-            if fresh is None:
-                raise
-        self.target = fresh
-        LOG.warning("database credentials changed in the secret: reconnecting with them")
-        return connect(fresh)
-
-    def _reload(self) -> DbTarget | None:
-        now = time.monotonic()
-        if self.reload_target is None or now - self._reloaded_at < RELOAD_INTERVAL_S:
-            return None
-        self._reloaded_at = now
-        try:
-            fresh = self.reload_target()
-        except Exception as exc:  # no network to Secrets Manager: keep the old credentials
-            LOG.warning("could not re-read the database secret: %s", type(exc).__name__)
-            return None
-        return fresh if fresh != self.target else None
-
-    def run(self, work: Callable[[Any], T]) -> T:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        reused = conn is not None
-        for attempt in (1, 2):
-            if conn is None:
-                conn = self._connect()
-            try:
-                result = work(conn)
-            except self.errors:
-                _close(conn)
-                self.clear()
-                if not reused or attempt == 2:
-                    raise
-                conn = None
-                continue
-            except BaseException:
-                _close(conn)
-                raise
-            self._give_back(conn)
-            return result
-        raise AssertionError("unreachable")
-
-    def _give_back(self, conn: Any) -> None:
-        with self._lock:
-            if len(self._idle) < self.max_idle:
-                self._idle.append(conn)
-                return
-        _close(conn)
-
-    def clear(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            _close(conn)
-
-
-def _close(conn: Any) -> None:
-    with contextlib.suppress(Exception):
-        conn.close()
+class DatabaseUnavailable(Exception):
+    """Fragile mode: the database could not take the hit (the cause is chained)."""
 
 
 class HitStore:
@@ -183,6 +54,7 @@ class HitStore:
         self,
         target: DbTarget,
         *,
+        instance_id: str = "unknown",
         resilient: bool = False,
         buffer_max: int = 10_000,
         retry_seconds: float = 1.0,
@@ -191,9 +63,9 @@ class HitStore:
         self.target = target
         self.resilient = resilient
         self.retry_seconds = retry_seconds
-        self.errors = db_errors(target)
+        self.errors = db_errors(target.engine)
         self.pool = Pool(target, self.errors, reload_target=reload_target)
-        self.insert_sql = INSERT_HIT[target.engine]
+        self.writer = HitWriter(self.pool, target.engine, instance_id)
         self.dropped = 0
         self._buffer: deque[Hit] = deque()
         self._buffer_max = buffer_max
@@ -214,47 +86,43 @@ class HitStore:
         """Hits not yet in the database: queued, or being flushed right now."""
         return len(self._buffer) + self._in_flight
 
-    def ping(self) -> bool:
+    @property
+    def bad_rows(self) -> BadRows:
+        """Hits the database refused as they were: stored sanitised, or dropped."""
+        return self.writer.bad_rows
+
+    def ping(self, *, quiet: bool = False) -> bool:
         """True when the database answers ``SELECT 1``."""
         try:
             self.pool.run(_select_one)
             return True
-        except self.errors as exc:
-            LOG.warning("database ping failed (%s): %s", self.target.redacted(), exc)
+        except self.errors.any as exc:
+            if not quiet:
+                LOG.warning("database ping failed (%s): %s", self.target.redacted(), exc)
             return False
 
     def recent_count(self) -> int | None:
-        """Hits of the last five minutes, or None when degraded or the database is away."""
-        if self._degraded:
-            return None
-        try:
-            return self.pool.run(_count_recent)
-        except self.errors as exc:
-            LOG.warning("database count failed (%s): %s", self.target.redacted(), exc)
-            return None
+        """Hits of the last five minutes (``webapp.recent``), or None when degraded or the
+        database is away."""
+        return None if self._degraded else self.writer.recent_count()
 
     # ---- writes ------------------------------------------------------------------------
-    def record(self, hit: Hit) -> int | None:
+    def record(self, hit: Hit) -> Recorded:
         """Write the hit; return the recent hit count.
 
-        Fragile: database errors propagate. Resilient: the hit is buffered and None returned.
+        Fragile: raises ``DatabaseUnavailable``. Resilient: the hit is buffered instead.
         """
         if self.resilient and self._enqueue_if_degraded(hit):
-            return None
-
-        def insert_and_count(conn: Any) -> int:
-            with conn.cursor() as cur:
-                cur.execute(self.insert_sql, astuple(hit))
-            return _count_recent(conn)
-
+            return BUFFERED
         try:
-            return self.pool.run(insert_and_count)
-        except self.errors as exc:
+            self.writer.write(hit)
+        except self.errors.any as exc:
             LOG.warning("database write failed (%s): %s", self.target.redacted(), exc)
             if not self.resilient:
-                raise
+                raise DatabaseUnavailable(str(exc)) from exc
             self._enter_degraded(hit)
-            return None
+            return BUFFERED
+        return Recorded(False, self.writer.recent.value(utcnow()))
 
     def _enqueue_if_degraded(self, hit: Hit) -> bool:
         with self._lock:
@@ -300,36 +168,32 @@ class HitStore:
     def flush(self) -> bool:
         """Leave degraded mode once ``SELECT 1`` answers, then write every buffered hit.
 
-        Returns True when the database answered and the buffer was emptied.
+        Returns True when the database answered and the buffer was emptied; on a failure the
+        hits not written go back to the front of the buffer and the store stays degraded.
         """
-        try:
-            self.pool.run(self._flush_on)
-            return True
-        except self.errors as exc:
-            LOG.info("database still away (%s): %s", self.target.redacted(), exc)
+        if not self.ping(quiet=True):
+            LOG.info("database still away (%s)", self.target.redacted())
             return False
-
-    def _flush_on(self, conn: Any) -> None:
-        _select_one(conn)
         # The database answers: new hits go straight to it again while the backlog drains
         # (otherwise a busy site could buffer faster than this thread flushes).
         self._degraded = False
         while True:
             with self._lock:
                 if not self._buffer:
-                    return
+                    return True
                 size = min(FLUSH_BATCH, len(self._buffer))
                 batch = [self._buffer.popleft() for _ in range(size)]
                 self._in_flight = size
-            try:
-                rows = [astuple(h) for h in batch]
-                run_in_transaction(conn, self.target.engine, self.insert_sql, rows)
-            except BaseException:
-                with self._lock:
-                    self._buffer.extendleft(reversed(batch))
-                raise
-            finally:
+            jobs = [Job(hit) for hit in batch]
+            self.writer.run(jobs)
+            # A database error, or a bug: keep the hit either way.
+            failed = [job.hit for job in jobs if job.error is not None]
+            with self._lock:
+                self._buffer.extendleft(reversed(failed))  # type: ignore[arg-type]
                 self._in_flight = 0
+                if failed:
+                    self._degraded = True
+                    return False
 
     def close(self) -> None:
         """Stop the flusher (one last flush attempt if hits are waiting) and disconnect."""
@@ -339,17 +203,11 @@ class HitStore:
             self._flusher.join(timeout=5)
         if self._buffer:
             self.flush()
+        self.writer.close()
         self.pool.clear()
 
 
-def _select_one(conn: Any) -> None:
-    with conn.cursor() as cur:
+def _select_one(conn: object) -> None:
+    with conn.cursor() as cur:  # type: ignore[attr-defined]
         cur.execute("SELECT 1")
         cur.fetchall()
-
-
-def _count_recent(conn: Any) -> int:
-    with conn.cursor() as cur:
-        cur.execute(COUNT_RECENT, (utcnow() - RECENT_WINDOW,))
-        row = cur.fetchone()
-    return int(row[0]) if row else 0

@@ -23,8 +23,9 @@ def shared_db(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture
 def app_db(shared_db: str) -> str:
-    """The module's database (each engine in turn) with an empty hits table."""
+    """The module's database (each engine in turn) with empty hits and hit_counts tables."""
     query(shared_db, "TRUNCATE TABLE hits")
+    query(shared_db, "TRUNCATE TABLE hit_counts")
     return shared_db
 
 

@@ -18,6 +18,7 @@ from webapp.schema import ensure_schema
 INSTANCE_ID = "i-0123456789abcdef0"
 AZ = "us-east-2a"
 IMAGE_URL = "https://example.com/lab.png"
+WORKSHOP = "Resiliency Day <1>"
 
 
 class TcpProxy:
@@ -100,6 +101,7 @@ def settings_for(url: str, *, resilient: bool = False, port: int | None = None) 
         az=AZ,
         image_url=IMAGE_URL,
         resilient=resilient,
+        workshop=WORKSHOP,
         buffer_max=1000,
         retry_seconds=0.1,
     )

@@ -136,3 +136,37 @@ def test_identity_falls_back_to_unknown() -> None:
     assert instance_identity(env) == ("unknown", "unknown")
     assert instance_identity({"AWS_EC2_METADATA_DISABLED": "true"}) == ("unknown", "unknown")
     assert instance_identity({"WEBAPP_INSTANCE_ID": "i-9", "WEBAPP_AZ": "a"}) == ("i-9", "a")
+
+
+BASE_ENV = {"WEBAPP_DB_URL": "postgresql://h/app", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "resilient"),
+    [
+        ({}, False),
+        ({"WEBAPP_MODE": "fragile"}, False),
+        ({"WEBAPP_MODE": " Resilient "}, True),
+        ({"WEBAPP_RESILIENT": "1"}, True),
+        ({"WEBAPP_MODE": "resilient", "WEBAPP_RESILIENT": "1"}, True),
+    ],
+)
+def test_mode_from_the_environment(extra: dict[str, str], resilient: bool) -> None:
+    settings = load_settings({**BASE_ENV, **extra, "WEBAPP_WORKSHOP": " Lab 7 "})
+    assert settings.resilient is resilient
+    assert settings.mode == ("resilient" if resilient else "fragile")
+    assert settings.workshop == "Lab 7"
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"WEBAPP_MODE": "robust"}, "WEBAPP_MODE must be fragile or resilient, not 'robust'"),
+        ({"WEBAPP_MODE": "fragile", "WEBAPP_RESILIENT": "yes"}, "contradicts WEBAPP_RESILIENT"),
+        ({"WEBAPP_BUFFER_MAX": "lots"}, "WEBAPP_BUFFER_MAX must be a positive number"),
+        ({"WEBAPP_RETRY_SECONDS": "-1"}, "WEBAPP_RETRY_SECONDS must be a positive number"),
+    ],
+)
+def test_bad_settings_are_named(extra: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_settings({**BASE_ENV, **extra})

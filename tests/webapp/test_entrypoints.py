@@ -125,3 +125,44 @@ def test_webapp_imports_nothing_from_reslab() -> None:
                 else []
             )
             assert not any(n.split(".")[0] == "reslab" for n in names), path
+
+
+def test_webapp_serve_serves_the_wsgi_app(app_db: str) -> None:
+    """The instances' entry point (granian when installed, else gunicorn), for real."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "webapp.serve", "--bind", f"127.0.0.1:{port}"]
+    env = app_env(app_db, WEBAPP_WORKERS="1", WEBAPP_THREADS="4", WEBAPP_MODE="resilient")
+    with running(cmd, env) as proc:
+        health = wait_http(f"http://127.0.0.1:{port}/healthcheck", proc)
+        pages = [requests.get(f"http://127.0.0.1:{port}/", timeout=10) for _ in range(3)]
+        status = requests.get(f"http://127.0.0.1:{port}/api/status", timeout=10).json()
+    assert health.status_code == 200
+    assert [p.status_code for p in pages] == [200] * 3
+    assert (status["mode"], status["recent_hits"]) == ("resilient", 3)
+    assert query(app_db, "SELECT COUNT(*) FROM hits") == [(3,)]
+
+
+def test_webapp_serve_refuses_a_bad_bind() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp.serve", "--bind", "nowhere"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--bind must be HOST:PORT, not 'nowhere'" in result.stderr
+
+
+def test_webapp_serve_names_a_bad_count() -> None:
+    env = {**os.environ, "WEBAPP_THREADS": "many"}
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp.serve", "--bind", "127.0.0.1:1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == "ConfigError: WEBAPP_THREADS must be a positive number, not 'many'"
+    )

@@ -9,8 +9,16 @@ from datetime import datetime, timedelta
 
 import requests
 
-from tests.webapp.support import AZ, IMAGE_URL, INSTANCE_ID, query, serve, settings_for
-from webapp.store import utcnow
+from tests.webapp.support import (
+    AZ,
+    IMAGE_URL,
+    INSTANCE_ID,
+    WORKSHOP,
+    query,
+    serve,
+    settings_for,
+)
+from webapp.hit import utcnow
 
 HOSTILE = [
     "1.2.3.4'); DROP TABLE hits; --",
@@ -56,6 +64,10 @@ def test_recent_count_grows_and_status_reports_it(app_db: str) -> None:
     assert status == {
         "instance_id": INSTANCE_ID,
         "availability_zone": AZ,
+        "workshop": WORKSHOP,
+        "mode": "fragile",
+        "image_url": IMAGE_URL,
+        "bad_rows": {"sanitised": 0, "dropped": 0},
         "resilient": False,
         "degraded": False,
         "recent_hits": 3,
@@ -127,3 +139,15 @@ def test_unsafe_image_url_not_rendered(app_db: str) -> None:
     with serve(settings) as base:
         page = requests.get(base + "/", timeout=10)
     assert "javascript:" not in page.text and "<img" not in page.text
+
+
+def test_head_writes_a_hit_and_other_methods_are_refused(app_db: str) -> None:
+    with serve(settings_for(app_db)) as base:
+        head = requests.head(base + "/", timeout=10)
+        post = requests.post(base + "/", timeout=10)
+        missing = requests.get(base + "/nowhere", timeout=10)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) > 0
+    assert (post.status_code, post.headers["Allow"]) == (405, "GET, HEAD")
+    assert missing.status_code == 404
+    assert len(rows(app_db)) == 1
