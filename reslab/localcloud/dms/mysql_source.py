@@ -158,7 +158,7 @@ class MySQLSource:
                 "host": self.target.host,
                 "port": self.target.port,
                 "user": self.target.user,
-                "passwd": self.target.password,
+                "password": self.target.password,
             },
             # A replica's server_id must differ from every other replica of the source.
             server_id=secrets.randbelow(2**31 - 100_000) + 100_000,
