@@ -19,6 +19,7 @@ from reslab.localcloud.dms import (
     schema_mappings,
 )
 from tests.dms.writer import write_hits
+from webapp.schema import statements
 from webapp.schema.dms_user import create_dms_user, dms_user_sql
 
 
@@ -51,12 +52,12 @@ def test_users_get_only_the_dms_grants_and_replicate(mysql_pair):
     ]
     as_source = replace(source, user=source_user, password=source_pw)
     as_target = replace(target, user=target_user, password=target_pw)
-    with connect(as_source) as conn, conn.cursor() as cur:  # read-only on the source
-        with pytest.raises(pymysql.err.OperationalError, match="denied"):
-            cur.execute("DELETE FROM hits")
-    with connect(as_target) as conn, conn.cursor() as cur:  # nothing outside its database
-        with pytest.raises(pymysql.err.OperationalError, match="denied"):
-            cur.execute(f"SELECT count(*) FROM `{source.dbname}`.hits")
+    denied = pytest.raises(pymysql.err.OperationalError, match="denied")
+    with connect(as_source) as conn, conn.cursor() as cur, denied:  # read-only on the source
+        cur.execute("DELETE FROM hits")
+    denied = pytest.raises(pymysql.err.OperationalError, match="denied")
+    with connect(as_target) as conn, conn.cursor() as cur, denied:  # only its own database
+        cur.execute(f"SELECT count(*) FROM `{source.dbname}`.hits")
 
     task = ReplicationTask(
         "dms-users",
@@ -81,7 +82,7 @@ def test_users_get_only_the_dms_grants_and_replicate(mysql_pair):
 
 def test_the_sql_holds_no_name_or_password_and_unknown_roles_are_refused():
     for role in ("source", "target"):
-        sql = dms_user_sql(role)
+        sql = ";".join(statements(dms_user_sql(role)))
         # the password is only ever read through QUOTE(), then cleared
         assert sql.count("@dms_password") == sql.count("QUOTE(@dms_password)") + 1
         assert "@dms_password = NULL" in sql
