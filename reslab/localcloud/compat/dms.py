@@ -145,7 +145,7 @@ def _combination(message: str) -> Exception:
     return InvalidParameterCombinationException(message)
 
 
-def resolve_endpoint(endpoint: Any, account_id: str) -> DbTarget:
+def resolve_endpoint(endpoint: Any, account_id: str, region: str) -> DbTarget:
     """The real database an endpoint names, with the credentials it would log in with."""
     engine = ENGINES.get(endpoint.engine_name)
     if engine is None:
@@ -161,7 +161,7 @@ def resolve_endpoint(endpoint: Any, account_id: str) -> DbTarget:
         "port": endpoint.port,
     }
     if settings.get("SecretsManagerSecretId"):
-        values.update(_secret(settings, endpoint.region, account_id))
+        values.update(_secret(settings, region, account_id))
     missing = [k for k in ("username", "host", "port") if not values.get(k)]
     if missing:
         raise UnsupportedEndpoint(
@@ -224,8 +224,8 @@ def _engine_task(backend: Any, task: Any) -> ReplicationTask:
     single = target_settings.get("TargetDbType", "").replace("_", "-").lower()
     return ReplicationTask(
         identifier=task.id,
-        source=resolve_endpoint(source, backend.account_id),
-        target=resolve_endpoint(target, backend.account_id),
+        source=resolve_endpoint(source, backend.account_id, backend.region_name),
+        target=resolve_endpoint(target, backend.account_id, backend.region_name),
         mappings=parse_table_mappings(task.table_mappings),
         migration_type=task.migration_type,
         settings=TaskSettings.parse(task.replication_task_settings),
@@ -318,7 +318,10 @@ def _patch_backend() -> None:
                 _publish_latency(self, task, engine)
         return tasks
 
-    def start_replication_task(self: Any, arn: str, start_type: str = "start-replication") -> Any:
+    def start_replication_task(
+        self: Any, replication_task_arn: str, start_type: str = "start-replication"
+    ) -> Any:
+        arn = replication_task_arn
         task = self.replication_tasks.get(arn)
         if task is None:
             raise ResourceNotFoundFault("Replication task could not be found.")
@@ -338,7 +341,8 @@ def _patch_backend() -> None:
         engine.start(start_type)
         return task
 
-    def stop_replication_task(self: Any, arn: str) -> Any:
+    def stop_replication_task(self: Any, replication_task_arn: str) -> Any:
+        arn = replication_task_arn
         task = self.replication_tasks.get(arn)
         if task is None:
             raise ResourceNotFoundFault("Replication task could not be found.")
@@ -349,7 +353,8 @@ def _patch_backend() -> None:
             engine.stop()
         return task
 
-    def delete_replication_task(self: Any, arn: str) -> Any:
+    def delete_replication_task(self: Any, replication_task_arn: str) -> Any:
+        arn = replication_task_arn
         engine = local_tasks().get(arn)
         if engine is not None and engine.status in _ACTIVE:
             raise InvalidResourceStateFault(
@@ -379,7 +384,8 @@ def _patch_backend() -> None:
             )
         return delete_endpoint(self, endpoint_arn)
 
-    def delete_instance_unused(self: Any, arn: str) -> Any:
+    def delete_instance_unused(self: Any, replication_instance_arn: str) -> Any:
+        arn = replication_instance_arn
         users = [t.id for t in self.replication_tasks.values() if t.replication_instance_arn == arn]
         if users:
             raise InvalidResourceStateFault(
