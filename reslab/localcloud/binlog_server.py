@@ -46,6 +46,9 @@ SERVER_SETTINGS: tuple[str, ...] = (
     "--binlog-row-image=FULL",
     "--binlog-row-metadata=FULL",
     "--binlog-checksum=NONE",
+    # A replica writes what it applies to its own binary log, so DMS can read a read replica
+    # (RDS MySQL: on when the replica has automated backups).
+    "--log-slave-updates=ON",
     f"--binlog-expire-logs-seconds={BINLOG_RETENTION_SECONDS}",
     "--innodb-buffer-pool-size=32M",
     "--innodb-log-file-size=8M",
@@ -214,6 +217,24 @@ class BinlogServer:
         if not self.running:
             raise BinlogServerError("the private MariaDB server is not running")
         return f"mysql://root@127.0.0.1:{self.port}/{dbname}"
+
+    def follow(self, primary: BinlogServer) -> None:
+        """Become a read-only replica of ``primary`` (GTID replication from its first binlog),
+        as an RDS read replica follows its source."""
+        from reslab.dburl import connect
+
+        conn = connect(self.admin_url())
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %s, "
+                    "MASTER_USER = 'root', MASTER_PASSWORD = '', MASTER_USE_GTID = slave_pos",
+                    (primary.port,),
+                )
+                cur.execute("START SLAVE")
+                cur.execute("SET GLOBAL read_only = 1")
+        finally:
+            conn.close()
 
     def create_database(self, name: str) -> str:
         """Create an empty database (dropped first if present); its admin URL."""
