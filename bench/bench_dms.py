@@ -119,20 +119,27 @@ def _plain_copy(source: DbTarget, copy: DbTarget) -> float:
 
 
 class _LagMeter:
-    """Source commit time per hit_id (the writer) and target commit time (the observer)."""
+    """Source commit time per hit_id (the writer) and target commit time (the observer),
+    joined once both are done (the target may commit a row before the writer noted its time)."""
 
     def __init__(self) -> None:
         self.committed: dict[str, float] = {}
-        self.lags: list[float] = []
+        self.applied: dict[str, float] = {}
         self.lock = threading.Lock()
 
     def observe(self, changes: list[Change], applied_at: float) -> None:
         with self.lock:
             for change in changes:
                 hit = (change.after or {}).get("hit_id")
-                at = self.committed.get(str(hit).strip()) if hit else None
-                if at is not None:
-                    self.lags.append(applied_at - at)
+                if hit:
+                    self.applied[str(hit).strip()] = applied_at
+
+    def lags(self) -> list[float]:
+        """Seconds from source commit to target commit of every row written steadily."""
+        with self.lock:
+            return [
+                self.applied[hit] - at for hit, at in self.committed.items() if hit in self.applied
+            ]
 
     def write_steadily(self, db: DbTarget, rows: int) -> None:
         conn = connect(db, autocommit=False)
@@ -182,9 +189,10 @@ def measure(engine: str) -> list[BenchResult]:
         task.wait_until_caught_up(600)
         task.stop()
         task.delete()
-        if len(meter.lags) != ROWS:
-            raise RuntimeError(f"{engine}: {len(meter.lags)} of {ROWS} changes observed")
-    lags_ms = [lag * 1000 for lag in meter.lags]
+        lags = meter.lags()
+        if len(lags) != ROWS:
+            raise RuntimeError(f"{engine}: {len(lags)} of {ROWS} changes observed")
+    lags_ms = [lag * 1000 for lag in lags]
     spacing_ms = 1000 * BATCH / RATE
     return [
         BenchResult(f"dms_{engine}_full_load", load_rate, "rows/s", "plain client copy", copy_rate),
