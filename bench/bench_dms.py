@@ -69,21 +69,23 @@ def _schema(db: DbTarget) -> None:
 
 @contextmanager
 def _databases(engine: str, stack: ExitStack) -> Iterator[tuple[DbTarget, DbTarget, DbTarget]]:
-    """Source, target and plain-copy databases on a server that can feed CDC."""
+    """Source on one server that can feed CDC; target and plain copy on another (as on AWS,
+    where the target is another instance: its writes never reach the source's log)."""
     root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dms-")))
-    names = ("bench_src", "bench_tgt", "bench_copy")
-    if engine == "mysql":
-        server = stack.enter_context(BinlogServer(root / "mariadb"))
-        dbs = tuple(parse_db_url(server.create_database(name)) for name in names)
-    else:
-        admin = stack.enter_context(logical_server(root / "pg"))
+    dbs: list[DbTarget] = []
+    for server, names in (("source", ("bench_src",)), ("target", ("bench_tgt", "bench_copy"))):
+        if engine == "mysql":
+            mariadb = stack.enter_context(BinlogServer(root / server))
+            dbs += [parse_db_url(mariadb.create_database(name)) for name in names]
+            continue
+        admin = stack.enter_context(logical_server(root / server))
         with connect(admin) as conn:
             for name in names:
                 conn.execute(f"CREATE DATABASE {name}")
-        dbs = tuple(admin.with_dbname(name) for name in names)
+        dbs += [admin.with_dbname(name) for name in names]
     for db in dbs:
         _schema(db)
-    yield dbs  # type: ignore[misc]
+    yield dbs[0], dbs[1], dbs[2]
 
 
 def _fill(db: DbTarget, rows: int) -> None:
