@@ -40,10 +40,18 @@ def summary(state: dict[str, Any]) -> dict[str, Any]:
             "Temporary instance": run.get("temp_instance", ""),
             "Report": checks.get("report", ""),
         },
-        "text": _cause_message(error)[:1500]
-        if error
-        else f"{checks.get('checks', 0)} checks passed",
+        "text": _cause_message(error)[:1500] if error else _passed_text(checks),
     }
+
+
+def _passed_text(checks: dict[str, Any]) -> str:
+    """``12 checks passed`` or, when some could not run, ``PASS, 1 check skipped (...)``."""
+    skipped = list(checks.get("skipped") or [])
+    ran = int(checks.get("checks", 0)) - len(skipped)
+    if not skipped:
+        return f"{ran} checks passed"
+    noun = "check" if len(skipped) == 1 else "checks"
+    return f"PASS, {len(skipped)} {noun} skipped ({', '.join(skipped)}); {ran} checks passed"
 
 
 def notify(state: dict[str, Any]) -> dict[str, Any]:

@@ -390,8 +390,9 @@ def run_checks(state: dict[str, Any]) -> dict[str, Any]:
             snapshot_time=snap.get("created") or None,
             previous=previous,
             snapshot_id=snap.get("id"),
+            source_instance=run["instance"],
         )
-        restored_fp = fingerprint(target.url())
+        restored_fp = report.target_fingerprint or fingerprint(target.url())
     except Exception as exc:
         raise CheckQueryFailed(f"the checks could not run: {_brief(exc)}") from None
     uri = store.write(report, restored_fp, snap)
@@ -400,7 +401,12 @@ def run_checks(state: dict[str, Any]) -> dict[str, Any]:
         raise ChecksFailed(
             f"{len(failures)} check(s) failed: {', '.join(failures[:10])}; report: {uri}"
         )
-    return {"verdict": report.verdict, "report": uri, "checks": len(report.checks)}
+    return {
+        "verdict": report.verdict,
+        "report": uri,
+        "checks": len(report.checks),
+        "skipped": [c.name for c in report.skipped],
+    }
 
 
 # -- 8. cleanup and notification ---------------------------------------------------------------

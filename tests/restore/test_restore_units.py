@@ -153,3 +153,17 @@ def test_restore_roles_are_least_privilege() -> None:
         assert not any(a.endswith(":*") for a in actions), fn.folder
         reads_secret = "secretsmanager:GetSecretValue" in actions
         assert reads_secret == (fn.folder in ("backup_snapshot", "backup_checks")), fn.folder
+
+
+def test_notification_names_skipped_checks_and_never_calls_them_passed() -> None:
+    from reslab.restore.slack_notice import summary
+
+    state = {
+        "run": {"instance": "db-1"},
+        "checks": {"checks": 12, "skipped": ["consistency.amcheck"], "report": "s3://b/k"},
+    }
+    info = summary(state)
+    assert info["ok"] is True
+    assert info["text"] == "PASS, 1 check skipped (consistency.amcheck); 11 checks passed"
+    state["checks"] = {"checks": 12, "skipped": []}
+    assert summary(state)["text"] == "12 checks passed"

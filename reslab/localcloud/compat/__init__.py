@@ -48,6 +48,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("14", "27", "28"), _CFN + "property_shapes"),
     Patch(("29", "30"), _CFN + "stack_updates"),
     Patch(("31",), _CFN + "template_url"),
+    Patch(("33", "34", "35", "36", "37"), "reslab.localcloud.compat.dms"),
+    Patch(("38",), _CFN + "dynamic_refs"),
     Patch(("18",), "reslab.localcloud.webtier"),
     Patch(("25",), "reslab.localcloud.serialise"),
 )
