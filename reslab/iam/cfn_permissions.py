@@ -63,8 +63,32 @@ def _schemas_dir() -> Path:
     return Path(cfnlint.__file__).parent / "data" / "schemas"
 
 
+#: Legacy resource types whose provider schema lists no handlers: the API calls CloudFormation
+#: makes for them, from the service's API reference (kept as small as the type needs).
+LEGACY_HANDLERS: dict[str, dict[str, list[str]]] = {
+    "AWS::DMS::ReplicationInstance": {
+        "create": [
+            "dms:AddTagsToResource",
+            "dms:CreateReplicationInstance",
+            "dms:DescribeReplicationInstances",
+            "dms:ListTagsForResource",
+        ],
+        "update": [
+            "dms:AddTagsToResource",
+            "dms:DescribeReplicationInstances",
+            "dms:ModifyReplicationInstance",
+            "dms:RemoveTagsFromResource",
+        ],
+        "delete": ["dms:DeleteReplicationInstance", "dms:DescribeReplicationInstances"],
+    },
+}
+
+
 def provider_permissions(resource_type: str) -> dict[str, list[str]]:
-    """``{"create": [...], "update": [...], "delete": [...]}`` of one provider schema."""
+    """``{"create": [...], "update": [...], "delete": [...]}`` of one provider schema (or of
+    :data:`LEGACY_HANDLERS` for a type whose schema has none)."""
+    if resource_type in LEGACY_HANDLERS:
+        return {h: sorted(LEGACY_HANDLERS[resource_type].get(h, [])) for h in HANDLERS}
     schemas = _schemas_dir()
     index = json.loads((schemas / "providers" / f"{SCHEMA_REGION}.json").read_text())
     name = index.get(resource_type)

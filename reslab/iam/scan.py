@@ -52,6 +52,9 @@ CLIENT_MAKERS = frozenset({"client", "clients", "client_for", "_client"})
 PLAN_ROW_CLASSES = frozenset({"Call"})
 #: Methods of every botocore client that are not API operations.
 CLIENT_HELPERS = frozenset({"get_paginator", "get_waiter", "can_paginate", "close"})
+#: Receivers that are never AWS clients although their methods share an operation's name
+#: (Flask's Jinja environment has ``get_template``, like CloudFormation).
+NOT_CLIENTS = frozenset({"jinja_env"})
 #: High-level AWS CLI commands of the shell scripts -> the API operation they make.
 CLI_COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("s3", "cp"): ("s3", "GetObject"),
@@ -264,7 +267,7 @@ class _PythonScanner(ast.NodeVisitor):
             if method in CLIENT_HELPERS:
                 return
         receiver = _target_key(func.value)
-        if receiver in self.modules:
+        if receiver in self.modules or (receiver or "").rsplit(".", 1)[-1] in NOT_CLIENTS:
             return
         if any(method in operations_of(s) for s in self.used):
             self.result.unresolved.setdefault(method, []).append(here)

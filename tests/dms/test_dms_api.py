@@ -228,7 +228,9 @@ def test_a_task_started_through_the_api_replicates_and_reports(lab):
     described = lab.described(task)
     assert (described["Status"], described["StopReason"]) == ("stopped", "Stop Reason NORMAL")
     report = run_checks(lab.source.url(), lab.target.url())
-    assert [c.name for c in report.checks if c.status != "pass"] == []
+    assert [c.name for c in report.failures] == []
+    # the replication login may not read mysql.user: that check is honestly skipped, not passed
+    assert {c.name for c in report.skipped} <= {"security.user_count"}
 
     lab.dms.delete_replication_task(ReplicationTaskArn=task)
     lab.dms.delete_endpoint(EndpointArn=source)
