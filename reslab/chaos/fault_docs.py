@@ -10,13 +10,14 @@ import sys
 import textwrap
 from typing import Any
 
-from reslab import REPO_ROOT
+from reslab import REPO_ROOT, docblocks
 from reslab.chaos.faults import FAULTS, Fault, Flag
 from reslab.chaos.fis_templates import Settings
 
 LAB_GUIDE = REPO_ROOT / "docs" / "lab-guide.md"
-BEGIN = "<!-- BEGIN GENERATED: python -m reslab.chaos.fault_docs -->"
-END = "<!-- END GENERATED -->"
+COMMAND = "python -m reslab.chaos.fault_docs"
+BEGIN = docblocks.begin_marker(COMMAND)
+END = docblocks.END
 WIDTH = 100
 #: Only the action ids are read from the FIS templates: these settings change none of them.
 _FIS_SETTINGS = Settings(region="us-east-2", workshop="WORKSHOP")
@@ -69,25 +70,15 @@ def block() -> str:
 
 def with_block(doc: str) -> str:
     """``doc`` with the text between the generated-block markers replaced."""
-    begin, end = doc.index(BEGIN), doc.index(END, doc.index(BEGIN)) + len(END)
-    return doc[:begin] + block() + doc[end:]
+    return docblocks.replace_block(doc, BEGIN, block())
 
 
 def is_stale() -> bool:
-    doc = LAB_GUIDE.read_text(encoding="utf-8")
-    return with_block(doc) != doc
+    return docblocks.is_stale(LAB_GUIDE, with_block)
 
 
 def main(argv: list[str]) -> int:
-    if "--check" in argv:
-        if is_stale():
-            print(
-                f"stale: {LAB_GUIDE.relative_to(REPO_ROOT)} (run python -m reslab.chaos.fault_docs)"
-            )
-            return 1
-        return 0
-    LAB_GUIDE.write_text(with_block(LAB_GUIDE.read_text(encoding="utf-8")), encoding="utf-8")
-    return 0
+    return docblocks.check_or_write(LAB_GUIDE, with_block, COMMAND, argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reslab import REPO_ROOT
+from reslab import REPO_ROOT, docblocks
 from reslab.functions import function
 
 STATEMACHINE_DIR = REPO_ROOT / "statemachine"
@@ -85,8 +85,8 @@ def render(definition: str | Mapping[str, Any], substitutions: Mapping[str, Any]
 
 
 # --- Mermaid -------------------------------------------------------------------------------
-MERMAID_BEGIN = "<!-- BEGIN GENERATED: python -m reslab.machines -->"
-MERMAID_END = "<!-- END GENERATED -->"
+MERMAID_BEGIN = docblocks.begin_marker("python -m reslab.machines")
+MERMAID_END = docblocks.END
 
 
 def _node_id(name: str) -> str:
@@ -135,5 +135,4 @@ def diagram_block(definitions: Mapping[str, Mapping[str, Any]]) -> str:
 
 def with_diagram(doc: str, definitions: Mapping[str, Mapping[str, Any]]) -> str:
     """``doc`` with the text between the generated-block markers replaced."""
-    begin, end = doc.index(MERMAID_BEGIN), doc.index(MERMAID_END) + len(MERMAID_END)
-    return doc[:begin] + diagram_block(definitions) + doc[end:]
+    return docblocks.replace_block(doc, MERMAID_BEGIN, diagram_block(definitions), MERMAID_END)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from reslab import REPO_ROOT
+from reslab import REPO_ROOT, docblocks
 from reslab.checks.catalogue import ALL_ENGINES, APPLIES, CATALOGUE, ENGINES, CheckSpec
 
 CHECKS_DOC = REPO_ROOT / "docs" / "checks.md"
 COMMAND = "python -m reslab.reports.catalogue_doc"
-BEGIN = f"<!-- BEGIN GENERATED: {COMMAND} -->"
-END = "<!-- END GENERATED -->"
+BEGIN = docblocks.begin_marker(COMMAND)
+END = docblocks.END
 _COLUMNS = (
     "check",
     "category",
@@ -65,24 +65,15 @@ def _row(cells: list[str] | tuple[str, ...]) -> str:
 
 def with_catalogue(doc: str) -> str:
     """``doc`` with the text between the generated-block markers replaced."""
-    begin, end = doc.index(BEGIN), doc.index(END) + len(END)
-    return doc[:begin] + catalogue_block() + doc[end:]
+    return docblocks.replace_block(doc, BEGIN, catalogue_block())
 
 
 def is_stale(path: Path = CHECKS_DOC) -> bool:
-    doc = path.read_text(encoding="utf-8")
-    return with_catalogue(doc) != doc
+    return docblocks.is_stale(path, with_catalogue)
 
 
 def main(argv: list[str]) -> int:
-    if "--check" in argv:
-        stale = is_stale()
-        if stale:
-            print(f"stale: {CHECKS_DOC.relative_to(REPO_ROOT)} (run {COMMAND})")
-        return 1 if stale else 0
-    doc = CHECKS_DOC.read_text(encoding="utf-8")
-    CHECKS_DOC.write_text(with_catalogue(doc), encoding="utf-8")
-    return 0
+    return docblocks.check_or_write(CHECKS_DOC, with_catalogue, COMMAND, argv)
 
 
 if __name__ == "__main__":
