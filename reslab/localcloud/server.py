@@ -43,12 +43,15 @@ class LocalCloud:
         time_scale: float | None = None,
         state_dir: str | os.PathLike[str] | None = None,
         port: int = 0,
+        lambda_concurrency: int | None = None,
     ) -> None:
         if time_scale is not None and time_scale <= 0:
             raise LocalCloudError("time_scale must be > 0 (or None for no hold)")
         self.db_url = db_url
         self._time_scale = time_scale
         self.port = port
+        #: Lambda invocations running at once (None: RESLAB_LAMBDA_CONCURRENCY or 2 x cores).
+        self.lambda_concurrency = lambda_concurrency
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir) if state_dir else None
         self._server: Any = None
@@ -84,6 +87,7 @@ class LocalCloud:
             self._endpoint = f"http://{host}:{port}"
             os.environ["MOTO_PORT"] = str(port)
             lambda_exec.endpoint.update(url=self._endpoint, port=str(port))
+            lambda_exec.configure(self.lambda_concurrency)
             runtime.configure(
                 endpoint_url=self._endpoint,
                 db_url=self.db_url,
