@@ -30,6 +30,7 @@ from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 
+from reslab.localcloud import lambda_clock, serialise
 from reslab.localcloud.lambda_gate import Throttled
 from reslab.localcloud.lambda_pool import LambdaPool, PoolSettings
 from reslab.localcloud.lambda_worker import FunctionConfig
@@ -147,7 +148,7 @@ def function_config(fn: Any, directory: Path) -> FunctionConfig:
     starting new environments: version, code, configuration and the execution role (whose
     credentials each environment will carry)."""
     env = child_env(fn)
-    settings = {
+    settings = {  # not the inherited environment: it may change under pytest (and means nothing)
         "arn": fn.function_arn,
         "version": str(fn.version),
         "code": fn.code_sha_256,
@@ -156,7 +157,8 @@ def function_config(fn: Any, directory: Path) -> FunctionConfig:
         "role": fn.role,
         "memory": int(fn.memory_size),
         "timeout": float(fn.timeout),
-        "env": env,
+        "variables": {str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
+        "endpoint": endpoint["url"],
     }
     identity = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     return FunctionConfig(
@@ -258,6 +260,7 @@ def install() -> None:
     from moto.awslambda.models import LambdaFunction
 
     LambdaFunction._invoke_lambda = invoke_in_child  # type: ignore[method-assign]
+    serialise.WAIT_OBSERVERS.append(lambda_clock.observe)
     _patch_invoke_api()
     _patch_sfn_lambda_errors()
     _installed = True

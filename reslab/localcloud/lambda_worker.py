@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reslab.localcloud import lambda_clock
+
 #: Run by path (not ``-m``) so that starting the runner imports no ``reslab``.
 RUNNER = str(Path(__file__).with_name("lambda_runtime.py"))
 #: AWS gives the init phase 10 s; one that takes longer is retried within the invocation's
@@ -113,12 +115,16 @@ class Worker:
     _buffer: bytearray = field(default_factory=bytearray, init=False)
     _peak_rss: int = field(default=0, init=False)
     _group_killed: bool = field(default=False, init=False)
+    clock_id: str = field(default="", init=False)
+    _app_id: str = field(default="", init=False)
+    _credit_base: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="env-", dir=self.root))
         (self.directory / "tmp").mkdir()
         today = datetime.datetime.now(datetime.UTC)
         self.log_stream = f"{today:%Y/%m/%d}/[{self.config.version}]{uuid.uuid4().hex}"
+        self.clock_id, self._app_id = lambda_clock.new_environment()
 
     @property
     def pid(self) -> int:
@@ -134,6 +140,7 @@ class Worker:
 
     def environment(self) -> dict[str, str]:
         return {
+            lambda_clock.APP_ID_VARIABLE: self._app_id,  # the function's own setting wins
             **self.config.env,
             "TMPDIR": str(self.tmp_dir),
             "_HANDLER": self.config.handler,
@@ -148,6 +155,7 @@ class Worker:
 
         Raises :class:`WorkerLost` if the process died or overran its init budget."""
         started = time.monotonic()
+        self._credit_base = lambda_clock.credited(self.clock_id)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, RUNNER, str(self.config.code_dir), self.config.handler],
@@ -172,6 +180,7 @@ class Worker:
         assert self.proc is not None and self.proc.stdin is not None
         request = {"id": request_id, "event": event, "timeout": self.config.timeout}
         deadline = time.monotonic() + self.config.timeout
+        self._credit_base = lambda_clock.credited(self.clock_id)
         try:
             self.proc.stdin.write(json.dumps(request).encode() + b"\n")
             self.proc.stdin.flush()
@@ -193,13 +202,15 @@ class Worker:
         return -(-self._peak_rss // (1024 * 1024))
 
     def _receive(self, deadline: float) -> dict[str, Any]:
-        """The next line the runtime writes, watching the deadline and the memory cap."""
+        """The next line the runtime writes, watching the deadline (plus what the local cloud
+        made the environment's calls wait: ``lambda_clock``) and the memory cap."""
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         poller = select.poll()  # not select(): the server may hold more than 1024 descriptors
         poller.register(fd, select.POLLIN)
         while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
+            credit = lambda_clock.credited(self.clock_id) - self._credit_base
+            remaining = deadline + credit - time.monotonic()
             if remaining <= 0:
                 raise self._kill_lost("Sandbox.Timedout")
             try:
@@ -266,4 +277,5 @@ class Worker:
     def retire(self) -> None:
         """End the environment and remove its directory (its /tmp and log)."""
         self.kill()
+        lambda_clock.forget(self.clock_id)
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -72,6 +72,7 @@ class LocalCloud:
                 )
             _running = self
         try:
+            lambda_exec.configure(self.lambda_concurrency)  # a bad setting fails before anything
             if self.state_dir is None:
                 self.state_dir = Path(tempfile.mkdtemp(prefix="reslab-local-"))
             self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -87,7 +88,6 @@ class LocalCloud:
             self._endpoint = f"http://{host}:{port}"
             os.environ["MOTO_PORT"] = str(port)
             lambda_exec.endpoint.update(url=self._endpoint, port=str(port))
-            lambda_exec.configure(self.lambda_concurrency)
             runtime.configure(
                 endpoint_url=self._endpoint,
                 db_url=self.db_url,

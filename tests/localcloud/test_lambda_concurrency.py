@@ -5,6 +5,7 @@ which Step Functions names ``Lambda.TooManyRequestsException`` and a Retry recov
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from reslab.errors import LocalCloudError
+from reslab.localcloud import lambda_exec, serialise
 from reslab.localcloud.lambda_exec import pool_settings
 from reslab.localcloud.testing import lambda_role, unique_prefix, wait_for_execution
 from tests.localcloud.functions import REGION, function, invoke, no_retry_client
@@ -159,3 +162,62 @@ def test_step_functions_retry_recovers_from_throttling(local_cloud, tmp_path, in
     assert json.loads(desc["output"])["count"] >= 1
     throttles = [f for f in _failures(events) if f["error"] == "Lambda.TooManyRequestsException"]
     assert throttles, "the first attempt should have been throttled"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("RESLAB_LAMBDA_CONCURRENCY", "lots", "RESLAB_LAMBDA_CONCURRENCY='lots': not a number"),
+        ("RESLAB_LAMBDA_CONCURRENCY", "0", "Lambda concurrency must be >= 1 (got 0)"),
+        ("RESLAB_LAMBDA_MAX_ENVIRONMENTS", "1", "max_environments (1) must be >= concurrency"),
+    ],
+)
+def test_a_bad_setting_is_refused_by_name(monkeypatch, variable, value, named):
+    monkeypatch.setenv("RESLAB_LAMBDA_CONCURRENCY", "2")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(LocalCloudError, match=re.escape(named)):
+        lambda_exec.configure()
+
+
+WAITS_FOR_GO = """
+import os
+import time
+
+import boto3
+
+
+def handler(event, context):
+    open(event["started"], "w").close()
+    while not os.path.exists(event["go"]):
+        time.sleep(0.01)
+    began = time.monotonic()
+    boto3.client("sts").get_caller_identity()  # queued behind the lock the test holds
+    return {"call_seconds": time.monotonic() - began}
+"""
+
+
+def test_timeout_clock_does_not_count_waits_for_the_local_clouds_lock(local_cloud, tmp_path):
+    lam = no_retry_client(local_cloud)
+    started, go = tmp_path / "started", tmp_path / "go"
+
+    def hold_the_lock() -> None:
+        with serialise.serialised():
+            go.touch()
+            time.sleep(3)
+
+    with function(local_cloud, WAITS_FOR_GO, Timeout=2) as name:
+        holder = threading.Thread(target=hold_the_lock)
+        call = threading.Thread(
+            target=lambda: results.append(invoke(lam, name, started=str(started), go=str(go)))
+        )
+        results: list[Any] = []
+        call.start()
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        holder.start()
+        holder.join()
+        call.join()
+    body, error = results[0]
+    assert error is None, body
+    assert body["call_seconds"] > 2  # longer than the function's timeout, all of it queued
