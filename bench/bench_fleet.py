@@ -4,15 +4,21 @@ Real templates (5 stacks per lab, RDS backed by embedded PostgreSQL, one web app
 real machinery per target (IAM roles, the Lambdas run in warm execution environments, 2 state
 machines), each target through its own assumed role. First one target alone, then 20 others
 (distinct workshop / stack prefix, regions alternating) with concurrency 20 (``RESLAB_BENCH_
-FLEET_CONCURRENCY``). Also CPU seconds (this process + children) of the 20 vs 20 x the single
-one: the local cloud runs on the machine's cores, so a flat wall time needs idle cores.
+FLEET_CONCURRENCY``; ``RESLAB_BENCH_FLEET_TARGETS`` for another count). Also CPU seconds
+(this process + reaped children: the warm Lambda environments are ended first, so they count,
+as the process per invocation did before; live databases and web apps do not) of the 20 vs 20 x
+the single one: the local cloud runs on the machine's cores, so a flat wall time needs idle
+cores. Where it goes (``cpu_share``: this process, Lambda environments, PostgreSQL, web apps,
+other children) and how many Lambda invocations were cold starts.
 
 Then the same again in a new local cloud with ``RESLAB_BENCH_FLEET_BUSY`` (default 2; 0 skips
 it) CPU-bound processes running beside it, as on a laptop doing other work.
 
 The local cloud serves one request at a time (``reslab.localcloud.serialise``): its lock is
 instrumented to report how long it was held (the server's serial work) and how long requests
-waited for it, against the fleet's wall time.
+waited for it (mean, 99th percentile, longest), against the fleet's wall time. Lock held wall
+well above lock held CPU means the holder was off the CPU (the GIL, other processes) while every
+other request waited.
 
 ``python -m bench fleet``; ``python -m bench.bench_fleet`` prints the JSON lines.
 """
@@ -32,12 +38,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bench.cpu_share import CpuShare
+from bench.cpu_share import KINDS, CpuShare
 from bench.result import BenchResult
 
 TARGETS = int(os.environ.get("RESLAB_BENCH_FLEET_TARGETS", "20"))
 ROLE = "arn:aws:iam::123456789012:role/ReslabBenchTrainer"
 REGIONS = (("us-east-2", "us-west-2"), ("us-west-2", "us-east-2"))
+#: The CPU-bound processes run beside the second round (not counted as the fleet's CPU).
+HOG, BUSY = "while True: pass", "busy processes"
 
 
 def _cpu() -> float:
@@ -121,7 +129,7 @@ def _deploy(cloud: Any, lock: TimedLock, text: str, concurrency: int) -> Deploye
     )
     lock_before, lambdas_before = lock.snapshot(), _lambda_starts()
     wall, cpu = time.perf_counter(), _cpu()
-    with CpuShare() as share:
+    with CpuShare(kinds={BUSY: lambda cmd: HOG in cmd, **KINDS}) as share:
         runs = run_fleet(fleet, targets)
     wall = time.perf_counter() - wall
     _end_lambda_environments()  # their CPU is counted once they are reaped (as before: a
@@ -144,7 +152,7 @@ def _deploy(cloud: Any, lock: TimedLock, text: str, concurrency: int) -> Deploye
         p99,
         longest,
         tuple(failed),
-        share.by_kind(),
+        {kind: used for kind, used in share.by_kind().items() if kind != BUSY},
     )
 
 
@@ -165,7 +173,7 @@ def _lambda_starts() -> tuple[int, int]:
 @contextmanager
 def _busy(processes: int) -> Iterator[None]:
     """``processes`` CPU-bound processes running beside the block."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(processes)]
     try:
         yield
     finally:

@@ -41,18 +41,21 @@ def _cpu_seconds(pid: int) -> tuple[float, int]:
     return (int(fields[11]) + int(fields[12])) / _TICK, int(fields[19])  # utime+stime, start
 
 
-def _kind(pid: int) -> str:
+def _kind(pid: int, kinds: Mapping[str, Callable[[str], bool]]) -> str:
     if pid == os.getpid():
         return "this process"
     cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    return next((kind for kind, match in KINDS.items() if match(cmd)), "other")
+    return next((kind for kind, match in kinds.items() if match(cmd)), "other")
 
 
 class CpuShare:
     """``with CpuShare() as share: ...`` then ``share.by_kind()``: cpu-s per kind of process."""
 
-    def __init__(self, interval: float = 0.5) -> None:
+    def __init__(
+        self, interval: float = 0.5, kinds: Mapping[str, Callable[[str], bool]] = KINDS
+    ) -> None:
         self.interval = interval
+        self.kinds = kinds
         self._seen: dict[tuple[int, int], tuple[str, float, float]] = {}  # kind, first, last
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-share", daemon=True)
@@ -77,7 +80,7 @@ class CpuShare:
                 cpu, started = _cpu_seconds(pid)
                 # a process started after the first sample: all its CPU counts
                 kind, first, _ = self._seen.get((pid, started)) or (
-                    _kind(pid),
+                    _kind(pid, self.kinds),
                     cpu if initial else 0.0,
                     0,
                 )
