@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -38,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bench.cpu_share import KINDS, CpuShare
+from bench.cpu_share import KINDS, CpuShare, cpu_seconds
 from bench.result import BenchResult
 
 TARGETS = int(os.environ.get("RESLAB_BENCH_FLEET_TARGETS", "20"))
@@ -46,14 +45,6 @@ ROLE = "arn:aws:iam::123456789012:role/ReslabBenchTrainer"
 REGIONS = (("us-east-2", "us-west-2"), ("us-west-2", "us-east-2"))
 #: The CPU-bound processes run beside the second round (not counted as the fleet's CPU).
 HOG, BUSY = "while True: pass", "busy processes"
-
-
-def _cpu() -> float:
-    own, kids = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 class TimedLock:
@@ -128,12 +119,12 @@ def _deploy(cloud: Any, lock: TimedLock, text: str, concurrency: int) -> Deploye
         "deploy", Settings(base_name="bench", local=True), concurrency, cloud.endpoint_url
     )
     lock_before, lambdas_before = lock.snapshot(), _lambda_starts()
-    wall, cpu = time.perf_counter(), _cpu()
+    wall, cpu = time.perf_counter(), cpu_seconds()
     with CpuShare(kinds={BUSY: lambda cmd: HOG in cmd, **KINDS}) as share:
         runs = run_fleet(fleet, targets)
     wall = time.perf_counter() - wall
     _end_lambda_environments()  # their CPU is counted once they are reaped (as before: a
-    cpu = _cpu() - cpu  # process per invocation); live databases and web apps are not
+    cpu = cpu_seconds() - cpu  # process per invocation); live databases and web apps are not
     failed = [f"{r.target.label}: {r.error}: {r.message}" for r in runs if r.status != "succeeded"]
     held, held_cpu, waited, requests = (
         a - b for a, b in zip(lock.snapshot(), lock_before, strict=True)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import logging
-import resource
 import statistics
 import time
 from typing import Any
 
+from bench.cpu_share import cpu_seconds
 from bench.result import BenchResult
 
 COLD = 8
@@ -35,14 +35,6 @@ def handler(event, context):
 """
 
 
-def _cpu() -> float:
-    own, kids = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def _invoke(lam: Any, name: str) -> float:
     start = time.perf_counter()
     resp = lam.invoke(FunctionName=name, Payload=b"{}")
@@ -57,7 +49,7 @@ def _measure(cloud: Any, lam: Any, name: str, count: int, cold: bool) -> tuple[f
     from reslab.localcloud.lambda_exec import pool
 
     latencies: list[float] = []
-    cpu = _cpu()
+    cpu = cpu_seconds()
     for i in range(count):
         if cold:  # a new configuration: AWS starts a new execution environment
             lam.update_function_configuration(
@@ -65,7 +57,7 @@ def _measure(cloud: Any, lam: Any, name: str, count: int, cold: bool) -> tuple[f
             )
         latencies.append(_invoke(lam, name))
     pool().reset()  # end the environments: their CPU is then counted as children's
-    return statistics.median(latencies), (_cpu() - cpu) / count
+    return statistics.median(latencies), (cpu_seconds() - cpu) / count
 
 
 def run() -> list[BenchResult]:

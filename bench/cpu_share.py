@@ -9,6 +9,7 @@ interval short next to the processes' lives (Lambda environments and servers liv
 from __future__ import annotations
 
 import os
+import resource
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,6 +21,15 @@ KINDS: Mapping[str, Callable[[str], bool]] = {
     "postgres": lambda cmd: "postgres" in cmd,
     "web": lambda cmd: "webapp" in cmd or "gunicorn" in cmd or "uvicorn" in cmd,
 }
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (been reaped)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _descendants(pid: int) -> list[int]:
