@@ -34,6 +34,10 @@ from typing import Any
 
 #: Requests that must never wait for the lock (they call back into this server themselves).
 UNLOCKED_PATHS: tuple[str, ...] = ("/moto-api/recorder/replay-recording",)
+#: Called with the WSGI environ when a request starts waiting for the lock; what each returns is
+#: called once the request has it: a Lambda's timeout clock does not count its calls' waits
+#: (``lambda_clock``). Both must be quick.
+WAIT_OBSERVERS: list[Callable[[dict[str, Any]], Callable[[], None]]] = []
 
 _lock = threading.Lock()
 _owner = threading.local()
@@ -87,7 +91,10 @@ class SerialisedApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if str(environ.get("PATH_INFO", "")).startswith(UNLOCKED_PATHS):
             return self.app(environ, start_response)
+        waits = [observe(environ) for observe in WAIT_OBSERVERS]
         with serialised():
+            for acquired in waits:
+                acquired()
             return self.app(environ, start_response)
 
 

@@ -43,12 +43,15 @@ class LocalCloud:
         time_scale: float | None = None,
         state_dir: str | os.PathLike[str] | None = None,
         port: int = 0,
+        lambda_concurrency: int | None = None,
     ) -> None:
         if time_scale is not None and time_scale <= 0:
             raise LocalCloudError("time_scale must be > 0 (or None for no hold)")
         self.db_url = db_url
         self._time_scale = time_scale
         self.port = port
+        #: Lambda invocations running at once (None: RESLAB_LAMBDA_CONCURRENCY or 2 x cores).
+        self.lambda_concurrency = lambda_concurrency
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir) if state_dir else None
         self._server: Any = None
@@ -69,6 +72,7 @@ class LocalCloud:
                 )
             _running = self
         try:
+            lambda_exec.configure(self.lambda_concurrency)  # a bad setting fails before anything
             if self.state_dir is None:
                 self.state_dir = Path(tempfile.mkdtemp(prefix="reslab-local-"))
             self.state_dir.mkdir(parents=True, exist_ok=True)
