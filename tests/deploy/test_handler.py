@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reslab import packaging
-from reslab.localcloud import lambda_exec
+from reslab.localcloud import lambda_worker
 from reslab.restore import aws as restore_aws
 from reslab_lambda import cfn
 from reslab_lambda.handler import LOG_LEVEL_ENV, log_level
@@ -57,16 +57,20 @@ def _invoke(folder: str, event: object, env: dict[str, str], tmp_path: Path) -> 
     ) as z:
         z.extractall(code)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", LOG_LEVEL_ENV))}
+    # one execution environment serving one invocation (lambda_runtime.py's line protocol)
+    request = json.dumps({"id": "test", "event": event, "timeout": 60})
     proc = subprocess.run(
-        [sys.executable, lambda_exec.RUNNER, str(code), packaging.HANDLER],
-        input=json.dumps(event),
+        [sys.executable, lambda_worker.RUNNER, str(code), packaging.HANDLER],
+        input=request + "\n",
         capture_output=True,
         text=True,
         cwd=code,
         env={**base, "AWS_DEFAULT_REGION": "us-east-2", **env},
         timeout=60,
     )
-    return json.loads(proc.stdout), proc.stderr
+    ready, reply = (json.loads(line) for line in proc.stdout.splitlines())
+    assert ready == {"ready": True}, proc.stderr
+    return json.loads(reply["body"]), proc.stderr
 
 
 @pytest.mark.parametrize("folder", ["validate_event", "backup_prepare"])
