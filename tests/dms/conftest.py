@@ -3,6 +3,8 @@ PostgreSQL with wal_level=logical (one each per test session / xdist worker)."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,14 +19,25 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "webapp" / "schema"
 
 
 @pytest.fixture(scope="session")
-def binlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BinlogServer]:
-    with BinlogServer(tmp_path_factory.mktemp("mariadb")) as server:
+def server_dir() -> Iterator[Path]:
+    """Data directories outside pytest's basetemp: each pytest session re-chmods that tree to
+    0700, which locks out a server running as another user (pgserver does, as root) when two
+    sessions run at once on one machine."""
+    path = Path(tempfile.mkdtemp(prefix="reslab-dms-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def binlog_server(server_dir: Path) -> Iterator[BinlogServer]:
+    with BinlogServer(server_dir / "mariadb") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def logical_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbTarget]:
-    with logical_server(tmp_path_factory.mktemp("pglogical") / "pg") as admin:
+def logical_pg(server_dir: Path) -> Iterator[DbTarget]:
+    (server_dir / "pglogical").mkdir()
+    with logical_server(server_dir / "pglogical" / "pg") as admin:
         yield admin
 
 
