@@ -190,6 +190,8 @@ def inject(
         except KeyboardInterrupt:  # e.g. tired of waiting for the failover: keep the report
             outcome.interrupted = True
             outcome.after = {"interrupted": True}
+        if probe is not None and not fault.revertible:
+            probe.mark("settled")  # the calls (and the wait for the target) are over
         entry.result["before"], entry.result["after"] = outcome.before, outcome.after
         journal.save(entry)
         if probe is not None and not outcome.interrupted:
@@ -228,7 +230,9 @@ def write_report(
         "probe": data,
     }
     (directory / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    chart.write_timeline(data, summary, directory / "timeline.png")
+    chart.write_timeline(
+        data, summary, directory / "timeline.png", outcome.plan.fault, outcome.plan.targets
+    )
     return summary, directory
 
 
