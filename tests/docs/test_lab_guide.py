@@ -101,3 +101,13 @@ def test_the_common_options_exist_on_every_injection_and_recover() -> None:
         assert sorted(common - option_names(command)) == [], fault
     recover = option_names(resolve(["reslab", "recover"])[0])
     assert sorted(common - recover) == ["--json"]  # the guide says recover has no --json
+
+
+def test_the_screenshots_it_shows_exist_and_are_generated_ones() -> None:
+    shown = re.findall(r"!\[[^\]]*\]\((images/[^)]+)\)", PAGE)
+    assert {"images/lab-page.png", "images/chart-rds-failover.png"} <= set(shown)
+    for image in shown:
+        path = REPO_ROOT / "docs" / image
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
+        assert path.stat().st_size < 200_000, f"{image}: keep the committed screenshots small"
+    assert "make docs-screenshots" in PAGE
