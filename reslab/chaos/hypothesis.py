@@ -14,7 +14,7 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reslab.chaos.errors import InvalidHypothesis
@@ -119,13 +119,7 @@ class SteadyState:
         return text
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "phase": self.phase,
-            "met": self.met,
-            "statuses": self.statuses,
-            "checks": self.checks,
-            "forced": self.forced,
-        }
+        return asdict(self)
 
 
 def before_injection(
