@@ -1,6 +1,7 @@
 """PNG timeline of a probe run (matplotlib, Agg backend), exactly ``WIDTH_PX`` x ``HEIGHT_PX``.
 
-- the title names the fault and its target, the probed URL and the headline numbers;
+- the title names the fault and its target, the probed URL and the headline numbers, and says
+  when the injection was forced although the steady state was not met before it;
 - the time the fault was in force is shaded (from the injection to the recovery, or to the end of
   probing when it was left in force), and so is every outage;
 - top: one row per outcome seen (HTTP status, or the error when nothing answered), each with its
@@ -131,7 +132,9 @@ def timeline_figure(
 
     fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2]})
-    fig.suptitle(title_text(fault, targets), fontsize="large", fontweight="bold")
+    before = (summary.get("steady_state") or {}).get("before") or {}
+    forced = "  [steady state NOT met before: --force]" if before.get("forced") else ""
+    fig.suptitle(title_text(fault, targets) + forced, fontsize="large", fontweight="bold")
     avail = summary.get("availability")
     top.set_title(
         f"{probe_data['url']}: availability {_num(avail, ' %', 2)}, "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from reslab.chaos import hypothesis
+from reslab.chaos import chart, hypothesis
 from reslab.chaos.probe import Sample
 from reslab.cli.app import app
 from tests.inject.conftest import REGION, WORKSHOP, World
@@ -62,6 +62,8 @@ def test_force_injects_anyway_and_the_report_says_so(world: World, tmp_path: Pat
     assert set(steady["before"]["statuses"]) == {"404"}
     assert steady["after"]["met"] is False and set(steady["after"]["statuses"]) == {"404"}
     assert report["journal_id"]  # it was injected (and reverted after --duration)
+    figure = chart.timeline_figure(report["probe"], report["summary"], "s3", report["targets"])
+    assert figure._suptitle.get_text().endswith("[steady state NOT met before: --force]")
     assert world.snapshot() == before
 
 
