@@ -79,6 +79,13 @@ Hypothesis = Annotated[
     str | None,
     typer.Option("--hypothesis", help='e.g. "availability>=99, p99_ms<=800, downtime_s<=5"'),
 ]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="inject even when the probe's baseline fails (the report says so)",
+    ),
+]
 ReportDir = Annotated[
     Path | None, typer.Option("--report-dir", help="where report.json and timeline.png go")
 ]
@@ -151,6 +158,7 @@ class InjectOptions:
     observe: Observe = 30.0
     hypothesis_text: Hypothesis = None
     report_dir: ReportDir = None
+    force: Force = False
 
 
 def _parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
@@ -223,6 +231,8 @@ def run_injection(fault: str, opts: Options, duration: float | None, common: Inj
             observe_s=common.observe,
             report_dir=common.report_dir,
             say=_say,
+            tolerance=clauses,
+            force=common.force,
         )
     result = outcome_json(outcome)
     for label, seen in (("before", outcome.before), ("after", outcome.after)):
