@@ -21,7 +21,7 @@ demo: venv
 	$(BIN)/reslab deploy --local
 
 ## Lint, validate templates and ASL, then run the test suite against real services.
-test: venv lint
+test: venv chromium lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
