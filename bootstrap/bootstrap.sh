@@ -11,10 +11,12 @@
 #
 # Usage:
 #   bootstrap.sh --bucket B --prefix P --db-host H --db-port N --db-name D --db-engine E \
-#                --secret-arn ARN [--image-url URL] [--port 80] [--region R] [--resilient]
+#                --secret-arn ARN [--image-url URL] [--port 80] [--region R]
+#                [--mode fragile|resilient] [--resilient]
 # Each option falls back to an environment variable:
 #   BOOT_BUCKET BOOT_PREFIX WEBAPP_DB_HOST WEBAPP_DB_PORT WEBAPP_DB_NAME WEBAPP_DB_ENGINE
-#   WEBAPP_DB_SECRET_ARN WEBAPP_IMAGE_URL WEBAPP_PORT AWS_REGION WEBAPP_RESILIENT
+#   WEBAPP_DB_SECRET_ARN WEBAPP_IMAGE_URL WEBAPP_PORT AWS_REGION WEBAPP_MODE
+# (--resilient and WEBAPP_RESILIENT=1 are the older spelling of --mode resilient.)
 # Knobs for other hosts and for the tests: BOOT_ROOT (prefix for every path written),
 # WEBAPP_PYTHON (interpreter for the venv, default python3.11), WEBAPP_VENV (an existing venv
 # that already has the dependencies: skips dnf and pip), WEBAPP_WORKERS (default 2),
@@ -37,7 +39,8 @@ secret_arn="${WEBAPP_DB_SECRET_ARN:-}"
 image_url="${WEBAPP_IMAGE_URL:-}"
 port="${WEBAPP_PORT:-80}"
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
-resilient="${WEBAPP_RESILIENT:-0}"
+mode="${WEBAPP_MODE:-}"
+[ "${WEBAPP_RESILIENT:-0}" != 1 ] || mode="${mode:-resilient}"
 
 while [ "$#" -gt 0 ]; do
   case "$1" in
@@ -51,8 +54,9 @@ while [ "$#" -gt 0 ]; do
     --image-url) image_url="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --region) region="$2"; shift 2 ;;
-    --resilient) resilient=1; shift ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    --mode) mode="$2"; shift 2 ;;
+    --resilient) mode=resilient; shift ;;
+    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
     *) die "unknown argument: $1" ;;
   esac
 done
@@ -64,6 +68,11 @@ case "$db_engine" in
   *postgres*) db_engine=postgres; db_port="${db_port:-5432}" ;;
   *mysql* | *mariadb*) db_engine=mysql; db_port="${db_port:-3306}" ;;
   *) die "unsupported --db-engine: $db_engine (postgres or mysql)" ;;
+esac
+mode="${mode:-fragile}"
+case "$mode" in
+  fragile | resilient) ;;
+  *) die "unsupported --mode: $mode (fragile or resilient)" ;;
 esac
 
 imds() {
@@ -117,7 +126,7 @@ WEBAPP_DB_PORT=${db_port}
 WEBAPP_DB_NAME=${db_name}
 WEBAPP_DB_ENGINE=${db_engine}
 WEBAPP_IMAGE_URL=${image_url}
-WEBAPP_RESILIENT=${resilient}
+WEBAPP_MODE=${mode}
 PYTHONPATH=${app_root}/app
 EOF
 
@@ -165,4 +174,4 @@ EOF
 
 systemctl daemon-reload
 systemctl enable --now webapp.service
-log "web app started on port ${port}"
+log "web app started on port ${port} (${mode} mode)"

@@ -21,6 +21,7 @@ PARAMETERS = {
     "DatabaseName": "resiliency",
     "Engine": "postgres",
     "WebsiteImageURL": "",
+    "WebAppMode": "resilient",
     "WebsiteBucketName": "lab-websitebucket-1",
     "WebsiteImageKey": "website-image.jpg",
     "BootBucket": "boot-bucket",
@@ -74,6 +75,7 @@ def test_user_data_fetches_and_runs_the_bootstrap(tmp_path: Path) -> None:
     assert seen["WEBAPP_DB_NAME"] == "resiliency"
     assert seen["WEBAPP_DB_ENGINE"] == "postgres"
     assert seen["WEBAPP_IMAGE_URL"] == ""
+    assert seen["WEBAPP_MODE"] == "resilient"
     assert seen["RESLAB_WEBSITE_BUCKET"] == "lab-websitebucket-1"
     assert seen["BOOT_BUCKET"] == "boot-bucket"
     assert seen["BOOT_PREFIX"] == "Reliability/"
@@ -110,6 +112,7 @@ def test_user_data_exports_what_the_bootstrap_reads() -> None:
         "WEBAPP_DB_ENGINE",
         "WEBAPP_DB_SECRET_ARN",
         "WEBAPP_IMAGE_URL",
+        "WEBAPP_MODE",
         "AWS_REGION",
     }
     assert needed <= read

@@ -104,7 +104,8 @@ def test_bootstrap_installs_schema_and_unit(
     settings = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
     assert settings["WEBAPP_DB_SECRET_ARN"] == arn
     assert settings["WEBAPP_DB_ENGINE"] == target.engine
-    assert settings["WEBAPP_RESILIENT"] == "1"
+    assert settings["WEBAPP_MODE"] == "resilient"  # --resilient: the older spelling
+    assert "WEBAPP_RESILIENT" not in settings
     assert (root / "opt/webapp/app/webapp/wsgi.py").exists()
     if password:
         for path in root.rglob("*"):
@@ -143,3 +144,12 @@ def test_bootstrap_names_missing_arguments(tmp_path: Path) -> None:
     )
     assert run.returncode == 1
     assert run.stderr.strip().endswith("missing --db-host (or its environment variable)")
+
+
+def test_bootstrap_refuses_an_unknown_mode() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBAPP_", "BOOT_"))}
+    args = ["--bucket", "b", "--db-host", "h", "--db-name", "d", "--db-engine", "postgres"]
+    args += ["--secret-arn", "arn", "--mode", "sturdy"]
+    run = subprocess.run(["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr.strip().endswith("unsupported --mode: sturdy (fragile or resilient)")
