@@ -9,9 +9,14 @@ Auto Scaling group, and the load balancer's DNSName becomes ``127.0.0.1:<port>``
 stack output ``WebsiteURL`` (``http://${LoadBalancer.DNSName}/``) serves it. One app process per
 load balancer (not per instance). It stops when the stack is deleted or the cloud stops.
 
-The stack's ``WebAppMode`` parameter becomes ``WEBAPP_MODE``. An update of the stack (``reslab
-mode resilient``) restarts the app with the new parameters on the same port, so ``WebsiteURL``
-keeps working (on AWS the Auto Scaling group replaces its instances one by one).
+The stack's ``WebAppMode`` parameter becomes ``WEBAPP_MODE``, ``Workshop`` the page's lab name,
+and ``WebsiteBucketName``/``WebsiteImageKey`` the picture (``python -m webapp.image`` puts it in
+the bucket first, as the bootstrap does; the page links it with a URL presigned for this local
+cloud, so the browser reads it from the local S3 and ``reslab inject s3`` breaks it).
+
+An update of the stack (``reslab mode resilient``) restarts the app with the new parameters on
+the same port, so ``WebsiteURL`` keeps working (on AWS the Auto Scaling group replaces its
+instances one by one).
 """
 
 from __future__ import annotations
@@ -90,6 +95,15 @@ class WebTier:
                 timeout=60,
                 check=False,
             )
+            if env.get("WEBAPP_IMAGE_BUCKET"):
+                subprocess.run(
+                    [sys.executable, "-m", "webapp.image"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    timeout=60,
+                    check=False,
+                )
             proc = subprocess.Popen(
                 [sys.executable, "-m", "webapp", "--port", str(port), "--host", "127.0.0.1"],
                 stdout=log,
@@ -216,6 +230,11 @@ def app_env(stack: Any) -> dict[str, str]:
         env["WEBAPP_IMAGE_URL"] = str(image)
     if params.get("WebAppMode"):
         env["WEBAPP_MODE"] = str(params["WebAppMode"])
+    if params.get("Workshop"):
+        env["WEBAPP_WORKSHOP"] = str(params["Workshop"])
+    if params.get("WebsiteBucketName") and params.get("WebsiteImageKey"):
+        env["WEBAPP_IMAGE_BUCKET"] = str(params["WebsiteBucketName"])
+        env["WEBAPP_IMAGE_KEY"] = str(params["WebsiteImageKey"])
     return env
 
 

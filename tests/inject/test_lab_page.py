@@ -1,6 +1,7 @@
 """The lab's page as a participant sees it, on a lab deployed by the real deploy machine into the
 shared local cloud: the mode chosen in the event, switched by a stack update (`reslab mode`),
-shown on the page, in /api/status and by `reslab status`."""
+shown on the page, in /api/status and by `reslab status`; the picture read from the lab's bucket
+through a presigned URL, which `reslab inject s3 --probe` breaks and measures."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from reslab import execution
+from reslab import REPO_ROOT, execution
 from reslab.event import local_event, validate_event
 from reslab.installer.install import install
 from reslab.localcloud.state import write_state
@@ -40,11 +41,17 @@ class PageLab:
 
     def reslab(self, *args: str) -> subprocess.CompletedProcess[str]:
         """A reslab command as a participant runs it (finds the cloud via .reslab/local.json)."""
+        return self._run(*args, "--local", "--event", str(self.event_file), "--name", self.name)
+
+    def inject(self, *args: str) -> subprocess.CompletedProcess[str]:
+        lab = ["--local", "--workshop", f"reslab page {self.name}", "--stack-prefix", self.prefix]
+        return self._run("inject", *args, *lab)
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
         env.pop("AWS_PROFILE", None)
-        common = ["--local", "--event", str(self.event_file), "--name", self.name]
         return subprocess.run(
-            [sys.executable, "-m", "reslab", *args, *common],
+            [sys.executable, "-m", "reslab", *args],
             cwd=self.workdir,
             env=env,
             capture_output=True,
@@ -116,3 +123,42 @@ def test_the_mode_of_the_event_is_deployed_and_switched_by_a_stack_update(
     assert bad.stderr.strip().splitlines()[-1] == (
         "InvalidMode: 'sturdy' is not one of fragile, resilient"
     )
+
+
+def test_the_page_shows_the_bucket_image_and_inject_s3_breaks_it_for_the_probe(
+    page_lab: PageLab, tmp_path: Path
+) -> None:
+    url = page_lab.output("Web", "WebsiteURL")
+    page = requests.get(url, timeout=10).text
+    for shown in (f'id="workshop">reslab page {page_lab.name}<', 'id="instance-id">i-'):
+        assert shown in page
+    image_url = api_status(url)["image_url"]
+    bucket = page_lab.output("Storage", "WebsiteBucketName")
+    endpoint = page_lab.cloud.endpoint_url
+    # presigned for the local S3: the browser reads the picture from the lab's private bucket
+    assert image_url.startswith(f"{endpoint}/{bucket}/website-image.svg?X-Amz-")
+    assert f'<img id="website-image" src="{image_url.replace("&", "&amp;")}"' in page
+    image = requests.get(image_url, timeout=10)
+    assert image.status_code == 200
+    assert image.headers["Content-Type"] == "image/svg+xml"
+    assert image.content == (REPO_ROOT / "webapp/static/website-image.svg").read_bytes()
+    assert requests.get(image_url.split("?")[0], timeout=10).status_code == 403  # private
+
+    injected = page_lab.inject(
+        "s3", "--probe", "--duration", "1.5", "--baseline", "0.6", "--observe", "0.8",
+        "--probe-interval", "0.2", "--json", "--journal-dir", str(tmp_path / "journal"),
+        "--report-dir", str(tmp_path / "report"),
+    )  # fmt: skip
+    assert injected.returncode == 0, injected.stderr
+    assert "probing the website image the page shows" in injected.stderr
+    result = json.loads(injected.stdout)
+    summary = result["summary"]
+    assert 0 < summary["availability"] < 100
+    statuses = {s["status"] for s in result_samples(tmp_path / "report")}
+    assert {200, 403} <= statuses
+    assert requests.get(image_url, timeout=10).status_code == 200  # reverted after 1.5 s
+
+
+def result_samples(report_dir: Path) -> list[dict[str, Any]]:
+    report = json.loads((report_dir / "report.json").read_text())
+    return report["probe"]["samples"]  # type: ignore[no-any-return]
