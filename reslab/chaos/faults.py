@@ -376,7 +376,7 @@ FAULTS: dict[str, Fault] = {
             "Deny reads of the website image with a bucket-policy statement "
             f"(Sid {actions.DENY_SID}).",
             target="the website bucket (storage stack output `WebsiteBucketName`, or `--bucket`), "
-            "objects matching `--key`",
+            "objects matching `--key`; `--probe` follows the image the page shows",
             undo="after `--duration`, on Ctrl-C, or by `reslab recover s3`; only that statement is "
             "removed (the previous policy comes back byte for byte)",
             flags=("key", "bucket", DURATION),
