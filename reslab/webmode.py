@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from reslab.clients import ClientFactory
 from reslab.errors import ReslabError, StackFailed
 from reslab_lambda.cfn import describe
@@ -102,6 +104,11 @@ def set_mode(
         return ModeChange(stack["StackName"], region, before, mode, stack["StackStatus"], 0.0)
     if stack["StackStatus"].endswith("_IN_PROGRESS"):
         raise LabNotDeployed(f"stack {stack['StackName']} is {stack['StackStatus']}: try again")
+    if not any(p["ParameterKey"] == MODE_PARAMETER for p in stack.get("Parameters", [])):
+        raise LabNotDeployed(
+            f"stack {stack['StackName']} has no {MODE_PARAMETER} parameter (deployed before the "
+            "modes existed): destroy and deploy the lab again to switch modes"
+        )
     since = time.time()
     parameters: list[dict[str, Any]] = [
         {"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
@@ -109,12 +116,17 @@ def set_mode(
         if p["ParameterKey"] != MODE_PARAMETER
     ]
     parameters.append({"ParameterKey": MODE_PARAMETER, "ParameterValue": mode})
-    cfn.update_stack(
-        StackName=stack["StackName"],
-        UsePreviousTemplate=True,
-        Parameters=parameters,
-        Capabilities=CAPABILITIES,
-    )
+    try:
+        cfn.update_stack(
+            StackName=stack["StackName"],
+            UsePreviousTemplate=True,
+            Parameters=parameters,
+            Capabilities=CAPABILITIES,
+        )
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message") or str(exc)
+        refused = f"UpdateStack of {stack['StackName']} ({region}) refused: {message}"
+        raise StackFailed(refused) from None
     while True:
         current = describe(cfn, stack["StackName"]) or {}
         status = str(current.get("StackStatus", "DELETED"))

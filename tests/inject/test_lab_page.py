@@ -162,3 +162,18 @@ def test_the_page_shows_the_bucket_image_and_inject_s3_breaks_it_for_the_probe(
 def result_samples(report_dir: Path) -> list[dict[str, Any]]:
     report = json.loads((report_dir / "report.json").read_text())
     return report["probe"]["samples"]  # type: ignore[no-any-return]
+
+
+def test_mode_names_what_it_cannot_switch(local_cloud: Any) -> None:
+    from reslab.webmode import LabNotDeployed, set_mode
+
+    prefix = unique_prefix("nomode").replace("-", "").capitalize()
+    event = {"stack_prefix": prefix, "region_name": REGION}
+    with pytest.raises(LabNotDeployed, match=f"stack {prefix}Web does not exist in {REGION}"):
+        set_mode(local_cloud.client, event, "resilient", 0.1)
+    cfn = local_cloud.client("cloudformation", REGION)
+    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    cfn.create_stack(StackName=f"{prefix}Web", TemplateBody=json.dumps(template))
+    with pytest.raises(LabNotDeployed, match="has no WebAppMode parameter"):
+        set_mode(local_cloud.client, event, "resilient", 0.1)
+    cfn.delete_stack(StackName=f"{prefix}Web")
