@@ -114,6 +114,7 @@ def print_summary(tgt: Target, event: dict[str, Any], console: Console) -> None:
     outputs = stack_outputs(tgt.clients, validate_event(event))
     web, db = outputs.get("web", {}), outputs.get("database", {})
     console.print(f"website:  {web.get('WebsiteURL', '-')}")
+    console.print(f"mode:     {web.get('WebAppMode', '-')} (switch: reslab mode fragile|resilient)")
     endpoint = f"{db['EndpointAddress']}:{db.get('EndpointPort', '')}" if db else "-"
     console.print(f"database: {endpoint}")
 

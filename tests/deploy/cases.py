@@ -34,6 +34,7 @@ MALFORMED: list[tuple[str, dict[str, Any], str]] = [
     ("websiteimage-not-url", {"websiteimage": "ftp://x/y.png"}, "websiteimage"),
     ("mistyped-key", {"regoin_name": "us-east-2"}, "regoin_name"),
     ("engine-unknown", {"engine": "oracle"}, "engine"),
+    ("webapp_mode-unknown", {"webapp_mode": "sturdy"}, "webapp_mode"),
     ("poll_seconds-bool", {"poll_seconds": True}, "poll_seconds"),
     ("poll_seconds-zero", {"poll_seconds": 0}, "poll_seconds"),
     ("stack_prefix-bad", {"stack_prefix": "9lives"}, "stack_prefix"),

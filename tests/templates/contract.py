@@ -33,7 +33,13 @@ OUTPUTS = {
         "KmsKeyArn",
     },
     "replica": {"ReplicaInstanceIdentifier", "ReplicaEndpointAddress", "ReplicaKmsKeyArn"},
-    "web": {"WebsiteURL", "LoadBalancerDNSName", "AutoScalingGroupName", "TargetGroupArn"},
+    "web": {
+        "WebsiteURL",
+        "LoadBalancerDNSName",
+        "AutoScalingGroupName",
+        "TargetGroupArn",
+        "WebAppMode",
+    },
 }
 
 EVENT_KEYS = {
@@ -50,6 +56,7 @@ EVENT_KEYS = {
     "websiteimage",
     "stack_prefix",
     "engine",
+    "webapp_mode",
     "poll_seconds",
     "skip_backup_check",
 }

@@ -307,8 +307,12 @@ def test_web_role_reads_only_its_secret_key_and_objects() -> None:
         "kms:Decrypt",
         {"Ref": "KmsKeyArn"},
     )
-    assert grants["ReadBootFiles"][0] == grants["ReadWebsiteImage"][0] == "s3:GetObject"
+    assert grants["ReadBootFiles"][0] == "s3:GetObject"
     assert "${BootBucket}/${BootPrefix}*" in grants["ReadBootFiles"][1]["Fn::Sub"]
+    # the one image object: read, and put there by the first instance (python -m webapp.image)
+    image_actions, image_object = grants["ReadAndPlaceWebsiteImage"]
+    assert image_actions == ["s3:GetObject", "s3:PutObject"]
+    assert image_object["Fn::Sub"].endswith(":s3:::${WebsiteBucketName}/${WebsiteImageKey}")
     assert len(grants) == 4
 
 
@@ -325,6 +329,8 @@ def test_launch_template_requires_imdsv2_encrypts_ebs_and_runs_the_bootstrap() -
         "WEBAPP_DB_NAME",
         "WEBAPP_DB_ENGINE",
         "WEBAPP_IMAGE_URL",
+        "WEBAPP_MODE",
+        "WEBAPP_WORKSHOP",
     ):
         assert f"export {variable}=" in user_data
     assert "password" not in user_data.lower()

@@ -19,6 +19,8 @@ from reslab_lambda.stacks import default_stack_prefix
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ENGINES = ("postgres", "mysql")
+#: The web app's modes (web stack parameter WebAppMode, the app's WEBAPP_MODE).
+WEBAPP_MODES = ("fragile", "resilient")
 #: Punctuation AWS accepts in a tag value besides letters, numbers and spaces (\p{L}\p{Z}\p{N}).
 TAG_PUNCTUATION = "_.:/=+-@"
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -113,6 +115,7 @@ EVENT_KEYS: tuple[Key, ...] = (
     Key("websiteimage", str, required=True, check=_url_or_empty),
     Key("stack_prefix", str, check=_stack_prefix),
     Key("engine", str, check=_one_of(ENGINES)),
+    Key("webapp_mode", str, default="fragile", check=_one_of(WEBAPP_MODES)),
     Key("poll_seconds", int, default=DEFAULT_POLL_SECONDS, check=_seconds),
     Key("poll_max_seconds", int, check=_poll_max),
     Key("skip_backup_check", bool, default=False),
