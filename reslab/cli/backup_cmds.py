@@ -157,6 +157,7 @@ def verify_backup(
     timeout: float = typer.Option(3600, help="Give up waiting after this many seconds."),
 ) -> None:
     """Restore a snapshot into a temporary instance, check it, and print the verdict."""
+    checks = _expectations(expectations)  # a bad file fails before anything is looked up
     reg = _region(region)
     client = _client_factory(local, reg, endpoint_url)
     database = _stack_outputs(client, stack_name("database", stack_prefix))
@@ -174,7 +175,7 @@ def verify_backup(
         "secret_id": secret_id,
         "ssm_parameter": ssm_parameter,
         "slack_webhook_parameter": slack_webhook_parameter,
-        "expectations": _expectations(expectations),
+        "expectations": checks,
     }
     event.update({k: v for k, v in optional.items() if v})
     if local or endpoint_url:
