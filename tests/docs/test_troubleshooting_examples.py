@@ -59,7 +59,7 @@ def test_every_example_runs_as_printed(workdir: tuple[Path, dict[str, str]]) -> 
     assert len(BLOCKS) >= 6
     outputs = []
     pending_session: str | None = None
-    ordered = sorted(BLOCKS, key=lambda block: "reslab deploy" not in block[1])
+    ordered = sorted(BLOCKS, key=lambda block: not block[1].startswith(".venv/bin/reslab deploy"))
     for lang, text in ordered:
         if lang == "bash" and INTERACTIVE.search(text.strip()):
             pending_session = text  # runs with the next (Python) block as its input
