@@ -542,7 +542,7 @@ def find(clients: ClientFactory, workshop: str, regions: list[str]) -> list[Foun
         for arn in arns:
             tail = arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
             if arn not in claimed and tail not in claimed and not _transient(arn):
-                found.append(Found("other", region, tail, arn, _no_deleter(arn)))
+                found.append(Found("other", region, tail, arn, no_deleter(arn)))
                 claimed.add(arn)
     return found
 
@@ -569,7 +569,7 @@ COVERED_ARNS = (
 )
 
 
-def _no_deleter(arn: str) -> str:
+def no_deleter(arn: str) -> str:
     service = arn.split(":")[2] if arn.count(":") >= 2 else "?"
     return f"kept: sweep has no row for {service} resources of this type (delete it by hand)"
 
