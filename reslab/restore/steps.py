@@ -425,9 +425,9 @@ def predates_data(restored: Any, baseline: Any) -> str | None:
     table, rows = max(source_rows.items(), key=lambda item: item[1])
     return (
         f"holds no data ({len(restored.tables)} table(s), 0 rows) while the source had {rows} "
-        f"rows in {table} (fingerprint of {baseline.taken_at}): it was taken before the data "
-        "was loaded (the automatic snapshot of a new instance); verify a fresh snapshot with "
-        "--snapshot new"
+        f"rows in {table} (fingerprint of {baseline.taken_at}): a snapshot from before the "
+        "data was loaded (such as the automatic one of a new instance) or of an emptied "
+        "database; verify a fresh snapshot with --snapshot new"
     )
 
 
