@@ -21,8 +21,7 @@ import typer
 from rich.console import Console
 
 from reslab import execution
-from reslab.cli import options
-from reslab.cli.options import EVENT_FILE, INSTALL_BASE_NAME, LOCAL, lab_overrides
+from reslab.cli.options import LabOptions, lab_command
 from reslab.clients import ClientFactory
 from reslab.errors import LocalCloudError
 from reslab.event import load_event, local_event, validate_event
@@ -161,26 +160,19 @@ def next_steps(local: bool, cloud_started_here: bool) -> list[str]:
     return steps
 
 
+@lab_command
 def deploy(
-    local: bool = LOCAL,
-    event_file: Path | None = EVENT_FILE,
-    as_json: bool = options.JSON,
+    lab: LabOptions,
     db_url: str | None = typer.Option(None, "--db-url", help="Back local RDS with this DB."),
     time_scale: float | None = typer.Option(
         None, "--time-scale", help="Local: hold stacks in progress for AWS time / N."
     ),
-    region: str | None = options.REGION,
-    workshop: str | None = options.WORKSHOP,
-    stack_prefix: str | None = options.STACK_PREFIX,
-    name: str = INSTALL_BASE_NAME,
 ) -> None:
     """Deploy the lab: VPC + Storage, then Database, then Replica + Web, then the backup check."""
-    is_local = use_local(local)
-    overrides = lab_overrides(region, workshop, stack_prefix)
-    event = resolve_event(event_file, is_local, name, overrides)
+    is_local, event = lab_event(lab)
     with target(is_local, db_url, time_scale) as tgt:
-        outcome = run_machine(tgt, name, event, "deploy", as_json)
-        summary = _stderr if as_json else Console(soft_wrap=True)
+        outcome = run_machine(tgt, lab.name, event, "deploy", lab.as_json)
+        summary = _stderr if lab.as_json else Console(soft_wrap=True)
         print_summary(tgt, event, summary)
         summary.print(f"backups:  {backup_verdict(outcome)}")
         if outcome.status == "SUCCEEDED":
@@ -188,6 +180,12 @@ def deploy(
             for step in next_steps(tgt.local, tgt.started_here):
                 summary.print(f"  {step}", markup=False)
     outcome.raise_for_status()
+
+
+def lab_event(lab: LabOptions) -> tuple[bool, dict[str, Any]]:
+    """Local or AWS, and the lab's event (file or local defaults, then the options), validated."""
+    is_local = use_local(lab.local)
+    return is_local, resolve_event(lab.event_file, is_local, lab.name, lab.overrides())
 
 
 def backup_verdict(outcome: execution.Outcome) -> str:
@@ -200,24 +198,15 @@ def backup_verdict(outcome: execution.Outcome) -> str:
     return "not checked (skip_backup_check)" if outcome.status == "SUCCEEDED" else "not reached"
 
 
-def destroy(
-    local: bool = LOCAL,
-    event_file: Path | None = EVENT_FILE,
-    as_json: bool = options.JSON,
-    region: str | None = options.REGION,
-    workshop: str | None = options.WORKSHOP,
-    stack_prefix: str | None = options.STACK_PREFIX,
-    name: str = INSTALL_BASE_NAME,
-) -> None:
+@lab_command
+def destroy(lab: LabOptions) -> None:
     """Tear the lab down in reverse order, in both regions (buckets emptied first)."""
-    is_local = use_local(local)
-    overrides = lab_overrides(region, workshop, stack_prefix)
-    event = resolve_event(event_file, is_local, name, overrides)
+    is_local, event = lab_event(lab)
     started = time.monotonic()
     with target(is_local, None, None, start=False) as tgt:
         before = StackProgress(tgt.clients, validate_event(event), _stderr, echo=False)
         before.poll()
-        outcome = run_machine(tgt, name, event, "teardown", as_json)
+        outcome = run_machine(tgt, lab.name, event, "teardown", lab.as_json)
     existed = [line.name for line in before.lines if line.status not in ("-", "SKIPPED")]
     verb = "destroyed" if outcome.status == "SUCCEEDED" else "teardown FAILED"
     _stderr.print(
@@ -228,23 +217,15 @@ def destroy(
     outcome.raise_for_status()
 
 
-def status(
-    local: bool = LOCAL,
-    event_file: Path | None = EVENT_FILE,
-    as_json: bool = options.JSON,
-    region: str | None = options.REGION,
-    workshop: str | None = options.WORKSHOP,
-    stack_prefix: str | None = options.STACK_PREFIX,
-    name: str = INSTALL_BASE_NAME,
-) -> None:
+@lab_command
+def status(lab: LabOptions) -> None:
     """Show every stack of the lab with its status."""
-    is_local = use_local(local)
-    overrides = lab_overrides(region, workshop, stack_prefix)
-    event = validate_event(resolve_event(event_file, is_local, name, overrides))
+    is_local, raw = lab_event(lab)
+    event = validate_event(raw)
     with target(is_local, None, None, start=False) as tgt:
         progress = StackProgress(tgt.clients, event, _stderr, echo=False)
         progress.poll()
-        if as_json:
+        if lab.as_json:
             outputs = stack_outputs(tgt.clients, event)
             stacks = {
                 line.spec.key: {"name": line.name, "region": line.region, "status": line.status}

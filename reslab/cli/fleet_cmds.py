@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -48,6 +50,8 @@ NEEDS_RUNNING_CLOUD = ("status", "destroy")
 
 @dataclass(frozen=True)
 class Run:
+    """One fleet command line: the action and its options (named as the command's parameters)."""
+
     action: str
     targets_file: Path
     local: bool
@@ -58,6 +62,22 @@ class Run:
     everything: bool = False
     only: tuple[int, ...] = ()
     as_json: bool = False
+
+
+#: Every fleet command's options, in --help order: parameter name -> (type, typer option).
+PARAMETERS: dict[str, tuple[Any, Any]] = {
+    "targets_file": (Path, TARGETS),
+    "concurrency": (int, CONCURRENCY),
+    "only": (list[int], ONLY),
+    "everything": (bool, ALL),
+    "local": (bool, LOCAL),
+    "event_file": (Path | None, EVENT),
+    "name": (str, INSTALL_BASE_NAME),
+    "profile": (str | None, PROFILE),
+    "as_json": (bool, options.JSON),
+}
+#: ``status`` reads stack statuses only: no fan-out knob, no state file to override.
+NOT_FOR_STATUS = ("concurrency", "everything")
 
 
 def chosen_rows(targets: list[Target], only: tuple[int, ...]) -> None:
@@ -105,50 +125,34 @@ def _run(args: Run) -> None:
 
 
 def _action(action: str, doc: str) -> None:
-    def command(
-        targets_file: Path = TARGETS,
-        concurrency: int = CONCURRENCY,
-        only: list[int] = ONLY,
-        everything: bool = ALL,
-        local: bool = LOCAL,
-        event_file: Path | None = EVENT,
-        name: str = INSTALL_BASE_NAME,
-        profile: str | None = PROFILE,
-        as_json: bool = options.JSON,
-    ) -> None:
-        _run(
-            Run(
-                action, targets_file, local, event_file, name, profile,
-                concurrency, everything, tuple(only), as_json,
-            )
-        )  # fmt: skip
+    names = [n for n in PARAMETERS if action != "status" or n not in NOT_FOR_STATUS]
 
+    def command(**values: Any) -> None:
+        _run(Run(action, **{**values, "only": tuple(values["only"])}))
+
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=PARAMETERS[name][1],
+                annotation=PARAMETERS[name][0],
+            )
+            for name in names
+        ]
+    )
     command.__doc__ = doc
     fleet_app.command(action)(command)
 
 
-def status(
-    targets_file: Path = TARGETS,
-    only: list[int] = ONLY,
-    local: bool = LOCAL,
-    event_file: Path | None = EVENT,
-    name: str = INSTALL_BASE_NAME,
-    profile: str | None = PROFILE,
-    as_json: bool = options.JSON,
-) -> None:
-    """Show every target's stacks, website and last backup verdict (read-only)."""
-    _run(Run("status", targets_file, local, event_file, name, profile, only=tuple(only),
-             as_json=as_json))  # fmt: skip
-
-
 for _action_name, _doc in (
     ("deploy", "Deploy every target's lab (a rerun retries only the failed ones)."),
+    ("status", "Show every target's stacks, website and last backup verdict (read-only)."),
     ("destroy", "Tear down every target's lab."),
     ("reset", "Tear down then deploy every target's lab (between sessions: add --all; "
               "one participant: --only ROW)."),
 ):  # fmt: skip
     _action(_action_name, _doc)
-fleet_app.command("status")(status)
 
 
 def register(app: typer.Typer) -> None:
