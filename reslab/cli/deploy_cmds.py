@@ -146,10 +146,10 @@ def next_steps(local: bool, cloud_started_here: bool) -> list[str]:
     flag = " --local" if local else ""
     steps = []
     if cloud_started_here:
-        steps.append(
-            "this lab lived in a local cloud that stops with this command; to keep one up: "
-            "`reslab local up` in another terminal, then `reslab deploy --local`"
-        )
+        steps += [
+            "this lab lived in a local cloud that stops with this command; to keep one up:",
+            "  `reslab local up` in another terminal, then `reslab deploy --local`",
+        ]
     steps += [
         f"break it:       reslab inject instance{flag} --probe   (or az, rds, s3)",
         f"undo:           reslab recover{flag}",
@@ -193,8 +193,8 @@ def backup_verdict(outcome: execution.Outcome) -> str:
     if outcome.error == "BackupCheckFailed":
         return "FAILED: the restore-integrity check failed (reslab reports --local shows why)"
     check = (outcome.output or {}).get("backup_check") if isinstance(outcome.output, dict) else None
-    if check:
-        return f"verified ({check.get('status', '?')}, execution {check.get('execution', '?')})"
+    if check:  # the execution's ARN is in --json's output
+        return f"verified ({check.get('status', '?')}; `reslab reports` lists the report)"
     return "not checked (skip_backup_check)" if outcome.status == "SUCCEEDED" else "not reached"
 
 

@@ -40,7 +40,8 @@ def test_the_fleet_stage_names_the_backup_check() -> None:
 
 def test_next_steps_name_runnable_commands() -> None:
     steps = next_steps(local=True, cloud_started_here=True)
-    assert "reslab local up" in steps[0]
+    assert "reslab local up" in steps[1]
+    assert max(len(f"  {step}") for step in steps) <= 80
     text = "\n".join(steps)
     for command in ("reslab inject instance --local", "reslab recover --local"):
         assert command in text
@@ -54,8 +55,10 @@ def test_next_steps_are_commands_the_app_has() -> None:
     from reslab.cli.app import build_app
 
     app = typer.main.get_command(build_app())
-    for step in next_steps(local=True, cloud_started_here=False):
-        words = step.split("reslab ", 1)[1].split("(")[0].split()
+    for step in next_steps(local=True, cloud_started_here=True):
+        if "reslab " not in step:
+            continue
+        words = step.split("reslab ", 1)[1].split("(")[0].strip("` ").split("`")[0].split()
         command = app
         while words and not words[0].startswith("-"):
             command = command.commands[words.pop(0)]  # type: ignore[attr-defined]
