@@ -30,6 +30,8 @@ MACHINES: Mapping[str, tuple[str, ...]] = {
 #: Seconds between progress polls (execution status, stack statuses): local, AWS.
 POLL = {True: (2.0, 6.0), False: (10.0, 20.0)}
 _BUCKET_MAX = 63
+#: The end of a deploy's stage while its nested backup check runs (the stacks are all up).
+BACKUP_STAGE = "backup check"
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def describe_stage(statuses: Mapping[str, str], machine: str) -> str:
         done = sum(1 for s in statuses.values() if s in COMPLETE)
         head = f"{done}/{len(statuses)} up"
         if statuses and done == len(statuses):
-            return f"{head}, backup check"  # the stacks are up: the machine's last step runs
+            return f"{head}, {BACKUP_STAGE}"  # the stacks are up: the machine's last step runs
     active = [f"{key} {s}" for key, s in statuses.items() if s.endswith("_IN_PROGRESS")]
     return " ".join([head, *active[:2]])
 

@@ -74,7 +74,7 @@ def run_target(fleet: FleetRun, run: TargetRun) -> None:
         if fleet.action == "status":
             statuses = lab.stack_statuses(clients, event)
             up = all(s in lab.COMPLETE for s in statuses.values())
-            stage(lab.describe_stage(statuses, "deploy").removesuffix(", backup check"))
+            stage(lab.describe_stage(statuses, "deploy").removesuffix(f", {lab.BACKUP_STAGE}"))
             run.status = (
                 "up" if up else ("absent" if set(statuses.values()) == {"-"} else "partial")
             )

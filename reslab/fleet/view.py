@@ -11,6 +11,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from reslab.fleet.lab import BACKUP_STAGE
 from reslab.fleet.runner import TargetRun
 
 STYLES = {
@@ -82,9 +83,13 @@ class FleetView:
             self._live.update(table(runs, self.title))
             return
         for run in runs:
-            if self._seen.get(run.target.row) != run.status:
-                self._seen[run.target.row] = run.status
+            # a line per status change, and one when the deploy reaches its backup check
+            checking = run.status == "running" and run.stage.endswith(BACKUP_STAGE)
+            seen = f"{run.status}{BACKUP_STAGE if checking else ''}"
+            if self._seen.get(run.target.row) != seen:
+                self._seen[run.target.row] = seen
                 detail = f" {run.error}: {run.message}" if run.error else ""
+                detail = f" {run.stage}" if checking else detail
                 self.console.print(
                     f"{run.target.label:<32} {run.status:<9} {run.elapsed():6.1f}s{detail}"
                 )

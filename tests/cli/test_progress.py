@@ -65,3 +65,25 @@ def test_next_steps_are_commands_the_app_has() -> None:
         known = {opt for param in command.params for opt in param.opts}
         flags = [w for w in words if w.startswith("-")]
         assert set(flags) <= known, (step, flags)
+
+
+def test_piped_fleet_progress_shows_the_backup_check() -> None:
+    from reslab.fleet.runner import TargetRun
+    from reslab.fleet.targets import Target
+    from reslab.fleet.view import FleetView
+
+    out = io.StringIO()
+    run = TargetRun(Target(1, "us-east-2", "", "room-1", profile="p"), status="running")
+    with FleetView(Console(file=out), "fleet deploy") as view:
+        for stage in (
+            "deploy: 1/4 up",
+            "deploy: 4/4 up, backup check",
+            "deploy: 4/4 up, backup check",
+        ):
+            run.stage = stage
+            view.update([run])
+        run.status = "succeeded"
+        view.update([run])
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3, lines
+    assert lines[1].endswith("deploy: 4/4 up, backup check") and "succeeded" in lines[2]
