@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from reslab.cli import options
-from reslab.cli.deploy_cmds import (
-    AWS_POLL_SECONDS,
-    resolve_event,
-    target,
-    use_local,
-)
+from reslab.cli.deploy_cmds import AWS_POLL_SECONDS, lab_event, target
+from reslab.cli.options import LabOptions, lab_command
 from reslab.event import validate_event
 
 
+@lab_command
 def mode(
-    new_mode: str = typer.Argument(..., metavar="fragile|resilient", help="The mode to switch to."),
-    local: bool = options.LOCAL,
-    event_file: Path | None = options.EVENT_FILE,
-    name: str = options.INSTALL_BASE_NAME,
-    as_json: bool = typer.Option(False, "--json", help="Print the change as JSON."),
+    lab: LabOptions,
+    new_mode: str = typer.Argument(..., metavar="MODE", help="fragile or resilient."),
 ) -> None:
     """Switch the web app between fragile and resilient: updates the web stack's WebAppMode
     parameter and waits (on AWS the instances are replaced one by one; no redeploy)."""
     from reslab.webmode import set_mode
 
-    is_local = use_local(local)
-    event = validate_event(resolve_event(event_file, is_local, name, {}))
+    is_local, raw = lab_event(lab)
+    event = validate_event(raw)
     err = Console(stderr=True, soft_wrap=True)
     seen: list[str] = []
 
@@ -39,10 +31,10 @@ def mode(
             seen.append(status)
             err.print(f"{event['stack_prefix']}Web: {status}")
 
-    with target(is_local, None, None) as tgt:
+    with target(is_local, None, None, start=False) as tgt:
         poll = 0.5 if is_local else AWS_POLL_SECONDS
         change = set_mode(tgt.clients, event, new_mode, poll, on_poll)
-    if as_json:
+    if lab.as_json:
         print(json.dumps(change.to_json(), indent=2))
     elif change.changed:
         typer.echo(f"{change.stack}: {change.before} -> {change.after} ({change.seconds:.1f}s)")

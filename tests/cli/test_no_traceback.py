@@ -110,7 +110,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Files:
 def required_args(command: Any, files: Files, skip: Any = None) -> list[str]:
     """Values for the command's required parameters (so a case reaches what it tests)."""
     values = {"--targets": str(files.targets), "--workshop": "room-1"}
-    by_metavar = {"SOURCE_URL": PG_URL, "TARGET_URL": PG_URL}
+    by_metavar = {"SOURCE_URL": PG_URL, "TARGET_URL": PG_URL, "MODE": "resilient"}
     args: list[str] = []
     for param in command.params:
         if not param.required or param is skip:
