@@ -207,6 +207,15 @@ def event_problems(raw: Any) -> list[str]:
     return problems
 
 
+def boot_keys(event: Mapping[str, Any]) -> tuple[str, str]:
+    """The keys in ``boot_bucket`` of the bootstrap script and the web-app bundle: what
+    ``reslab install`` uploads, the web stack's user data fetches
+    (``${BootPrefix}${BootObject}``) and bootstrap/bootstrap.sh downloads
+    (``${BOOT_PREFIX}webapp.tar.gz``)."""
+    prefix = event["boot_prefix"]
+    return f"{prefix}{event.get('boot_object') or DEFAULT_BOOT_OBJECT}", f"{prefix}{WEBAPP_OBJECT}"
+
+
 #: Set by the installer stack on the validate_event Lambda: the only stack prefix its roles may
 #: manage (its IAM policies are scoped to ``stack/<prefix>*``).
 INSTALLED_PREFIX_ENV = "RESLAB_STACK_PREFIX"
