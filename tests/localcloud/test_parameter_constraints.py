@@ -9,8 +9,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from reslab.localcloud.compat.cloudformation.parameter_constraints import parameter_problem
+from reslab import REPO_ROOT
+from reslab.localcloud.compat.cloudformation.parameter_constraints import (
+    parameter_problem,
+    template_problem,
+)
 from reslab.localcloud.testing import unique_prefix, wait_for_stack
+from reslab.templates import load_template
 
 TEMPLATE = json.dumps(
     {
@@ -131,3 +136,41 @@ def test_aws_typed_and_ssm_parameters_are_not_pattern_checked() -> None:
     assert parameter_problem("Subnets", subnets, "subnet-1a,vpc-2") == (
         "Parameter 'Subnets' must match pattern subnet-[0-9a-f]+"
     )
+
+
+ISSUE_12 = [
+    # (template, parameters, AWS's message): the issue's mutated events, had they got past the
+    # validator, now stop at CreateStack in the local cloud as on AWS.
+    (
+        "web.yaml",
+        {"Workshop": "w", "WebsiteImageURL": "https://x.example/a'b.png"},
+        "Parameter 'WebsiteImageURL' must match pattern (https?://[^'\"\\s\\\\]+)?",
+    ),
+    ("web.yaml", {"Workshop": "w", "BootObject": "b" * 300}, "Parameter 'BootObject' must contain"),
+    ("vpc.yaml", {"Workshop": "lab\n"}, "Parameter 'Workshop' must match pattern"),
+    ("database.yaml", {"Workshop": "w", "Engine": "oracle"}, "Parameter 'Engine' must be one of"),
+]
+
+
+@pytest.mark.parametrize(("template", "values", "message"), ISSUE_12)
+def test_lab_templates_refuse_the_issues_values_before_creating_anything(
+    local_cloud: Any, template: str, values: dict[str, str], message: str
+) -> None:
+    cfn = local_cloud.client("cloudformation", "us-east-2")
+    name = unique_prefix("constraint")
+    body = (REPO_ROOT / "cloudformation" / template).read_text()
+    with pytest.raises(ClientError) as info:
+        cfn.create_stack(
+            StackName=name,
+            TemplateBody=body,
+            Parameters=_parameters(values),
+            Capabilities=["CAPABILITY_IAM"],
+        )
+    assert info.value.response["Error"]["Code"] == "ValidationError"
+    assert info.value.response["Error"]["Message"].startswith(message)
+    assert name not in _stack_names(cfn)
+
+
+def test_the_installer_refuses_a_stack_prefix_with_a_newline() -> None:
+    problem = template_problem(load_template("installer.yaml"), {"StackPrefix": "Resiliency\n"})
+    assert problem == "Parameter 'StackPrefix' must match pattern [A-Za-z][A-Za-z0-9-]{0,39}"
