@@ -174,3 +174,14 @@ def test_lab_templates_refuse_the_issues_values_before_creating_anything(
 def test_the_installer_refuses_a_stack_prefix_with_a_newline() -> None:
     problem = template_problem(load_template("installer.yaml"), {"StackPrefix": "Resiliency\n"})
     assert problem == "Parameter 'StackPrefix' must match pattern [A-Za-z][A-Za-z0-9-]{0,39}"
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "cloudformation").glob("*.yaml")))
+def test_the_parameters_section_read_alone_is_the_templates(path: Any) -> None:
+    """The checker reads only a YAML template's Parameters section (fast); it must be what the
+    whole template says."""
+    from reslab.localcloud.compat.cloudformation.parameter_constraints import _parameters
+    from reslab.templates import loads_template
+
+    text = path.read_text()
+    assert _parameters(text) == loads_template(text)["Parameters"]

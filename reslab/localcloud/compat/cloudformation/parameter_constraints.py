@@ -27,13 +27,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from reslab.localcloud.context import cloud_context
 from reslab.templates import TemplateError, loads_template
 
 _installed = False
+#: A YAML template's top-level ``Parameters:`` section (up to the next top-level key).
+_PARAMETERS_BLOCK = re.compile(r"^Parameters:[ \t]*\n(?:(?:[ \t].*|[ \t]*)(?:\n|\Z))*", re.M)
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _number(value: str) -> float | None:
@@ -126,17 +132,32 @@ def template_problem(template: Mapping[str, Any], values: Mapping[str, Any]) -> 
     return None
 
 
+@lru_cache(maxsize=64)
+def _parameters(template_text: str) -> Mapping[str, Any] | None:
+    """The template's Parameters (parsed once per template text: every lab of a fleet creates
+    its stacks from the same texts, and the installer's is 50 KB of YAML)."""
+    block = _PARAMETERS_BLOCK.search(template_text)
+    if block and not template_text.lstrip().startswith("{"):
+        try:  # just the Parameters section, with libyaml: a tenth of the whole template's time
+            parsed = yaml.load(block.group(0), Loader=_FAST_LOADER)  # noqa: S506 (a SafeLoader)
+            if isinstance(parsed, dict) and isinstance(parsed.get("Parameters"), dict):
+                return dict(parsed["Parameters"])
+        except yaml.YAMLError:
+            pass  # a tag or an odd layout: read the whole template
+    try:
+        return loads_template(template_text).get("Parameters") or {}
+    except (TemplateError, ValueError):
+        return None  # moto reports a template it cannot read itself
+
+
 def check(template_text: Any, values: Mapping[str, Any]) -> None:
     """Raise moto's ``ValidationError`` when ``values`` break the template's constraints."""
     from moto.cloudformation.exceptions import ValidationError
 
     if not isinstance(template_text, str) or not template_text:
         return
-    try:
-        template = loads_template(template_text)
-    except (TemplateError, ValueError):
-        return  # moto reports a template it cannot read itself
-    problem = template_problem(template, values)
+    parameters = _parameters(template_text)
+    problem = template_problem({"Parameters": parameters}, values) if parameters else None
     if problem:
         raise ValidationError(message=problem)
 
