@@ -179,8 +179,15 @@ def install() -> None:
     def checked_update(
         self: Any, name: str, template: str, role_arn: Any, parameters: Any, tags: Any
     ) -> Any:
-        stack = self.get_stack(name)
-        check(template, self._resolve_update_parameters(instance=stack, incoming_params=parameters))
+        previous = dict(getattr(self.get_stack(name), "parameters", None) or {})
+        values = {}  # given, else the previous value (absent: the template default applies)
+        for entry in parameters or []:
+            key = entry.get("ParameterKey")
+            if "ParameterValue" in entry:
+                values[key] = entry["ParameterValue"]
+            elif entry.get("UsePreviousValue") and key in previous:
+                values[key] = previous[key]
+        check(template, values)
         return update_stack(self, name, template, role_arn, parameters, tags)
 
     def checked_change_set(
