@@ -30,6 +30,7 @@ from reslab.grants import Grant
 from reslab.machines import MACHINES
 from reslab.machines.restore import RESTORE_MACHINE_PLACEHOLDER
 from reslab.packaging import HANDLER, RUNTIME
+from reslab_lambda.event import KEYS_BY_NAME
 from reslab_lambda.handler import LOG_LEVEL_ENV
 
 TEMPLATE_PATH = REPO_ROOT / "cloudformation" / "installer.yaml"
@@ -88,13 +89,11 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "Workshop": {
         "Type": "String",
         "Description": "Value of the workshop tag on everything this stack and the lab create.",
-        "AllowedPattern": "[A-Za-z0-9 _.:/=+@-]{1,128}",
     },
     "StackPrefix": {
         "Type": "String",
         "Description": "The lab's stack prefix (event stack_prefix): the Lambdas may manage "
         "only stacks whose name starts with it.",
-        "AllowedPattern": "[A-Za-z][A-Za-z0-9-]{0,39}",
     },
     "LabBucketPrefix": {
         "Type": "String",
@@ -104,13 +103,11 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "TemplateBucket": {
         "Type": "String",
         "Description": "Event cfn_bucket: where the lab templates are read from.",
-        "AllowedPattern": "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
     },
     "TemplateFolder": {
         "Type": "String",
         "Default": "cloudformation/",
         "Description": "Event folder: key prefix of the lab templates.",
-        "AllowedPattern": "([A-Za-z0-9._-]+/)*",
     },
     "BackupSchedule": {
         "Type": "String",
@@ -132,7 +129,6 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "LogLevel": {
         "Type": "String",
         "Default": "INFO",
-        "AllowedValues": ["DEBUG", "INFO", "WARNING", "ERROR"],
     },
     "LogRetentionDays": {
         "Type": "Number",
@@ -140,6 +136,20 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "AllowedValues": [7, 14, 30, 60, 90, 180, 365],
     },
 }
+#: Installer parameters filled from event keys (``stack_parameters`` in reslab/installer/
+#: install.py): their constraints come from the event table, as the lab templates' do.
+EVENT_PARAMETERS: Mapping[str, str] = {
+    "Workshop": "workshop",
+    "StackPrefix": "stack_prefix",
+    "TemplateBucket": "cfn_bucket",
+    "TemplateFolder": "folder",
+    "LogLevel": "log_level",
+}
+for _parameter, _key in EVENT_PARAMETERS.items():
+    _constraint = KEYS_BY_NAME[_key].constraint
+    if _constraint is None:
+        raise ValueError(f"event key {_key} fills {_parameter} but has no constraint")
+    PARAMETERS[_parameter].update(_constraint.template_fields())
 
 #: checkov findings that do not apply, by resource kind: (check id, why).
 CHECKOV_SKIPS: Mapping[str, tuple[tuple[str, str], ...]] = {

@@ -17,6 +17,7 @@ from reslab import REPO_ROOT
 from reslab.templates import load_template, template_outputs, template_parameters
 from reslab_lambda import cfn
 from reslab_lambda.errors import StackFailed
+from reslab_lambda.event import DEFAULT_BOOT_OBJECT, validate_event
 from reslab_lambda.stacks import stack_table, table_path
 from tests.templates.contract import EVENT_KEYS, OUTPUTS, SAMPLE_EVENT, STACKS, TAG_STYLE
 from tests.templates.parameters import stack_parameters
@@ -160,8 +161,12 @@ def test_parameters_for_the_sample_event() -> None:
     assert web["Workshop"] == "300 - Testing for Resiliency"
     assert web["BootBucket"] == "aws-well-architected-labs-ohio"
     assert web["BootPrefix"] == "Reliability/"
-    assert "BootObject" not in web  # empty event value -> template default bootstrap.sh
-    assert template_parameters("web")["BootObject"]["Default"] == "bootstrap.sh"
+    assert "BootObject" not in web  # a raw empty value is not passed
+    # The validated event (what the machine's stacks get) names the default object explicitly:
+    # the one `reslab install` uploads; the template's default is the same name.
+    normalised = stack_parameters(SPECS["web"], validate_event(SAMPLE_EVENT), fake_outputs())
+    assert normalised["BootObject"] == DEFAULT_BOOT_OBJECT == "bootstrap.sh"
+    assert template_parameters("web")["BootObject"]["Default"] == DEFAULT_BOOT_OBJECT
     assert web["MasterUserSecretArn"] == "<database.MasterUserSecretArn>"
     assert web["WebsiteBucketName"] == "<storage.WebsiteBucketName>"
     replica = stack_parameters(SPECS["replica"], SAMPLE_EVENT, fake_outputs())

@@ -52,6 +52,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("38",), _CFN + "dynamic_refs"),
     Patch(("18",), "reslab.localcloud.webtier"),
     Patch(("25",), "reslab.localcloud.serialise"),
+    Patch(("11b",), _CFN + "parameter_constraints"),
 )
 
 
