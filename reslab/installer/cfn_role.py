@@ -127,9 +127,10 @@ SCOPES: Mapping[tuple[str, str], Scope | None] = {
     ("ec2", "volume"): Scope(),
     ("ec2", "key-pair"): None,
     ("elasticloadbalancing", "loadbalancer/app/"): Scope(tagged=True),
-    ("elasticloadbalancing", "loadbalancer/net/"): None,
+    # IAM lists the app and net ARN types of an action as both required: either is the one
+    ("elasticloadbalancing", "loadbalancer/net/"): Scope(tagged=True),
     ("elasticloadbalancing", "listener/app"): Scope(tagged=True),
-    ("elasticloadbalancing", "listener/net"): None,
+    ("elasticloadbalancing", "listener/net"): Scope(tagged=True),
     ("elasticloadbalancing", "targetgroup"): Scope(tagged=True),
     ("iam", "role"): Scope({"RoleNameWithPath": _PREFIX}),
     ("iam", "instance-profile"): Scope({"InstanceProfileNameWithPath": _PREFIX}),
