@@ -227,8 +227,9 @@ def _render(value: Any, resources: Mapping[str, Any]) -> Any:
 
 def template_role_policies(path: Path) -> dict[str, list[dict[str, Any]]]:
     """Role logical id -> its inline policy documents and the template's managed policies
-    attached to it (``Roles``); a managed policy attached to no role (a permissions boundary)
-    is an entry of its own. Rendered with ``SAMPLE`` values."""
+    attached to it (the role's ``ManagedPolicyArns`` or the policy's ``Roles``); a managed policy
+    attached to no role (a permissions boundary) is an entry of its own. Rendered with
+    ``SAMPLE`` values."""
     template = yaml.load(path.read_text(), Loader=TemplateLoader)  # noqa: S506 - SafeLoader
     resources = template.get("Resources", {})
     out: dict[str, list[dict[str, Any]]] = {}
@@ -242,6 +243,12 @@ def template_role_policies(path: Path) -> dict[str, list[dict[str, Any]]]:
         properties = resource.get("Properties", {})
         document = _render(properties["PolicyDocument"], resources)
         roles = [r["Ref"] for r in properties.get("Roles", []) if isinstance(r, dict)]
+        roles += [
+            role
+            for role, r in resources.items()
+            if r["Type"] == "AWS::IAM::Role"
+            and {"Ref": name} in r.get("Properties", {}).get("ManagedPolicyArns", [])
+        ]
         for role in roles or [name]:
             out.setdefault(role, []).append(document)
     return out

@@ -604,7 +604,7 @@ def _star_skips(statements: list[cfn_role.Statement]) -> list[dict[str, str]]:
 
 
 def _managed_policies(
-    prefix: str, statements: list[cfn_role.Statement], roles: list[str]
+    prefix: str, statements: list[cfn_role.Statement]
 ) -> dict[str, dict[str, Any]]:
     """``statements`` packed into managed policies (at most ``MANAGED_POLICY_BUDGET`` each)."""
     chunks: list[list[cfn_role.Statement]] = [[]]
@@ -626,8 +626,6 @@ def _managed_policies(
                 "PolicyDocument": _policy_document([s.render(_sub) for s in chunk]),
             },
         }
-        if roles:
-            policy["Properties"]["Roles"] = [_ref(r) for r in roles]
         skips = _star_skips(chunk)
         if skips:
             policy["Metadata"] = {"checkov": {"skip": skips}}
@@ -638,20 +636,21 @@ def _managed_policies(
 def _cfn_role() -> dict[str, dict[str, Any]]:
     """The CloudFormation service role (no inline policy: its generated statements exceed the
     10,240 characters a role's inline policies may hold) and its managed policies."""
+    policies = _managed_policies("CloudFormationPolicy", cfn_role.statements())
     role = {
         "Type": "AWS::IAM::Role",
         "Properties": {
             "AssumeRolePolicyDocument": _trust("cloudformation.amazonaws.com"),
+            # attached by the role (not the policies' Roles): deleting the stack deletes the
+            # role, which detaches them, before the policies
+            "ManagedPolicyArns": [_ref(name) for name in policies],
             "Tags": _tags(),
         },
     }
-    resources: dict[str, dict[str, Any]] = {"CloudFormationRole": role}
-    resources.update(
-        _managed_policies("CloudFormationPolicy", cfn_role.statements(), ["CloudFormationRole"])
-    )
+    resources: dict[str, dict[str, Any]] = {"CloudFormationRole": role, **policies}
     # The boundary of every role the lab's templates create (the CloudFormation role may create
     # roles only with it, and cannot change it).
-    resources.update(_managed_policies("LabRoleBoundary", cfn_role.boundary_statements(), []))
+    resources.update(_managed_policies("LabRoleBoundary", cfn_role.boundary_statements()))
     return resources
 
 

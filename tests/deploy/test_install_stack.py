@@ -32,9 +32,8 @@ def _statements(resource: str) -> list[dict[str, Any]]:
     if RESOURCES[resource]["Type"] == "AWS::IAM::ManagedPolicy":
         return list(props["PolicyDocument"]["Statement"])
     found = [s for p in props.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
-    for policy in RESOURCES.values():
-        if {"Ref": resource} in policy.get("Properties", {}).get("Roles", []):
-            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    for arn in props.get("ManagedPolicyArns", []):
+        found += RESOURCES[arn["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
     return found
 
 
@@ -97,7 +96,16 @@ def test_deploy_lambdas_touch_only_the_labs_stacks_templates_and_role() -> None:
     assert create["cloudformation:CreateStack"] == {stacks}
     assert create["cloudformation:GetTemplateSummary"] == {'"*"'}  # not resource-scopable
     assert create["iam:PassRole"] == {json.dumps({"Fn::GetAtt": ["CloudFormationRole", "Arn"]})}
-    assert "TemplateBucket" in next(iter(create["s3:GetObject"]))
+    assert create["s3:GetObject"] == {  # the templates, and the installed version's manifest
+        json.dumps({"Fn::Sub": "arn:${AWS::Partition}:s3:::${TemplateBucket}/${TemplateFolder}*"}),
+        json.dumps(
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:s3:::${ArtifactBucket}/"
+                "${ArtifactPrefix}templates.json"
+            }
+        ),
+    }
+    assert create["iam:PassRole"] and "cloudformation:UpdateStack" not in create
     assert _scoped("stack_status")["cloudformation:DescribeStacks"] == {stacks}
     assert "cloudformation:CreateStack" not in _scoped("delete_stack")
     assert all("LabBucketPrefix" in r for r in _scoped("delete_stack")["s3:DeleteObject"])
