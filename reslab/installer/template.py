@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -137,18 +136,6 @@ CHECKOV_SKIPS: Mapping[str, tuple[tuple[str, str], ...]] = {
     ),
     "log-group": (
         ("CKV_AWS_158", "Lambda logs hold no secrets (never logged); encrypted by CloudWatch."),
-    ),
-    "restore-role": (
-        (
-            "CKV_AWS_108",
-            "Reads the credentials secret the event names (the RDS-managed one by default, "
-            "whose ARN is only known at run time).",
-        ),
-        (
-            "CKV_AWS_111",
-            "Snapshots and the temporary instance are named per run; deletes are limited to "
-            "resources tagged temporary.",
-        ),
     ),
     "report-bucket": (
         (
@@ -276,9 +263,7 @@ def _trust(service: str) -> dict[str, Any]:
     }
 
 
-def _role(
-    service: str, statements: list[dict[str, Any]], skips: str | None = None
-) -> dict[str, Any]:
+def _role(service: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
     role: dict[str, Any] = {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -292,8 +277,6 @@ def _role(
             "Tags": _tags(),
         },
     }
-    if skips:
-        role["Metadata"] = _skips(skips)
     return role
 
 
@@ -307,8 +290,6 @@ ENVIRONMENT_VALUES: Mapping[str, Any] = {
     "report_bucket": _ref("ReportBucket"),
     "slack_webhook_parameter": _ref("SlackWebhookParameter"),
 }
-#: checkov skips of a function's role, by the machines that call it.
-ROLE_SKIPS: Mapping[str, str | None] = {"deploy": None, "restore": "restore-role"}
 
 
 def _function_resources(fn: Function) -> dict[str, dict[str, Any]]:
@@ -361,7 +342,6 @@ def _function_resources(fn: Function) -> dict[str, dict[str, Any]]:
         f"{name}Role": _role(
             "lambda.amazonaws.com",
             [_statement(grant, fn) for grant in fn.policy],
-            ROLE_SKIPS[fn.machine],
         ),
         f"{name}Function": function,
     }
@@ -584,25 +564,6 @@ def _policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _plain(text: str) -> str:
-    """``${Workshop}`` -> ``<Workshop>`` (a comment is no Fn::Sub)."""
-    return re.sub(r"\$\{([^}]+)\}", r"<\1>", text)
-
-
-def _star_skips(statements: list[cfn_role.Statement]) -> list[dict[str, str]]:
-    """checkov's IAM checks count a statement on ``*`` as unconstrained: each skip says exactly
-    which actions are there and why."""
-    star = [s for s in statements if s.resources == ("*",)]
-    if not star:
-        return []
-    allowed = "; ".join(
-        ", ".join(s.actions) + (f" (only with {_plain(s.condition)})" if s.condition else "")
-        for s in star
-    )
-    why = f"Allows on * only actions without a resource type: {allowed}."
-    return [{"id": check, "comment": why} for check in ("CKV_AWS_111", "CKV_AWS_356")]
-
-
 def _managed_policies(
     prefix: str, statements: list[cfn_role.Statement]
 ) -> dict[str, dict[str, Any]]:
@@ -626,9 +587,6 @@ def _managed_policies(
                 "PolicyDocument": _policy_document([s.render(_sub) for s in chunk]),
             },
         }
-        skips = _star_skips(chunk)
-        if skips:
-            policy["Metadata"] = {"checkov": {"skip": skips}}
         resources[f"{prefix}{index}" if len(chunks) > 1 else prefix] = policy
     return resources
 
