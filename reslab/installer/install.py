@@ -133,6 +133,7 @@ def stack_parameters(
         "LabBucketPrefix": event["stack_prefix"].lower(),
         "TemplateBucket": event["cfn_bucket"],
         "TemplateFolder": event["folder"],
+        "BootBucket": event["boot_bucket"],
         "LogLevel": event.get("log_level", "INFO"),
     }
 

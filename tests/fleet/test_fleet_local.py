@@ -32,7 +32,7 @@ ROLE = "arn:aws:iam::123456789012:role/ReslabFleetTrainer"
 
 
 def stubs(clients: Any, event: dict[str, Any]) -> None:
-    upload_stubs(clients("s3", event["cfn_region"]), event)
+    upload_stubs(clients, event)
 
 
 def write_targets(path: Path, tag: str, count: int, broken: bool) -> Path:

@@ -146,6 +146,7 @@ def participant(cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         f"StackPrefix={event['stack_prefix']}",
         f"LabBucketPrefix={event['stack_prefix'].lower()}",
         f"TemplateBucket={name}-cfn",
+        f"BootBucket={name}-boot",
         "--tags",
         f"workshop={workshop}",
     )

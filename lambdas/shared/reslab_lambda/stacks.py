@@ -20,6 +20,9 @@ _HERE = Path(__file__).resolve().parent
 _CANDIDATES = (_HERE / TABLE_NAME, _HERE.parents[2] / "cloudformation" / TABLE_NAME)
 #: A row's ``region`` -> the event key naming that region.
 REGION_EVENT_KEYS = {"primary": "region_name", "secondary": "secondary_region_name"}
+#: A row's ``install_parameters`` setting -> the deploy Lambda's environment variable holding it
+#: (set by the installer stack; unset outside an install: the template default applies).
+INSTALL_SETTINGS = {"lab_boundary": "RESLAB_LAB_BOUNDARY_ARN"}
 
 
 class StackTableError(ValueError):
@@ -40,6 +43,8 @@ class StackSpec:
     event_parameters: Mapping[str, str] = field(default_factory=dict)
     #: The stack is skipped when this event key is missing or empty (``optional`` rows only).
     requires_event_key: str | None = None
+    #: Template parameter -> install setting (:data:`INSTALL_SETTINGS`).
+    install_parameters: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def optional(self) -> bool:
@@ -90,7 +95,16 @@ def _spec(row: Mapping[str, Any], prefix: str) -> StackSpec:
         default_prefix=prefix,
         event_parameters=dict(row.get("event_parameters", {})),
         requires_event_key=row.get("requires_event_key") if row.get("optional") else None,
+        install_parameters=_install_parameters(row),
     )
+
+
+def _install_parameters(row: Mapping[str, Any]) -> dict[str, str]:
+    found = dict(row.get("install_parameters", {}))
+    unknown = sorted(set(found.values()) - set(INSTALL_SETTINGS))
+    if unknown:
+        raise StackTableError(f"stack {row['key']}: unknown install settings {unknown}")
+    return found
 
 
 def parse_table(data: Mapping[str, Any]) -> tuple[StackSpec, ...]:
