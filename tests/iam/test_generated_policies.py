@@ -122,7 +122,12 @@ def test_every_role_the_lab_templates_create_gets_the_boundary_from_the_install(
 def test_the_boundary_holds_what_the_lab_roles_use_and_nothing_sensitive_on_star() -> None:
     granted = {a for s in _installer_statements("LabRoleBoundary") for a in s["Action"]}
     web = template_role_policies(REPO_ROOT / "cloudformation" / "web.yaml")["InstanceRole"]
-    inline = {a for d in web for s in d["Statement"] for a in [s["Action"]]}
+    inline = {
+        a
+        for d in web
+        for s in d["Statement"]
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert inline <= granted
     # the AWS managed policies the roles attach (Session Manager, Enhanced Monitoring)
     assert {"ssmmessages:OpenDataChannel", "logs:PutLogEvents"} <= granted
