@@ -1,20 +1,24 @@
 """Entry point: assembles the command groups, each defined in its own module.
 
 ``reslab db-diff`` runs its module alone (it needs none of the packages the other groups
-import, such as boto3), so that it starts at once; everything else assembles the whole app.
+import, such as boto3, nor typer), so that it starts at once; everything else assembles the
+whole app.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from reslab.errors import ReslabError
 
+if TYPE_CHECKING:
+    import typer
+
 
 def build_app() -> typer.Typer:
+    import typer
+
     from reslab.cli import (
         backup_cmds,
         db_cmds,
