@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from reslab.checks.engines.base import driver_of
 from reslab.checks.errors import DatabaseUnreachable
 from reslab.dburl import DbTarget, connect, parse_db_url
 
@@ -15,13 +16,13 @@ def describe(conn_or_url: Any) -> str:
     if isinstance(conn_or_url, str | DbTarget):
         target = parse_db_url(conn_or_url) if isinstance(conn_or_url, str) else conn_or_url
         return target.redacted()
-    module = type(conn_or_url).__module__
-    if module.startswith("psycopg"):
+    driver = driver_of(conn_or_url)
+    if driver == "postgres":
         info = conn_or_url.info
         socket = info.host if info.host.startswith("/") else None
         target = DbTarget("postgres", info.host, info.port, info.user, "", info.dbname, socket)
         return target.redacted()
-    if module.startswith("pymysql"):
+    if driver == "mysql":
         c = conn_or_url
         db, user = (v.decode() if isinstance(v, bytes) else str(v) for v in (c.db, c.user))
         return DbTarget("mysql", c.host, c.port, user, "", db).redacted()

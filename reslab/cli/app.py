@@ -1,21 +1,23 @@
 """Entry point: assembles the command groups, each defined in its own module.
 
 ``reslab db-diff`` runs its module alone (it needs none of the packages the other groups
-import, such as boto3), so that it starts at once; everything else assembles the whole app.
+import, such as boto3, nor typer), so that it starts at once; everything else assembles the
+whole app.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from reslab.cli.failures import one_line
+if TYPE_CHECKING:
+    import typer
 
 
 def build_app() -> typer.Typer:
+    import typer
+
     from reslab.cli import (
         backup_cmds,
         db_cmds,
@@ -50,7 +52,24 @@ def build_app() -> typer.Typer:
         install_cmds,
         fleet_cmds,
     )
-    app.callback()(_root)
+
+    def show_version(show: bool) -> None:
+        if show:
+            print(f"reslab {version()}")
+            raise typer.Exit(0)
+
+    def root(
+        _version: bool = typer.Option(
+            False,
+            "--version",
+            is_eager=True,
+            callback=show_version,
+            help="Print reslab's version and exit.",
+        ),
+    ) -> None:
+        """Deploy the resiliency lab, break it on purpose, and prove its backups restore."""
+
+    app.callback()(root)
     for module in command_modules:
         module.register(app)
     return app
@@ -64,24 +83,6 @@ def version() -> str:
         return installed("reslab")
     except PackageNotFoundError:  # pragma: no cover - a source tree without pip install
         return "unknown"
-
-
-def _show_version(show: bool) -> None:
-    if show:
-        print(f"reslab {version()}")
-        raise typer.Exit(0)
-
-
-def _root(
-    _version: bool = typer.Option(
-        False,
-        "--version",
-        is_eager=True,
-        callback=_show_version,
-        help="Print reslab's version and exit.",
-    ),
-) -> None:
-    """Deploy the resiliency lab, break it on purpose, and prove its backups restore."""
 
 
 def __getattr__(name: str) -> Any:
@@ -100,13 +101,17 @@ def run(args: Sequence[str] | None = None) -> int:
         if argv[:1] == ["db-diff"]:
             from reslab.cli import db_cmds
 
-            command, prog, argv = db_cmds.alone(), f"reslab {db_cmds.COMMAND}", argv[1:]
-        else:
-            command, prog = typer.main.get_command(build_app()), "reslab"
-        result = command.main(args=argv, prog_name=prog, standalone_mode=False)
+            db_cmds.run_alone(argv[1:])  # exits with the command's code
+            return 0
+        import typer
+
+        command = typer.main.get_command(build_app())
+        result = command.main(args=argv, prog_name="reslab", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException as exc:  # noqa: BLE001 - the one place every failure is worded
+        from reslab.cli.failures import one_line
+
         return one_line(exc)
     return result if isinstance(result, int) else 0
 

@@ -75,8 +75,8 @@ def test_db_diff_imports_only_what_it_needs(pg_url: str) -> None:
         f"sys.argv = ['reslab', 'db-diff', {pg_url!r}, {pg_url!r}]\n"
         "from reslab.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
-        "heavy = {'boto3', 'botocore', 'moto', 'rich', 'reslab.cli.deploy_cmds',"
-        " 'reslab.localcloud'} & set(sys.modules)\n"
+        "heavy = {'boto3', 'botocore', 'moto', 'rich', 'typer', 'pydantic', 'pymysql',"
+        " 'reslab.cli.deploy_cmds', 'reslab.localcloud'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run(
@@ -86,10 +86,28 @@ def test_db_diff_imports_only_what_it_needs(pg_url: str) -> None:
     assert "MATCH: all" in result.stdout
 
 
-def test_the_whole_cli_still_lists_db_diff() -> None:
+def test_the_whole_cli_still_lists_db_diff_and_hands_it_its_arguments() -> None:
     from typer.testing import CliRunner
 
     from reslab.cli.app import app
 
     listed = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert listed.exit_code == 0 and "db-diff" in listed.stdout
+    helped = CliRunner().invoke(app, ["db-diff", "--help"], env={"COLUMNS": "200"})
+    assert helped.exit_code == 0 and "--expectations PATH" in helped.stdout
+    refused = CliRunner().invoke(app, ["db-diff", "ftp://host/db", "mysql://root@h/db"])
+    assert refused.exit_code == 2
+
+
+def test_help_states_the_default_workers() -> None:
+    from reslab.checks.chunks import DEFAULT_WORKERS
+    from reslab.cli import db_cmds
+
+    assert db_cmds.DEFAULT_WORKERS == DEFAULT_WORKERS
+    assert f"default {DEFAULT_WORKERS})" in " ".join(db_cmds.parser().format_help().split())
+
+
+def test_bad_workers_is_a_usage_error(pg_url: str) -> None:
+    refused = db_diff(pg_url, pg_url, "--workers", "0")
+    assert refused.returncode == 2
+    assert "--workers: must be at least 1, got 0" in refused.stderr

@@ -15,12 +15,21 @@ KeyRange = tuple[str, int, int]
 
 def engine_of(conn: object) -> str:
     """``postgres`` for a psycopg 3 connection, ``mysql`` for a PyMySQL one (no import)."""
-    module = type(conn).__module__
-    if module.startswith("psycopg"):
-        return "postgres"
-    if module.startswith("pymysql"):
-        return "mysql"
-    raise UnsupportedConnection(f"not a psycopg 3 or PyMySQL connection: {type(conn).__name__}")
+    engine = driver_of(conn)
+    if engine is None:
+        raise UnsupportedConnection(f"not a psycopg 3 or PyMySQL connection: {type(conn).__name__}")
+    return engine
+
+
+def driver_of(conn: object) -> str | None:
+    """``postgres``, ``mysql`` or None, from the module of the connection's class or of a
+    class it derives from (``reslab.dburl`` makes PyMySQL connections of a subclass)."""
+    for cls in type(conn).__mro__:
+        if cls.__module__.startswith("psycopg"):
+            return "postgres"
+        if cls.__module__.startswith("pymysql"):
+            return "mysql"
+    return None
 
 
 def query(conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[Row]:

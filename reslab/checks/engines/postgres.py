@@ -100,14 +100,16 @@ _TYPE_MODIFIERS = re.compile(r"\(\d+(?:,\d+)?\)")
 def column_hashes(table: TableFingerprint, row: str) -> str | None:
     """Per-row hash from each column's own hash: XOR of ``hash(value, seed = position)``
     (a NULL counts as the position itself), mixed once more so that a sum over rows is not
-    linear; None when a column's type is not in ``COLUMN_HASHES``."""
+    linear; None when a column's type is not in ``COLUMN_HASHES``. A NOT NULL column's hash
+    is never NULL: it goes without the ``coalesce`` (same value, about a tenth less CPU)."""
     parts = []
     for position, column in enumerate(table.columns, start=1):
         template = COLUMN_HASHES.get(_TYPE_MODIFIERS.sub("", column.type))
         if template is None:
             return None
         value = f"{row}.{quote_pg(column.name)}"
-        parts.append(f"coalesce({template.format(v=value, s=position)}, {position})")
+        hashed = template.format(v=value, s=position)
+        parts.append(f"coalesce({hashed}, {position})" if column.nullable else hashed)
     return f"hashint8extended({' # '.join(parts) or '0'}, 0)"
 
 
