@@ -97,6 +97,11 @@ def run(args: Sequence[str] | None = None) -> int:
     """Run one command line; return its exit code. Whatever fails ends as one
     ``Name: message`` line, the last on stderr (:mod:`reslab.cli.failures`), never a traceback."""
     argv = list(sys.argv[1:] if args is None else args)
+    if argv in (["--help"], ["--version"]):  # answered without importing the commands
+        from reslab.cli import summary
+
+        print(summary.root_help() if argv == ["--help"] else f"reslab {version()}")
+        return 0
     try:
         if argv[:1] == ["db-diff"]:
             from reslab.cli import db_cmds
