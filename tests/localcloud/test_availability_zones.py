@@ -120,3 +120,59 @@ def test_the_lab_vpc_spans_every_zone_of_the_region_up_to_three(
     nat_routes = [r["NatGatewayId"] for t in tables for r in t["Routes"] if "NatGatewayId" in r]
     assert sorted(nat_routes) == sorted(n["NatGatewayId"] for n in nats)
     assert len(ec2.describe_subnets(Filters=vpc)["Subnets"]) == 2 * len(zones)
+
+
+CONDITION_TAG = """
+Parameters:
+  Mode: {Type: String, Default: per-az}
+  Count: {Type: String, Default: "3"}
+Conditions:
+  PerAz: !Equals [!Ref Mode, per-az]
+  ThreeAzs: !Equals [!Ref Count, "3"]
+  Both: !And [!Condition PerAz, !Condition ThreeAzs]
+  Either: !Or [!Condition PerAz, !Not [!Condition ThreeAzs]]
+Resources:
+  Always:
+    Type: AWS::SNS::Topic
+  Gated:
+    Type: AWS::SNS::Topic
+    Condition: Both
+Outputs:
+  Both:
+    Value: !If [Both, "yes", "no"]
+  Either:
+    Value: !If [Either, "yes", "no"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "count", "expected"),
+    [
+        ("per-az", "3", ("yes", "yes")),
+        ("per-az", "2", ("no", "yes")),
+        ("single", "3", ("no", "no")),
+    ],
+)
+def test_condition_short_form_inside_and_or_not(
+    local_cloud: Any, mode: str, count: str, expected: tuple[str, str]
+) -> None:
+    """``!Condition`` inside ``!And``/``!Or``/``!Not`` reads the named condition (gap 13b)."""
+    client = local_cloud.client("cloudformation", "us-east-2")
+    name = unique_prefix("cond")
+    client.create_stack(
+        StackName=name,
+        TemplateBody=CONDITION_TAG,
+        Parameters=[
+            {"ParameterKey": "Mode", "ParameterValue": mode},
+            {"ParameterKey": "Count", "ParameterValue": count},
+        ],
+    )
+    stack = wait_for_stack(client, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    outputs = outputs_of(stack)
+    assert (outputs["Both"], outputs["Either"]) == expected
+    resources = client.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    listed = {r["LogicalResourceId"] for r in resources}
+    assert "Always" in listed
+    assert ("Gated" in listed) == (expected[0] == "yes")
+    client.delete_stack(StackName=name)
