@@ -161,6 +161,8 @@ FUNCTIONS: tuple[Function, ...] = (
                 "lab-stacks",
             ),
             Grant(("cloudformation:GetTemplateSummary",), "any"),  # not resource-scopable
+            # the AZ count for the VPC stack (region_parameters); not resource-scopable
+            Grant(("ec2:DescribeAvailabilityZones",), "any"),
             Grant(("s3:GetObject",), "lab-templates"),
             # the installed version's template hashes (the template bucket is not trusted)
             Grant(("s3:GetObject",), "template-manifest"),

@@ -157,6 +157,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     # --- EC2 -------------------------------------------------------------------------------------
     op("ec2", "DescribeAddresses"),
+    op("ec2", "DescribeAvailabilityZones"),
     op("ec2", "DescribeInstances"),
     op("ec2", "DescribeNatGateways"),
     op("ec2", "DescribeNetworkAcls"),

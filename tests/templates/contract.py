@@ -11,6 +11,9 @@ STACKS = {
     "web": ("Web", "web.yaml", "primary", ("vpc", "database", "storage"), False),
 }
 
+# key -> {parameter: fact about the stack's region the create Lambda reads (region_parameters)}
+REGION_PARAMETERS = {"vpc": {"AvailabilityZoneCount": "availability_zone_count"}}
+
 OUTPUTS = {
     "vpc": {
         "VpcId",

@@ -19,7 +19,14 @@ from reslab_lambda import cfn
 from reslab_lambda.errors import StackFailed
 from reslab_lambda.event import DEFAULT_BOOT_OBJECT, validate_event
 from reslab_lambda.stacks import stack_table, table_path
-from tests.templates.contract import EVENT_KEYS, OUTPUTS, SAMPLE_EVENT, STACKS, TAG_STYLE
+from tests.templates.contract import (
+    EVENT_KEYS,
+    OUTPUTS,
+    REGION_PARAMETERS,
+    SAMPLE_EVENT,
+    STACKS,
+    TAG_STYLE,
+)
 from tests.templates.parameters import stack_parameters
 
 SPECS = {spec.key: spec for spec in stack_table()}
@@ -144,12 +151,14 @@ def test_parameters_are_satisfiable_from_event_and_dependency_outputs(key: str) 
         set().union(*(OUTPUTS[dep] for dep in spec.depends_on)) if spec.depends_on else set()
     )
     assert set(spec.event_parameters.values()) <= EVENT_KEYS
+    assert dict(spec.region_parameters) == REGION_PARAMETERS.get(key, {})
     for name, definition in template_parameters(spec.template).items():
         assert name in spec.event_parameters or name in from_outputs or "Default" in definition, (
             name
         )
-        # unambiguous: a parameter comes from the event or from an output, not both
-        assert not (name in spec.event_parameters and name in from_outputs), name
+        # unambiguous: a parameter comes from one of event, region fact or output
+        sources = (spec.event_parameters, spec.region_parameters, from_outputs)
+        assert sum(name in source for source in sources) <= 1, name
 
 
 def fake_outputs() -> dict[str, dict[str, str]]:
@@ -253,17 +262,41 @@ def test_replica_reads_from_the_source_arn_with_its_own_key() -> None:
     assert props["KmsKeyId"] == {"Fn::GetAtt": ["ReplicaKey", "Arn"]}
 
 
-def test_vpc_spans_three_azs_and_nat_mode_is_a_parameter() -> None:
-    subnets = [r for _, r in resources("vpc") if r["Type"] == "AWS::EC2::Subnet"]
-    zones = sorted(json.dumps(s["Properties"]["AvailabilityZone"]) for s in subnets)
+def test_vpc_spans_two_or_three_azs_and_nat_mode_is_a_parameter() -> None:
+    subnets = {n: r for n, r in resources("vpc") if r["Type"] == "AWS::EC2::Subnet"}
+    zones = sorted(json.dumps(s["Properties"]["AvailabilityZone"]) for s in subnets.values())
     assert len(subnets) == 6
     assert len(set(zones)) == 3
     assert all('"Fn::GetAZs"' in z for z in zones)
+    count = template_parameters("vpc")["AvailabilityZoneCount"]
+    assert (count["AllowedValues"], count["Default"]) == (["2", "3"], "3")
+    assert TEMPLATES["vpc"]["Conditions"]["ThreeAzs"] == {
+        "Fn::Equals": [{"Ref": "AvailabilityZoneCount"}, "3"]
+    }
+    # the third AZ's subnets exist only with three AZs; the first two always
+    assert {n: s.get("Condition") for n, s in subnets.items()} == {
+        "PublicSubnet1": None,
+        "PublicSubnet2": None,
+        "PublicSubnet3": "ThreeAzs",
+        "PrivateSubnet1": None,
+        "PrivateSubnet2": None,
+        "PrivateSubnet3": "ThreeAzs",
+    }
     assert template_parameters("vpc")["NatGatewayMode"]["AllowedValues"] == ["single", "per-az"]
     nats = {
         n: r.get("Condition") for n, r in resources("vpc") if r["Type"] == "AWS::EC2::NatGateway"
     }
-    assert nats == {"NatGateway1": None, "NatGateway2": "NatPerAz", "NatGateway3": "NatPerAz"}
+    assert nats == {
+        "NatGateway1": None,
+        "NatGateway2": "NatPerAz",
+        "NatGateway3": "NatPerAzThirdAz",
+    }
+    assert TEMPLATES["vpc"]["Conditions"]["NatPerAzThirdAz"] == {
+        "Fn::And": [
+            TEMPLATES["vpc"]["Conditions"]["NatPerAz"],
+            TEMPLATES["vpc"]["Conditions"]["ThreeAzs"],
+        ]
+    }
     assert not [n for n, r in resources("vpc") if r["Type"].startswith("AWS::EC2::NetworkAcl")]
 
 
@@ -385,3 +418,49 @@ def test_every_security_group_replaces_the_default_allow_all_egress() -> None:
     for name, group in groups.items():
         egress = group["Properties"]["SecurityGroupEgress"]  # inline -> default rule removed
         assert all(rule["IpProtocol"] != "-1" for rule in egress), name
+
+
+def test_vpc_third_az_is_referenced_only_where_three_azs_are_used() -> None:
+    """Every resource of the third AZ is gated by a condition implying ThreeAzs, and each
+    reference to one sits in a resource so gated or in the ThreeAzs branch of an ``Fn::If``
+    (so a two-AZ region never resolves ``Fn::Select [2, Fn::GetAZs]``)."""
+    template = TEMPLATES["vpc"]
+    three = {"ThreeAzs", "NatPerAzThirdAz"}
+    third = {n for n, r in template["Resources"].items() if r.get("Condition") in three}
+    assert third == {
+        "PublicSubnet3",
+        "PrivateSubnet3",
+        "PublicSubnet3RouteTableAssociation",
+        "PrivateRouteTable3",
+        "PrivateDefaultRoute3",
+        "PrivateSubnet3RouteTableAssociation",
+        "NatEip3",
+        "NatGateway3",
+    }
+
+    def ungated(node: Any) -> Iterator[str]:
+        """Third-AZ names (and ``Select 2``) reachable outside a ThreeAzs branch."""
+        if isinstance(node, dict):
+            if node.get("Fn::If", [None])[0] == "ThreeAzs":
+                yield from ungated(node["Fn::If"][2])
+                return
+            for k, v in node.items():
+                if k == "Ref" and v in third:
+                    yield v
+                elif k == "Fn::GetAtt" and v[0] in third:
+                    yield v[0]
+                elif k == "Fn::Select" and v[0] == 2 and "Fn::GetAZs" in json.dumps(v[1]):
+                    yield "Select 2 of GetAZs"
+                else:
+                    yield from ungated(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from ungated(v)
+
+    for name, resource in template["Resources"].items():
+        if resource.get("Condition") not in three:
+            assert not list(ungated(resource)), name
+    for name, output in template["Outputs"].items():
+        assert not list(ungated(output)), name
+    for name in ("PublicSubnetIds", "PrivateSubnetIds", "AvailabilityZones"):
+        assert template["Outputs"][name]["Value"]["Fn::If"][0] == "ThreeAzs"

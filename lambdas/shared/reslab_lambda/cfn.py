@@ -147,14 +147,50 @@ def dependency_outputs(spec: StackSpec, stacks: Mapping[str, Any]) -> dict[str, 
     return outputs
 
 
+#: The most Availability Zones a lab VPC uses (vpc.yaml's ``AvailabilityZoneCount``), the fewest
+#: it can use (RDS subnet groups and load balancers need two).
+MAX_AZS, MIN_AZS = 3, 2
+
+
+def availability_zone_count(region: str) -> str:
+    """The region's available Availability Zones, capped at :data:`MAX_AZS`; StackFailed when
+    there are fewer than :data:`MIN_AZS` (nothing is created)."""
+    zones = client("ec2", region).describe_availability_zones(
+        Filters=[
+            {"Name": "state", "Values": ["available"]},
+            {"Name": "zone-type", "Values": ["availability-zone"]},
+        ]
+    )["AvailabilityZones"]
+    if len(zones) < MIN_AZS:
+        raise StackFailed(
+            f"region {region} has {len(zones)} available Availability Zone(s); the lab needs "
+            f"{MIN_AZS} (its database and load balancer span two)"
+        )
+    return str(min(len(zones), MAX_AZS))
+
+
+#: :data:`reslab_lambda.stacks.REGION_FACTS` name -> how to read it in a region.
+_FACTS = {"availability_zone_count": availability_zone_count}
+
+
+def region_facts(spec: StackSpec, region: str) -> dict[str, str]:
+    """The values of the row's ``region_parameters`` (parameter -> fact) read in ``region``."""
+    return {name: _FACTS[fact](region) for name, fact in spec.region_parameters.items()}
+
+
 def resolve_parameters(
-    spec: StackSpec, wanted: Iterable[str], event: Mapping[str, Any], outputs: Mapping[str, str]
+    spec: StackSpec,
+    wanted: Iterable[str],
+    event: Mapping[str, Any],
+    outputs: Mapping[str, str],
+    facts: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """A value for every template parameter in ``wanted`` we can fill: the stack's event key
     (non-empty values), else its install setting (the installer's, from the environment), else
-    the output of the same name of a stack it depends on (``outputs``:
-    theirs, merged). The rest are left out: the template default applies, and a parameter without
-    one makes CloudFormation refuse the create (:func:`start_create` raises StackFailed)."""
+    the fact about its region (``facts``: :func:`region_facts`), else the output of the same name
+    of a stack it depends on (``outputs``: theirs, merged). The rest are left out: the template
+    default applies, and a parameter without one makes CloudFormation refuse the create
+    (:func:`start_create` raises StackFailed)."""
     values: dict[str, str] = {}
     for name in wanted:
         event_key = spec.event_parameters.get(name)
@@ -162,6 +198,8 @@ def resolve_parameters(
             values[name] = str(event[event_key])
         elif install_setting(spec, name):
             values[name] = install_setting(spec, name)
+        elif facts and name in facts:
+            values[name] = facts[name]
         elif name in outputs:
             values[name] = outputs[name]
     return values
@@ -179,11 +217,12 @@ def parameters(
     spec: StackSpec,
     event: Mapping[str, Any],
     outputs: Mapping[str, str],
+    facts: Mapping[str, str] | None = None,
 ) -> list[dict[str, str]]:
     """The CreateStack parameters of the template (``source``: its ``TemplateURL`` or
     ``TemplateBody``; :func:`resolve_parameters`)."""
     wanted = [p["ParameterKey"] for p in cfn.get_template_summary(**source)["Parameters"]]
-    values = resolve_parameters(spec, wanted, event, outputs)
+    values = resolve_parameters(spec, wanted, event, outputs, facts)
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
@@ -206,12 +245,13 @@ def start_create(key: str, event: Mapping[str, Any], stacks: Mapping[str, Any]) 
         return entry(name, status, region)  # complete (skip) or in progress (wait)
     source = template_source(template_url(event, spec), verified_template(event, spec))
     outputs = dependency_outputs(spec, stacks)
+    facts = region_facts(spec, region)
     role = {"RoleARN": os.environ[CFN_ROLE_ENV]} if os.environ.get(CFN_ROLE_ENV) else {}
     try:
         cfn.create_stack(
             StackName=name,
             **source,
-            Parameters=parameters(cfn, source, spec, event, outputs),
+            Parameters=parameters(cfn, source, spec, event, outputs, facts),
             Capabilities=CAPABILITIES,
             Tags=[{"Key": "workshop", "Value": event["workshop"]}],
             **role,

@@ -23,6 +23,12 @@ REGION_EVENT_KEYS = {"primary": "region_name", "secondary": "secondary_region_na
 #: A row's ``install_parameters`` setting -> the deploy Lambda's environment variable holding it
 #: (set by the installer stack; unset outside an install: the template default applies).
 INSTALL_SETTINGS = {"lab_boundary": "RESLAB_LAB_BOUNDARY_ARN"}
+#: A row's ``region_parameters`` fact -> what the create Lambda reads in the stack's region
+#: (``reslab_lambda.cfn.region_facts`` computes them).
+REGION_FACTS = {
+    "availability_zone_count": "available Availability Zones (EC2 DescribeAvailabilityZones), "
+    "capped at 3",
+}
 
 
 class StackTableError(ValueError):
@@ -45,6 +51,8 @@ class StackSpec:
     requires_event_key: str | None = None
     #: Template parameter -> install setting (:data:`INSTALL_SETTINGS`).
     install_parameters: Mapping[str, str] = field(default_factory=dict)
+    #: Template parameter -> fact about the stack's region (:data:`REGION_FACTS`).
+    region_parameters: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def optional(self) -> bool:
@@ -95,15 +103,17 @@ def _spec(row: Mapping[str, Any], prefix: str) -> StackSpec:
         default_prefix=prefix,
         event_parameters=dict(row.get("event_parameters", {})),
         requires_event_key=row.get("requires_event_key") if row.get("optional") else None,
-        install_parameters=_install_parameters(row),
+        install_parameters=_known(row, "install_parameters", INSTALL_SETTINGS),
+        region_parameters=_known(row, "region_parameters", REGION_FACTS),
     )
 
 
-def _install_parameters(row: Mapping[str, Any]) -> dict[str, str]:
-    found = dict(row.get("install_parameters", {}))
-    unknown = sorted(set(found.values()) - set(INSTALL_SETTINGS))
+def _known(row: Mapping[str, Any], column: str, known: Mapping[str, str]) -> dict[str, str]:
+    """The row's ``column`` (parameter -> name), every name one of ``known``."""
+    found = dict(row.get(column, {}))
+    unknown = sorted(set(found.values()) - set(known))
     if unknown:
-        raise StackTableError(f"stack {row['key']}: unknown install settings {unknown}")
+        raise StackTableError(f"stack {row['key']}: unknown {column} values {unknown}")
     return found
 
 

@@ -53,6 +53,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("18",), "reslab.localcloud.webtier"),
     Patch(("25",), "reslab.localcloud.serialise"),
     Patch(("11b",), _CFN + "parameter_constraints"),
+    Patch(("13b",), _CFN + "condition_tag"),
 )
 
 
