@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,6 @@ import pytest
 
 from reslab import REPO_ROOT
 from reslab.event import local_event
-from reslab.localcloud.state import write_state
 
 PAGE = (REPO_ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"^```(\w+)\n(.*?)^```$", PAGE, flags=re.S | re.M)
@@ -28,22 +29,38 @@ INTERACTIVE = re.compile(r"python -i -c '[^']*'\s*$")
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
-    from reslab.localcloud import LocalCloud
-
+    """A `reslab local up` of its own, as the page's reader has one (a second cloud in the test
+    process is refused: the session's local cloud already runs there)."""
     work = tmp_path_factory.mktemp("troubleshooting")
     for name in (".venv", "lambdas"):
         (work / name).symlink_to(REPO_ROOT / name)
     (work / "event.json").write_text(json.dumps(local_event("reslab")))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RESLAB_"))}
-    with LocalCloud() as cloud:
-        write_state(cloud.endpoint_url, work)
+    log = work / "local-up.log"
+    up = subprocess.Popen(
+        [str(REPO_ROOT / ".venv/bin/reslab"), "local", "up"],
+        cwd=work,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        state = work / ".reslab" / "local.json"
+        deadline = time.monotonic() + 120
+        while not state.exists() or not state.read_text().endswith("\n"):
+            assert up.poll() is None, f"reslab local up ended: {log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "reslab local up wrote no .reslab/local.json"
+            time.sleep(0.2)
         env.update(  # what `reslab local up` tells to export
-            AWS_ENDPOINT_URL=cloud.endpoint_url,
+            AWS_ENDPOINT_URL=json.loads(state.read_text())["endpoint"],
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_DEFAULT_REGION="us-east-1",
         )
         yield work, env
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=120)
 
 
 def run(command: list[str], work: Path, env: dict[str, str], stdin: str = "") -> Any:

@@ -166,7 +166,8 @@ def test_inject_with_probe_writes_report_and_chart_and_hypothesis_sets_exit_code
     )  # fmt: skip
     base = [
         "inject", "s3", "--bucket", world.bucket, "--duration", "0.6",
-        "--probe", "--probe-interval", str(INTERVAL), "--baseline", "0.6", "--observe", "0.4",
+        "--probe-url", webapp.url,  # the page (--probe alone follows the page's image)
+        "--probe-interval", str(INTERVAL), "--baseline", "0.6", "--observe", "0.4",
         "--endpoint-url", world.endpoint, "--region", REGION, "--workshop", WORKSHOP,
         "--stack-prefix", f"Probe{tmp_path.name[-6:]}", "--journal-dir", str(tmp_path / "j"),
     ]  # fmt: skip
