@@ -88,6 +88,11 @@ class Function:
 # -- the deploy side: reslab_lambda only ----------------------------------------------------------
 _STACKS_READ = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")
 _PASS_CFN_ROLE = Grant(("iam:PassRole",), "cfn-role")
+#: A stack's DMS task (``replication_task_output`` in the stack table): the deploy starts it and
+#: waits for its full load, the teardown stops it before deleting the stack.
+_DESCRIBE_DMS_TASKS = Grant(("dms:DescribeReplicationTasks",), "any")  # no resource-level scope
+_START_DMS_TASKS = Grant(("dms:StartReplicationTask", "dms:StopReplicationTask"), "dms-tasks")
+_STOP_DMS_TASKS = Grant(("dms:StopReplicationTask",), "dms-tasks")
 _deploy_side = partial(
     Function,
     machine="deploy",
@@ -136,7 +141,10 @@ FUNCTIONS: tuple[Function, ...] = (
             _PASS_CFN_ROLE,
         ),
     ),
-    _deploy_side("stack_status", grants=(Grant(_STACKS_READ, "lab-stacks"),)),
+    _deploy_side(
+        "stack_status",
+        grants=(Grant(_STACKS_READ, "lab-stacks"), _DESCRIBE_DMS_TASKS, _START_DMS_TASKS),
+    ),
     _deploy_side(
         "delete_stack",
         grants=(
@@ -154,6 +162,8 @@ FUNCTIONS: tuple[Function, ...] = (
                 "lab-buckets",
             ),
             _PASS_CFN_ROLE,
+            _DESCRIBE_DMS_TASKS,
+            _STOP_DMS_TASKS,
         ),
     ),
     _restore_step(

@@ -14,6 +14,7 @@ install (``RESOURCE_KINDS`` there); a role's policy is its grants in order. Kind
 | ``cfn-role`` | the CloudFormation service role the lab stacks are created with |
 | ``report-buckets`` | the install's report bucket and the lab's buckets, with their objects |
 | ``slack-parameter`` | the SSM parameter naming the Slack webhook |
+| ``dms-tasks`` | DMS replication tasks of the account (their ARNs are generated, no prefix) |
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ RESOURCE_KINDS = (
     "cfn-role",
     "report-buckets",
     "slack-parameter",
+    "dms-tasks",
 )
 
 

@@ -52,6 +52,26 @@ CFN_SERVICE_ACTIONS = (
     "secretsmanager:*",
     "ssm:GetParameter*",
     "sns:*",
+    # the dms stack (cloudformation/dms.yaml): what its four AWS::DMS types' handlers call
+    "dms:AddTagsToResource",
+    "dms:CreateEndpoint",
+    "dms:CreateReplicationInstance",
+    "dms:CreateReplicationSubnetGroup",
+    "dms:CreateReplicationTask",
+    "dms:DeleteEndpoint",
+    "dms:DeleteReplicationInstance",
+    "dms:DeleteReplicationSubnetGroup",
+    "dms:DeleteReplicationTask",
+    "dms:DescribeEndpoints",
+    "dms:DescribeReplicationInstances",
+    "dms:DescribeReplicationSubnetGroups",
+    "dms:DescribeReplicationTasks",
+    "dms:ListTagsForResource",
+    "dms:ModifyEndpoint",
+    "dms:ModifyReplicationInstance",
+    "dms:ModifyReplicationSubnetGroup",
+    "dms:ModifyReplicationTask",
+    "dms:RemoveTagsFromResource",
 )
 CFN_SERVICE_IAM_ACTIONS = (
     "iam:AddRoleToInstanceProfile",
@@ -231,6 +251,7 @@ RESOURCE_KINDS: Mapping[str, Any] = {
     "lab-templates": _sub("arn:${AWS::Partition}:s3:::${TemplateBucket}/${TemplateFolder}*"),
     "lab-buckets": _LAB_BUCKETS,
     "cfn-role": _arn("CloudFormationRole"),
+    "dms-tasks": _sub("arn:${AWS::Partition}:dms:*:${AWS::AccountId}:task:*"),
     "report-buckets": [_arn("ReportBucket"), _sub("${ReportBucket.Arn}/*"), *_LAB_BUCKETS],
     "slack-parameter": {
         "Fn::If": [

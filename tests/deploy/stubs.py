@@ -33,7 +33,11 @@ def stub_template(spec: StackSpec) -> str:
             },
         }
     }
-    outputs = {name: {"Value": output_value(spec.key, name)} for name in sorted(OUTPUTS[spec.key])}
+    # a template several rows share (vpc.yaml: vpc, secondary_vpc) is one stub: named by the file
+    outputs = {
+        name: {"Value": output_value(spec.template_file.split(".")[0], name)}
+        for name in sorted(OUTPUTS[spec.key])
+    }
     if spec.key == "storage":
         resources["WebsiteBucket"] = {
             "Type": "AWS::S3::Bucket",
@@ -55,7 +59,7 @@ def stub_template(spec: StackSpec) -> str:
 
 def upload_stubs(s3: Any, event: dict[str, Any]) -> None:
     """Replace every template in the event's cfn bucket by its stub."""
-    for spec in stack_table():
+    for spec in {spec.template_file: spec for spec in reversed(stack_table())}.values():
         s3.put_object(
             Bucket=event["cfn_bucket"],
             Key=f"{event['folder']}{spec.template_file}",

@@ -7,20 +7,24 @@ STACKS = {
     "vpc": ("VPC", "vpc.yaml", "primary", (), False),
     "storage": ("Storage", "storage.yaml", "primary", (), False),
     "database": ("Database", "database.yaml", "primary", ("vpc",), False),
-    "replica": ("Replica", "replica.yaml", "secondary", ("database",), True),
+    "secondary_vpc": ("SecondaryVPC", "vpc.yaml", "secondary", (), True),
+    "replica": ("Replica", "replica.yaml", "secondary", ("database", "secondary_vpc"), True),
     "web": ("Web", "web.yaml", "primary", ("vpc", "database", "storage"), False),
+    "dms": ("Dms", "dms.yaml", "secondary", ("secondary_vpc", "database", "replica"), True),
 }
 
+_VPC_OUTPUTS = {
+    "VpcId",
+    "PublicSubnetIds",
+    "PrivateSubnetIds",
+    "AvailabilityZones",
+    "LoadBalancerSecurityGroupId",
+    "WebSecurityGroupId",
+    "DatabaseSecurityGroupId",
+}
 OUTPUTS = {
-    "vpc": {
-        "VpcId",
-        "PublicSubnetIds",
-        "PrivateSubnetIds",
-        "AvailabilityZones",
-        "LoadBalancerSecurityGroupId",
-        "WebSecurityGroupId",
-        "DatabaseSecurityGroupId",
-    },
+    "vpc": _VPC_OUTPUTS,
+    "secondary_vpc": _VPC_OUTPUTS,
     "storage": {"WebsiteBucketName", "ReportBucketName", "ReportBucketArn"},
     "database": {
         "DBInstanceIdentifier",
@@ -31,9 +35,23 @@ OUTPUTS = {
         "Engine",
         "DatabaseName",
         "KmsKeyArn",
+        "DmsSourceSecretArn",
+        "DmsSourceSecretPrimaryArn",
     },
     "replica": {"ReplicaInstanceIdentifier", "ReplicaEndpointAddress", "ReplicaKmsKeyArn"},
     "web": {"WebsiteURL", "LoadBalancerDNSName", "AutoScalingGroupName", "TargetGroupArn"},
+    "dms": {
+        "TargetInstanceIdentifier",
+        "TargetEndpointAddress",
+        "TargetEndpointPort",
+        "TargetMasterSecretArn",
+        "TargetUserSecretArn",
+        "ReplicationInstanceArn",
+        "ReplicationTaskArn",
+        "SourceEndpointArn",
+        "TargetEndpointArn",
+        "DmsKmsKeyArn",
+    },
 }
 
 EVENT_KEYS = {
@@ -52,6 +70,7 @@ EVENT_KEYS = {
     "engine",
     "poll_seconds",
     "skip_backup_check",
+    "dms",
 }
 
 # The seed's example event (builders guide), with the optional keys it leaves empty.
@@ -97,4 +116,10 @@ TAG_STYLE = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "Tags",
     "AWS::ElasticLoadBalancingV2::TargetGroup": "Tags",
     "AWS::ElasticLoadBalancingV2::Listener": "Tags",
+    "AWS::SecretsManager::Secret": "Tags",
+    "AWS::SecretsManager::SecretTargetAttachment": None,
+    "AWS::DMS::ReplicationSubnetGroup": "Tags",
+    "AWS::DMS::ReplicationInstance": "Tags",
+    "AWS::DMS::Endpoint": "Tags",
+    "AWS::DMS::ReplicationTask": "Tags",
 }

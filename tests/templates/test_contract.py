@@ -219,8 +219,9 @@ def test_no_literal_password_and_no_hard_coded_names(key: str) -> None:
     for node in walk(TEMPLATES[key]):
         if isinstance(node, dict):
             for prop, value in node.items():
-                if "password" in prop.lower():  # only the switch that makes RDS manage it
-                    assert (prop, value) == ("ManageMasterUserPassword", True), prop
+                if "password" in prop.lower():  # RDS manages it, or Secrets Manager makes it
+                    generated = prop == "PasswordLength" and "GenerateStringKey" in node
+                    assert (prop, value) == ("ManageMasterUserPassword", True) or generated, prop
     for param in template_parameters(SPECS[key].template):
         assert "password" not in param.lower()
 
