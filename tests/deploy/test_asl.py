@@ -111,5 +111,8 @@ def test_mermaid_diagram_has_a_node_per_state() -> None:
     definition = deploy.deploy_definition()
     diagram = asl.mermaid(definition)
     assert diagram.startswith("flowchart TD")
-    assert 'subgraph Deploy_VPC___Storage___SecondaryVPC["Deploy VPC + Storage + SecondaryVPC"]' in diagram
+    assert (
+        'subgraph Deploy_VPC___Storage___SecondaryVPC["Deploy VPC + Storage + SecondaryVPC"]'
+        in diagram
+    )
     assert "Create_Database --> Database_create_started" in diagram

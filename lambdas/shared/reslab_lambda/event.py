@@ -132,8 +132,8 @@ EVENT_KEYS: tuple[Key, ...] = (
     Key("poll_seconds", int, default=DEFAULT_POLL_SECONDS, check=_seconds),
     Key("poll_max_seconds", int, check=_poll_max),
     Key("skip_backup_check", bool, default=False),
-    # Missing = on when the dms stack's conditions hold (secondary region, engine mysql).
-    Key("dms", bool, check=_dms),
+    # Opt-in: the secondary_vpc and dms stacks (secondary region, engine mysql).
+    Key("dms", bool, default=False, check=_dms),
 )
 KEYS_BY_NAME = {k.name: k for k in EVENT_KEYS}
 

@@ -69,7 +69,9 @@ def after_create(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> str:
     if status in ("ready", "stopped"):  # never started / stopped by an earlier teardown
         dms.start_replication_task(
             ReplicationTaskArn=arn,
-            StartReplicationTaskType="start-replication" if status == "ready" else "resume-processing",
+            StartReplicationTaskType="start-replication"
+            if status == "ready"
+            else "resume-processing",
         )
         return FULL_LOAD
     stats = task.get("ReplicationTaskStats") or {}

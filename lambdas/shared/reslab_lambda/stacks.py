@@ -45,7 +45,7 @@ class StackSpec:
     #: The stack is skipped for other database engines (event ``engine``, default
     #: :data:`DEFAULT_ENGINE`); empty = every engine.
     requires_engine: tuple[str, ...] = ()
-    #: An event boolean that turns the stack off when false (``dms``); missing = on.
+    #: An event boolean that must be true for the stack to deploy (``dms``: opt-in).
     switch: str | None = None
     #: The output naming a DMS replication task the deploy starts (and waits for its full
     #: load) after CREATE_COMPLETE, and the teardown stops before deleting the stack.
@@ -80,7 +80,7 @@ class StackSpec:
             return None
         if self.requires_engine and event_engine(event) not in self.requires_engine:
             return None
-        if self.switch and event.get(self.switch) is False:
+        if self.switch and event.get(self.switch) is not True:
             return None
         return str(event["secondary_region_name" if self.secondary else "region_name"])
 
