@@ -142,6 +142,7 @@ def dms_stack(
                     {"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()
                 ],
                 Capabilities=["CAPABILITY_IAM"],
+                Tags=[{"Key": "workshop", "Value": name}],  # as the deploy tags every stack
             )
             stack = wait_for_stack(cfn, name)
             assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")

@@ -85,3 +85,25 @@ def test_the_handoff_starts_the_task_waits_for_the_full_load_and_stops_it_before
             lambda: cfn.status_of("dms", event, "delete")["status"] == cfn.GONE,
             "the stack's deletion",
         )
+
+
+def test_sweep_stops_the_running_task_and_leaves_nothing_of_the_dms_stack(
+    local_cloud: Any, servers: tuple[BinlogServer, BinlogServer], aws_env: None
+) -> None:
+    from reslab import sweep
+
+    name = unique_prefix("sweepdms").replace("-", "")
+    with dms_stack(local_cloud, servers, name, 10) as lab:
+        task = lab.outputs["ReplicationTaskArn"]
+        dms = _client(local_cloud, "dms")
+        dms.start_replication_task(
+            ReplicationTaskArn=task, StartReplicationTaskType="start-replication"
+        )
+        found = {f.kind for f in sweep.find(local_cloud.client, name, [REGION])}
+        assert {"stack", "dms-task", "dms-endpoint", "dms-replication-instance"} <= found
+        assert "dms-subnet-group" in found
+        report = sweep.delete(local_cloud.client, name, [REGION], lambda _: None, poll=0.2)
+        assert report.failures == []
+        assert sweep.find(local_cloud.client, name, [REGION]) == []
+        left = dms.describe_replication_tasks()["ReplicationTasks"]
+        assert task not in {t["ReplicationTaskArn"] for t in left}

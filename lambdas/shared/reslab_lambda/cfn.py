@@ -220,15 +220,20 @@ def empty_bucket(s3: Any, bucket: str) -> int:
     return deleted
 
 
-def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
-    buckets: list[str] = []
+def stack_resources(cfn: Any, stack_id: str, resource_type: str) -> list[str]:
+    """The physical ids of the stack's resources of ``resource_type``."""
+    found: list[str] = []
     for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
-        buckets.extend(
+        found.extend(
             r["PhysicalResourceId"]
             for r in page["StackResourceSummaries"]
-            if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
+            if r["ResourceType"] == resource_type and r.get("PhysicalResourceId")
         )
-    return buckets
+    return found
+
+
+def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
+    return stack_resources(cfn, stack_id, "AWS::S3::Bucket")
 
 
 def start_delete(key: str, event: Mapping[str, Any]) -> dict[str, Any]:
