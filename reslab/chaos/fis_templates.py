@@ -101,6 +101,22 @@ def az_template(s: Settings) -> dict[str, Any]:
     return t
 
 
+def region_template(s: Settings) -> dict[str, Any]:
+    t = _base(s, "region", f"reslab: lose {s.region} (all traffic of lab {s.workshop}'s subnets)")
+    t["targets"]["LabSubnets"] = {
+        "resourceType": "aws:ec2:subnet",
+        "resourceTags": {"workshop": s.workshop},
+        "selectionMode": "ALL",
+    }
+    t["actions"]["IsolateRegion"] = {
+        "actionId": "aws:network:disrupt-connectivity",
+        "description": "deny-all network ACL on every lab subnet of the region; FIS restores them",
+        "parameters": {"duration": s.iso_duration, "scope": "all"},
+        "targets": {"Subnets": "LabSubnets"},
+    }
+    return t
+
+
 def rds_template(s: Settings) -> dict[str, Any]:
     t = _base(s, "rds", f"reslab: Multi-AZ failover of lab {s.workshop}'s database")
     t["targets"]["LabDatabase"] = {
