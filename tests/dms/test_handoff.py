@@ -20,7 +20,7 @@ from reslab.localcloud.binlog_server import BinlogServer
 from reslab.localcloud.testing import unique_prefix
 from reslab_lambda import cfn, replication
 from tests.dms.test_dms_api import REGION, _client, _wait
-from tests.dms.test_dms_template import dms_stack
+from tests.dms.test_dms_template import dms_stack, hits_statistics
 from tests.dms.writer import scalar, write_hits
 
 
@@ -59,20 +59,11 @@ def test_the_handoff_starts_the_task_waits_for_the_full_load_and_stops_it_before
         assert done["status"] == "CREATE_COMPLETE"
         dms = _client(local_cloud, "dms")
         task = lab.outputs["ReplicationTaskArn"]
-        stats = dms.describe_table_statistics(ReplicationTaskArn=task)["TableStatistics"]
-        assert stats[0]["FullLoadRows"] == 300
+        assert hits_statistics(dms, task)["FullLoadRows"] == 300
         # CDC runs on after the handoff: a row written now reaches the target
         with connect(lab.source) as conn:
             write_hits(conn, 7)
-        _wait(
-            lambda: (
-                dms.describe_table_statistics(ReplicationTaskArn=task)["TableStatistics"][0][
-                    "Inserts"
-                ]
-                == 7
-            ),
-            "the changes",
-        )
+        _wait(lambda: hits_statistics(dms, task).get("Inserts") == 7, "the changes")
         report = run_checks(lab.source.url(), lab.target.url())
         assert [c.name for c in report.checks if c.status != "pass"] == []
 
