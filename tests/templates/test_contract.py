@@ -52,6 +52,8 @@ def policy_statements(key: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
         documents += [("Policies", p["PolicyDocument"]) for p in props.get("Policies", [])]
         for where, document in documents:
             for statement in (document or {}).get("Statement", []):
+                if "Fn::If" in statement:  # a conditional statement: its granting branch
+                    statement = statement["Fn::If"][1]
                 yield name, where, statement
 
 
@@ -298,8 +300,11 @@ def test_policies_have_no_wildcard_action(key: str) -> None:
 
 
 def test_web_role_reads_only_its_secret_key_and_objects() -> None:
-    [policy] = TEMPLATES["web"]["Resources"]["InstanceRole"]["Properties"]["Policies"]
-    grants = {s["Sid"]: (s["Action"], s["Resource"]) for s in policy["PolicyDocument"]["Statement"]}
+    grants = {
+        s["Sid"]: (s["Action"], s["Resource"])
+        for name, where, s in policy_statements("web")
+        if name == "InstanceRole" and where == "Policies"
+    }
     assert grants["ReadDatabaseSecret"] == (
         "secretsmanager:GetSecretValue",
         {"Ref": "MasterUserSecretArn"},
@@ -310,7 +315,13 @@ def test_web_role_reads_only_its_secret_key_and_objects() -> None:
     )
     assert grants["ReadBootFiles"][0] == grants["ReadWebsiteImage"][0] == "s3:GetObject"
     assert "${BootBucket}/${BootPrefix}*" in grants["ReadBootFiles"][1]["Fn::Sub"]
-    assert len(grants) == 4
+    # two-region DMS mode only (condition HasDmsSource): the DMS source user's secret
+    assert grants["ReadDmsSourceUserSecret"] == (
+        "secretsmanager:GetSecretValue",
+        {"Ref": "DmsSourceSecretPrimaryArn"},
+    )
+    assert grants["DecryptDmsSourceUserSecretThroughSecretsManager"][0] == "kms:Decrypt"
+    assert len(grants) == 6
 
 
 def test_launch_template_requires_imdsv2_encrypts_ebs_and_runs_the_bootstrap() -> None:

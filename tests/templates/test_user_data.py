@@ -20,6 +20,7 @@ PARAMETERS = {
     "EndpointPort": "5432",
     "DatabaseName": "resiliency",
     "Engine": "postgres",
+    "DmsSourceSecretPrimaryArn": "",
     "WebsiteImageURL": "",
     "WebsiteBucketName": "lab-websitebucket-1",
     "WebsiteImageKey": "website-image.jpg",
