@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reslab_lambda.stacks import StackSpec, stack_table
+from reslab_lambda.stacks import StackSpec, spec_for, stack_table
 from tests.templates.contract import OUTPUTS
 
 
@@ -22,6 +22,9 @@ def stub_template(spec: StackSpec) -> str:
     inputs = [name for dep in spec.depends_on for name in sorted(OUTPUTS[dep])]
     parameters: dict[str, Any] = {"Workshop": {"Type": "String"}}
     parameters.update({name: {"Type": "String"} for name in inputs})
+    for dep in spec.depends_on:  # a skipped optional dependency passes nothing: the default
+        if spec_for(dep).optional:
+            parameters.update({name: {"Type": "String", "Default": ""} for name in OUTPUTS[dep]})
     received = {"Fn::Join": [",", [{"Ref": name} for name in ["Workshop", *inputs]]]}
     resources: dict[str, Any] = {
         "Received": {
