@@ -468,6 +468,7 @@ OPERATIONS: tuple[Operation, ...] = (
     op("dms", "ListTagsForResource", {WHOLE_ARN: Param("ResourceArn")}),
     op("dms", "StartReplicationTask", {WHOLE_ARN: Param("ReplicationTaskArn")}),
     op("dms", "StopReplicationTask", {WHOLE_ARN: Param("ReplicationTaskArn")}),
+    op("dms", "DescribeTableStatistics", {WHOLE_ARN: Param("ReplicationTaskArn")}),
     op("dms", "DeleteReplicationTask", {WHOLE_ARN: Param("ReplicationTaskArn")}),
     op("dms", "DeleteEndpoint", {WHOLE_ARN: Param("EndpointArn")}),
     op("dms", "DeleteReplicationInstance", {WHOLE_ARN: Param("ReplicationInstanceArn")}),
