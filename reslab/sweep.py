@@ -310,54 +310,35 @@ def _dms_tagged(
     return found
 
 
-def find_dms_tasks(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
-    return [
-        Found(
-            "dms-task",
-            region,
-            t["ReplicationTaskIdentifier"],
-            t["ReplicationTaskArn"],
-            t.get("Status", ""),
-        )
-        for t in _dms_tagged(
-            clients,
-            region,
-            w,
-            "describe_replication_tasks",
-            "ReplicationTasks",
-            "ReplicationTaskArn",
-        )  # fmt: skip
-        if t.get("Status") != "deleting"
-    ]
+def _dms_finder(
+    kind: str, operation: str, key: str, name: str, ident: str, status: str, detail: str
+) -> Finder:
+    """Tagged DMS resources of one kind: ``<name>Arn``, ``<name>Identifier`` (``ident``),
+    the field holding their status and the one shown as detail."""
+
+    def find_kind(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
+        return [
+            Found(kind, region, item[ident], item[f"{name}Arn"], str(item.get(detail, "")))
+            for item in _dms_tagged(clients, region, w, operation, key, f"{name}Arn")
+            if item.get(status) != "deleting"
+        ]
+
+    return find_kind
 
 
-def find_dms_endpoints(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
-    return [
-        Found("dms-endpoint", region, e["EndpointIdentifier"], e["EndpointArn"], e["EndpointType"])
-        for e in _dms_tagged(clients, region, w, "describe_endpoints", "Endpoints", "EndpointArn")
-        if e.get("Status") != "deleting"
-    ]
-
-
-def find_dms_instances(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
-    return [
-        Found(
-            "dms-replication-instance",
-            region,
-            i["ReplicationInstanceIdentifier"],
-            i["ReplicationInstanceArn"],
-            i.get("ReplicationInstanceClass", ""),
-        )
-        for i in _dms_tagged(
-            clients,
-            region,
-            w,
-            "describe_replication_instances",
-            "ReplicationInstances",
-            "ReplicationInstanceArn",
-        )  # fmt: skip
-        if i.get("ReplicationInstanceStatus") != "deleting"
-    ]
+find_dms_tasks = _dms_finder(
+    "dms-task", "describe_replication_tasks", "ReplicationTasks", "ReplicationTask",
+    "ReplicationTaskIdentifier", "Status", "Status",
+)  # fmt: skip
+find_dms_endpoints = _dms_finder(
+    "dms-endpoint", "describe_endpoints", "Endpoints", "Endpoint",
+    "EndpointIdentifier", "Status", "EndpointType",
+)  # fmt: skip
+find_dms_instances = _dms_finder(
+    "dms-replication-instance", "describe_replication_instances", "ReplicationInstances",
+    "ReplicationInstance", "ReplicationInstanceIdentifier", "ReplicationInstanceStatus",
+    "ReplicationInstanceClass",
+)  # fmt: skip
 
 
 def find_dms_subnet_groups(
