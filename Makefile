@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 LAMBDAS := $(sort $(dir $(wildcard lambdas/*/Makefile)))
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint bench package lambdas clean
+.PHONY: venv demo test lint bench package lambdas clean docs-screenshots chromium
 
 venv: $(STAMP)
 
@@ -21,7 +21,7 @@ demo: venv
 	$(BIN)/reslab deploy --local
 
 ## Lint, validate templates and ASL, then run the test suite against real services.
-test: venv lint
+test: venv chromium lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -33,6 +33,16 @@ bench: venv
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } || \
 	  echo "wrk not installed: the web-app benchmark falls back to its Python load generator"
 	$(BIN)/python -m bench
+
+## The distribution's Chromium (headless), for tests/browser and docs-screenshots; idempotent.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+## Regenerate docs/images/*.png with a real browser on a freshly deployed local lab (~90 s):
+## the lab's page, its backup-check report and the chart of an RDS failover. Commit the result.
+docs-screenshots: venv chromium
+	$(BIN)/python -m reslab.docshots --out docs/images
 
 ## Build every Lambda zip, the web-app bundle and the bootstrap into build/dist.
 package: venv

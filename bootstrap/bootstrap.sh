@@ -7,14 +7,20 @@
 #      the app and `python -m webapp.schema` read the user and password from the secret),
 #   4. creates the hits table (`python -m webapp.schema`, waiting for the database to answer),
 #      and on MySQL sets the binlog retention AWS DMS needs,
+#   4b. puts the website image in the lab's bucket if it is not there (`python -m webapp.image`:
+#      the --image-url picture, else the one shipped with the app; a failure is only a warning),
 #   5. installs and starts the systemd unit webapp.service (gunicorn webapp.wsgi:app).
 #
 # Usage:
 #   bootstrap.sh --bucket B --prefix P --db-host H --db-port N --db-name D --db-engine E \
-#                --secret-arn ARN [--image-url URL] [--port 80] [--region R] [--resilient]
+#                --secret-arn ARN [--image-url URL] [--port 80] [--region R]
+#                [--mode fragile|resilient] [--resilient] [--workshop NAME]
+#                [--image-bucket B --image-key K]
 # Each option falls back to an environment variable:
 #   BOOT_BUCKET BOOT_PREFIX WEBAPP_DB_HOST WEBAPP_DB_PORT WEBAPP_DB_NAME WEBAPP_DB_ENGINE
-#   WEBAPP_DB_SECRET_ARN WEBAPP_IMAGE_URL WEBAPP_PORT AWS_REGION WEBAPP_RESILIENT
+#   WEBAPP_DB_SECRET_ARN WEBAPP_IMAGE_URL WEBAPP_PORT AWS_REGION WEBAPP_MODE WEBAPP_WORKSHOP
+#   RESLAB_WEBSITE_BUCKET RESLAB_WEBSITE_IMAGE_KEY
+# (--resilient and WEBAPP_RESILIENT=1 are the older spelling of --mode resilient.)
 # Knobs for other hosts and for the tests: BOOT_ROOT (prefix for every path written),
 # WEBAPP_PYTHON (interpreter for the venv, default python3.11), WEBAPP_VENV (an existing venv
 # that already has the dependencies: skips dnf and pip), WEBAPP_WORKERS (default 2),
@@ -35,9 +41,13 @@ db_name="${WEBAPP_DB_NAME:-}"
 db_engine="${WEBAPP_DB_ENGINE:-}"
 secret_arn="${WEBAPP_DB_SECRET_ARN:-}"
 image_url="${WEBAPP_IMAGE_URL:-}"
+image_bucket="${RESLAB_WEBSITE_BUCKET:-}"
+image_key="${RESLAB_WEBSITE_IMAGE_KEY:-}"
+workshop="${WEBAPP_WORKSHOP:-}"
 port="${WEBAPP_PORT:-80}"
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
-resilient="${WEBAPP_RESILIENT:-0}"
+mode="${WEBAPP_MODE:-}"
+[ "${WEBAPP_RESILIENT:-0}" != 1 ] || mode="${mode:-resilient}"
 
 while [ "$#" -gt 0 ]; do
   case "$1" in
@@ -49,10 +59,14 @@ while [ "$#" -gt 0 ]; do
     --db-engine) db_engine="$2"; shift 2 ;;
     --secret-arn) secret_arn="$2"; shift 2 ;;
     --image-url) image_url="$2"; shift 2 ;;
+    --image-bucket) image_bucket="$2"; shift 2 ;;
+    --image-key) image_key="$2"; shift 2 ;;
+    --workshop) workshop="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --region) region="$2"; shift 2 ;;
-    --resilient) resilient=1; shift ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    --mode) mode="$2"; shift 2 ;;
+    --resilient) mode=resilient; shift ;;
+    -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
     *) die "unknown argument: $1" ;;
   esac
 done
@@ -64,6 +78,19 @@ case "$db_engine" in
   *postgres*) db_engine=postgres; db_port="${db_port:-5432}" ;;
   *mysql* | *mariadb*) db_engine=mysql; db_port="${db_port:-3306}" ;;
   *) die "unsupported --db-engine: $db_engine (postgres or mysql)" ;;
+esac
+mode="${mode:-fragile}"
+if [ -n "$image_bucket" ] && [ -z "$image_key" ]; then
+  die "--image-bucket needs --image-key"
+fi
+for quoted in workshop image_url; do
+  case "${!quoted}" in
+    *\'* | *\"* | *\\* | *$'\n'*) die "--${quoted//_/-} must not contain quotes, backslashes or newlines" ;;
+  esac
+done
+case "$mode" in
+  fragile | resilient) ;;
+  *) die "unsupported --mode: $mode (fragile or resilient)" ;;
 esac
 
 imds() {
@@ -116,8 +143,11 @@ WEBAPP_DB_HOST=${db_host}
 WEBAPP_DB_PORT=${db_port}
 WEBAPP_DB_NAME=${db_name}
 WEBAPP_DB_ENGINE=${db_engine}
-WEBAPP_IMAGE_URL=${image_url}
-WEBAPP_RESILIENT=${resilient}
+WEBAPP_IMAGE_URL='${image_url}'
+WEBAPP_IMAGE_BUCKET=${image_bucket}
+WEBAPP_IMAGE_KEY=${image_bucket:+${image_key}}
+WEBAPP_WORKSHOP='${workshop}'
+WEBAPP_MODE=${mode}
 PYTHONPATH=${app_root}/app
 EOF
 
@@ -141,6 +171,12 @@ if [ "$db_engine" = mysql ]; then
     log "creating the DMS source user (two-region DMS mode)"
     run_python -m webapp.schema --dms-source-user
   fi
+fi
+
+if [ -n "$image_bucket" ]; then
+  log "placing the website image"
+  run_python -m webapp.image ||
+    log "warning: the website image is not in s3://${image_bucket}/${image_key}: the page shows it broken"
 fi
 
 if ! id webapp >/dev/null 2>&1; then
@@ -169,4 +205,4 @@ EOF
 
 systemctl daemon-reload
 systemctl enable --now webapp.service
-log "web app started on port ${port}"
+log "web app started on port ${port} (${mode} mode)"

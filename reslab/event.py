@@ -50,11 +50,20 @@ def local_event(install_name: str, overrides: dict[str, Any] | None = None) -> d
 
 
 def load_event(path: Path) -> dict[str, Any]:
-    """Read an event file (JSON object); a file that is not JSON is an InvalidEvent."""
+    """Read an event file (a JSON object in UTF-8). A file that is missing, unreadable, not
+    UTF-8, not JSON or not an object is an ``InvalidEvent`` naming the file, never a traceback."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidEvent(f"event: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(f"event: {path} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidEvent(f"event: {path} is not JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidEvent(f"event: {path} nests too deeply to be an event") from None
     if not isinstance(data, dict):
-        raise InvalidEvent(f"event: {path} must hold a JSON object")
+        raise InvalidEvent(f"event: {path} must hold a JSON object, not {type(data).__name__}")
     return data

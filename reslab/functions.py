@@ -19,8 +19,9 @@ from functools import partial
 
 from reslab.grants import Grant
 from reslab.restore.steps import INSTALL_DEFAULTS, TEMP_TAG
-from reslab_lambda.cfn import CFN_ROLE_ENV
+from reslab_lambda.cfn import CFN_ROLE_ENV, MANIFEST_ENV
 from reslab_lambda.event import INSTALLED_PREFIX_ENV
+from reslab_lambda.stacks import INSTALL_SETTINGS
 
 #: The builders whose machines call a function: ``deploy`` (the deploy and teardown machines,
 #: ``reslab.machines.deploy``) or ``restore`` (``reslab.machines.restore``).
@@ -28,13 +29,9 @@ MACHINES = ("deploy", "restore")
 
 #: Attached to the lab's VPC (on AWS, when the installer stack is given subnets), a function may
 #: manage its network interfaces.
-VPC_GRANT = Grant(
-    (
-        "ec2:CreateNetworkInterface",
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DeleteNetworkInterface",
-    ),
-    "any",
+VPC_GRANT = (
+    Grant(("ec2:DescribeNetworkInterfaces",), "any"),  # no resource-level permission
+    Grant(("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"), "vpc-network"),
 )
 #: Every function writes its own log group (created by the stack, so no CreateLogGroup).
 LOGS_GRANT = Grant(("logs:CreateLogStream", "logs:PutLogEvents"), "own-log-group")
@@ -82,12 +79,16 @@ class Function:
     @property
     def policy(self) -> tuple[Grant, ...]:
         """Every grant of its role, in statement order."""
-        return (LOGS_GRANT, *self.grants, *((VPC_GRANT,) if self.vpc else ()))
+        return (LOGS_GRANT, *self.grants, *(VPC_GRANT if self.vpc else ()))
 
 
 # -- the deploy side: reslab_lambda only ----------------------------------------------------------
 _STACKS_READ = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")
-_PASS_CFN_ROLE = Grant(("iam:PassRole",), "cfn-role")
+_PASS_CFN_ROLE = Grant(
+    ("iam:PassRole",),
+    "cfn-role",
+    {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+)
 #: A stack's DMS task (``replication_task_output`` in the stack table): the deploy starts it and
 #: waits for its full load, the teardown stops it before deleting the stack.
 _DESCRIBE_DMS_TASKS = Grant(("dms:DescribeReplicationTasks",), "any")  # no resource-level scope
@@ -117,7 +118,29 @@ RESTORE_STEPS = (
     "reslab/restore/target.py",
 )
 DB_DRIVERS = ("psycopg[binary]>=3.1", "PyMySQL>=1.1")
-_SECRETS = ("secretsmanager:GetSecretValue", "ssm:GetParameter", "kms:Decrypt")
+#: Reading the database credentials the event names: the RDS-managed master secret of the
+#: instance (``rds!*``), or a secret or SecureString parameter carrying the workshop tag; the
+#: key only through those services.
+_WORKSHOP = {"StringEquals": {"aws:ResourceTag/workshop": "${Workshop}"}}
+#: The restore check creates snapshots and instances only with the workshop tag on them.
+_TAGGED_CREATE = {"StringEquals": {"aws:RequestTag/workshop": "${Workshop}"}}
+_SECRETS = (
+    Grant(("secretsmanager:GetSecretValue",), "rds-secrets"),
+    Grant(("secretsmanager:GetSecretValue",), "secrets", _WORKSHOP),
+    Grant(("ssm:GetParameter",), "parameters", _WORKSHOP),
+    Grant(
+        ("kms:Decrypt",),
+        "kms-keys",
+        {
+            "StringEquals": {
+                "kms:ViaService": [
+                    "secretsmanager.${AWS::Region}.amazonaws.com",
+                    "ssm.${AWS::Region}.amazonaws.com",
+                ]
+            }
+        },
+    ),
+)
 _restore_step = partial(Function, machine="restore", timeout=120)
 #: The steps that connect to a database: long timeouts, the lab's VPC, the DB drivers.
 _database_step = partial(_restore_step, timeout=900, vpc=True, requirements=DB_DRIVERS)
@@ -126,6 +149,12 @@ FUNCTIONS: tuple[Function, ...] = (
     _deploy_side("validate_event"),
     _deploy_side(
         "create_stack",
+        environment={
+            CFN_ROLE_ENV: "cfn-role",
+            INSTALLED_PREFIX_ENV: "stack-prefix",
+            MANIFEST_ENV: "template-manifest",
+            INSTALL_SETTINGS["lab_boundary"]: "lab-boundary",
+        },
         grants=(
             Grant(
                 (
@@ -138,6 +167,8 @@ FUNCTIONS: tuple[Function, ...] = (
             ),
             Grant(("cloudformation:GetTemplateSummary",), "any"),  # not resource-scopable
             Grant(("s3:GetObject",), "lab-templates"),
+            # the installed version's template hashes (the template bucket is not trusted)
+            Grant(("s3:GetObject",), "template-manifest"),
             _PASS_CFN_ROLE,
         ),
     ),
@@ -169,15 +200,11 @@ FUNCTIONS: tuple[Function, ...] = (
     _restore_step(
         "backup_prepare",
         grants=(
-            Grant(
-                (
-                    "rds:DescribeDBInstances",
-                    "secretsmanager:DescribeSecret",
-                    "ssm:DescribeParameters",
-                    "cloudformation:DescribeStacks",
-                ),
-                "any",
-            ),
+            Grant(("rds:DescribeDBInstances",), "lab-dbs"),
+            Grant(("secretsmanager:DescribeSecret",), "rds-secrets"),
+            Grant(("secretsmanager:DescribeSecret",), "secrets", _WORKSHOP),
+            Grant(("ssm:DescribeParameters",), "any"),  # no resource-level permission
+            Grant(("cloudformation:DescribeStacks",), "lab-stacks"),
         ),
         # the installer stack's own report bucket and Slack parameter, unless the event names them
         environment={variable: key for key, variable in INSTALL_DEFAULTS},
@@ -186,46 +213,47 @@ FUNCTIONS: tuple[Function, ...] = (
     _database_step(
         "backup_snapshot",
         grants=(
+            Grant(("rds:DescribeDBInstances", "rds:DescribeDBSnapshots"), "lab-dbs"),
+            Grant(("rds:DescribeDBSnapshots",), "db-snapshots"),
+            # a snapshot named (verify-*) and tagged (workshop) by the run
             Grant(
-                (
-                    "rds:DescribeDBInstances",
-                    "rds:DescribeDBSnapshots",
-                    "rds:CreateDBSnapshot",
-                    "rds:AddTagsToResource",
-                    *_SECRETS,
-                ),
-                "any",
+                ("rds:CreateDBSnapshot", "rds:AddTagsToResource"),
+                "snapshot-of-lab-db",
+                _TAGGED_CREATE,
             ),
+            *_SECRETS,
         ),
         carries=(*RESTORE_STEPS, "reslab/checks"),
     ),
     _restore_step(
         "backup_restore",
         grants=(
+            # the temporary copy (named verify-*, tagged workshop), from a snapshot, in the
+            # source's option, parameter and subnet groups
             Grant(
-                (
-                    "rds:RestoreDBInstanceFromDBSnapshot",
-                    "rds:AddTagsToResource",
-                    "rds:DescribeDBSnapshots",
-                    # ManageMasterUserPassword on the copy: RDS creates its secret as the caller
-                    "secretsmanager:CreateSecret",
-                    "secretsmanager:TagResource",
-                    "kms:DescribeKey",
-                ),
-                "any",
+                ("rds:RestoreDBInstanceFromDBSnapshot", "rds:AddTagsToResource"),
+                "restored-copy",
+                _TAGGED_CREATE,
             ),
+            Grant(("rds:DescribeDBSnapshots",), "db-snapshots"),
+            # ManageMasterUserPassword on the copy: RDS creates its secret as the caller
+            Grant(("secretsmanager:CreateSecret", "secretsmanager:TagResource"), "rds-secrets"),
+            Grant(("kms:DescribeKey",), "kms-keys"),
         ),
         carries=RESTORE_STEPS,
     ),
     _restore_step(
         "backup_poll",
-        grants=(Grant(("rds:DescribeDBInstances", "rds:DescribeDBSnapshots"), "any"),),
+        grants=(
+            Grant(("rds:DescribeDBInstances",), "lab-dbs"),
+            Grant(("rds:DescribeDBSnapshots",), "db-snapshots"),
+        ),
         carries=RESTORE_STEPS,
     ),
     _database_step(
         "backup_checks",
         grants=(
-            Grant(_SECRETS, "any"),
+            *_SECRETS,
             # expectations and previous fingerprints read, reports written
             Grant(("s3:ListBucket", "s3:GetObject", "s3:PutObject"), "report-buckets"),
         ),
@@ -234,11 +262,16 @@ FUNCTIONS: tuple[Function, ...] = (
     _restore_step(
         "backup_cleanup",
         grants=(
-            Grant(("rds:DescribeDBInstances",), "any"),
-            # deleting only what the workflow itself tagged temporary
+            Grant(("rds:DescribeDBInstances",), "lab-dbs"),
+            # deleting only what the workflow itself named (verify-*) AND tagged temporary
             Grant(
-                ("rds:DeleteDBInstance", "rds:DeleteDBSnapshot"),
-                "any",
+                ("rds:DeleteDBInstance",),
+                "verify-dbs",
+                {"StringEquals": {f"aws:ResourceTag/{TEMP_TAG}": "true"}},
+            ),
+            Grant(
+                ("rds:DeleteDBSnapshot",),
+                "verify-snapshots",
                 {"StringEquals": {f"aws:ResourceTag/{TEMP_TAG}": "true"}},
             ),
         ),
@@ -250,7 +283,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(("ssm:GetParameter",), "slack-parameter"),
             # the SecureString decrypts with the parameter's key, through SSM only
             Grant(
-                ("kms:Decrypt",), "any", {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}
+                ("kms:Decrypt",),
+                "kms-keys",
+                {"StringEquals": {"kms:ViaService": "ssm.${AWS::Region}.amazonaws.com"}},
             ),
         ),
         carries=(*RESTORE_STEPS, "reslab/slack.py", "reslab/restore/slack_notice.py"),

@@ -15,6 +15,22 @@ install (``RESOURCE_KINDS`` there); a role's policy is its grants in order. Kind
 | ``report-buckets`` | the install's report bucket and the lab's buckets, with their objects |
 | ``slack-parameter`` | the SSM parameter naming the Slack webhook |
 | ``dms-tasks`` | DMS replication tasks of the account (their ARNs are generated, no prefix) |
+| ``template-manifest`` | the installed version's manifest (``<ArtifactPrefix>templates.json``) |
+| ``lab-dbs`` | RDS instances in the install's region and account |
+| ``verify-dbs`` | the restore check's temporary instances (``verify-*``) |
+| ``verify-snapshots`` | the restore check's snapshots (``verify-*``) |
+| ``db-snapshots`` | RDS snapshots in the install's region and account |
+| ``snapshot-of-lab-db`` | RDS instances, and the ``verify-*`` snapshots taken of them |
+| ``restored-copy`` | the ``verify-*`` instance restored from a snapshot, in its groups |
+
+Every RDS, Secrets Manager, SSM, KMS and EC2 kind is in the install's region and account.
+| ``rds-secrets`` | RDS-managed master-user secrets (``rds!*``) in the region and account |
+| ``secrets`` | Secrets Manager secrets in the region and account (with a tag condition) |
+| ``parameters`` | SSM parameters in the region and account (with a tag condition) |
+| ``kms-keys`` | KMS keys in the region and account (with a ``kms:ViaService`` condition) |
+| ``vpc-network`` | network interfaces, subnets and security groups in the region and account |
+
+A condition value may name the install's ``${Workshop}`` or ``${AWS::Region}`` (``Fn::Sub``).
 """
 
 from __future__ import annotations
@@ -33,6 +49,18 @@ RESOURCE_KINDS = (
     "report-buckets",
     "slack-parameter",
     "dms-tasks",
+    "template-manifest",
+    "lab-dbs",
+    "verify-dbs",
+    "verify-snapshots",
+    "db-snapshots",
+    "snapshot-of-lab-db",
+    "restored-copy",
+    "rds-secrets",
+    "secrets",
+    "parameters",
+    "kms-keys",
+    "vpc-network",
 )
 
 

@@ -16,6 +16,7 @@ import argparse
 import gzip
 import hashlib
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from reslab import REPO_ROOT
 from reslab.functions import FUNCTIONS, Function, function
+from reslab_lambda.stacks import stack_table
 
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
 SHARED_PACKAGE = LAMBDAS_DIR / "shared" / "reslab_lambda"
@@ -35,6 +37,9 @@ WEBAPP_DIR = REPO_ROOT / "webapp"
 BOOTSTRAP = REPO_ROOT / "bootstrap" / "bootstrap.sh"
 STATEMACHINE_DIR = REPO_ROOT / "statemachine"
 INSTALLER_TEMPLATE = REPO_ROOT / "cloudformation" / "installer.yaml"
+#: The installed version's lab templates by SHA-256 (the deploy machine creates stacks only from
+#: templates matching it): an installer artifact, so part of the content-addressed version.
+TEMPLATE_MANIFEST = "templates.json"
 VENDOR_CACHE = REPO_ROOT / "build" / "cache" / "vendor"
 STACK_TABLE_ENTRY = "reslab_lambda/" + STACK_TABLE.name
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -220,8 +225,21 @@ def installer_artifacts(local: bool = False) -> dict[str, bytes]:
     files = {f"{folder.name}.zip": build(folder) for folder in lambda_folders()}
     for path in sorted(STATEMACHINE_DIR.glob("*.asl.json")):
         files[path.name] = path.read_bytes()
+    files[TEMPLATE_MANIFEST] = template_manifest()
     files[INSTALLER_TEMPLATE.name] = INSTALLER_TEMPLATE.read_bytes()
     return files
+
+
+def template_manifest(templates: Mapping[str, bytes] | None = None) -> bytes:
+    """``{"sha256": {"vpc.yaml": "<hex>", ...}}`` of the stack table's templates (``templates``:
+    file name -> content, default the repository's)."""
+    if templates is None:
+        templates = {
+            spec.template_file: (REPO_ROOT / spec.template_path).read_bytes()
+            for spec in stack_table()
+        }
+    digests = {name: hashlib.sha256(body).hexdigest() for name, body in sorted(templates.items())}
+    return (json.dumps({"sha256": digests}, indent=1, sort_keys=True) + "\n").encode()
 
 
 def artifact_version(files: Mapping[str, bytes]) -> str:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from reslab import execution
 from reslab.clients import ClientFactory
 from reslab_lambda.cfn import describe
 from reslab_lambda.stacks import StackSpec, stack_table
@@ -27,13 +30,16 @@ class StackLine:
     started: float | None = None
     ended: float | None = None
 
-    def update(self, status: str, now: float, created: float | None = None) -> bool:
-        """Record a status seen at ``now`` (epoch seconds; ``created``: the stack's
-        CreationTime); returns whether it changed."""
+    def update(self, status: str, now: float, age: float | None = None) -> bool:
+        """Record a status seen at ``now`` (``time.monotonic()``; ``age``: seconds since the
+        stack's CreationTime, by the wall clock); returns whether it changed.
+
+        Times are monotonic: a wall clock that steps, or a CreationTime a little ahead of this
+        machine's clock, never makes an elapsed time negative."""
         if status == self.status:
             return False
-        if status != "-" and (self.started is None or created is not None):
-            self.started = created if created is not None else now
+        if status != "-" and (self.started is None or age is not None):
+            self.started = now - max(0.0, age or 0.0)
         self.ended = now if status.endswith(_ENDED) or status == "-" else None
         self.status = status
         return True
@@ -41,7 +47,7 @@ class StackLine:
     def elapsed(self, now: float) -> str:
         if self.started is None:
             return ""
-        return f"{(self.ended or now) - self.started:.1f}s"
+        return f"{max(0.0, (self.ended or now) - self.started):.1f}s"
 
 
 @dataclass
@@ -75,11 +81,13 @@ class StackProgress:
         return statuses
 
     def poll(self) -> None:
-        now, statuses = time.time(), self.current()
+        statuses = self.current()
+        now, wall = time.monotonic(), time.time()
         for line in self.lines:
             found = statuses.get((line.region, line.name)) if line.region else ("SKIPPED", None)
             status, created = found or ("-", None)
-            if line.update(status, now, created) and self.echo and self._live is None:
+            age = None if created is None else wall - created
+            if line.update(status, now, age) and self.echo and self._live is None:
                 self.console.print(
                     f"{line.spec.key:<9} {line.name:<24} {line.region or '-':<10} "
                     f"{line.status:<20} {line.elapsed(now)}"
@@ -87,8 +95,12 @@ class StackProgress:
         if self._live is not None:
             self._live.update(self.table())
 
+    def settled(self) -> bool:
+        """Every stack has ended (complete, failed or skipped): what follows is not a stack."""
+        return all(line.status.endswith(_ENDED) or line.status == "SKIPPED" for line in self.lines)
+
     def table(self) -> Table:
-        now = time.time()
+        now = time.monotonic()
         table = Table(title=f"stacks ({self.event.get('workshop', '')})")
         for column in ("stack", "name", "region", "status", "elapsed"):
             table.add_column(column)
@@ -129,3 +141,54 @@ def stack_outputs(clients: ClientFactory, event: Mapping[str, Any]) -> dict[str,
         if stack:
             result[spec.key] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     return result
+
+
+@contextmanager
+def phase(console: Console, doing: str) -> Iterator[None]:
+    """A step with no table of its own (the install): a spinner with the elapsed time on a
+    terminal, a start line otherwise; then one line with its duration."""
+    started = time.monotonic()
+    if console.is_terminal:
+        with console.status(f"{doing}..."):
+            yield
+    else:
+        console.print(f"{doing}...")
+        yield
+    console.print(f"{doing}: done in {time.monotonic() - started:.1f}s")
+
+
+#: States of the restore machine worth a line (waits and choices are not).
+_QUIET_STATE_TYPES = ("WaitStateEntered", "ChoiceStateEntered", "PassStateEntered")
+
+
+@dataclass
+class BackupProgress:
+    """The nested restore-integrity execution the deploy machine ends with: one line per step
+    it enters (restore, wait for the instance, checks...), with the time since it began."""
+
+    sfn: Any
+    machine_arn: str
+    #: Only an execution started at or after this (the deploy's own start) is ours.
+    since: datetime
+    say: Callable[[str], None]
+    arn: str | None = None
+    started: float = 0.0
+    _seen: int = 0
+    _last: str = ""
+
+    def poll(self) -> None:
+        if self.arn is None:
+            listed = self.sfn.list_executions(stateMachineArn=self.machine_arn, maxResults=20)
+            ours = [e for e in listed["executions"] if e["startDate"] >= self.since]
+            if not ours:
+                return
+            self.arn, self.started = ours[0]["executionArn"], time.monotonic()
+            self.say("backup check: restoring the newest snapshot into a temporary instance")
+        events = list(execution.history(self.sfn, self.arn))
+        fresh, self._seen = events[self._seen :], len(events)
+        for event in fresh:
+            details = event.get("stateEnteredEventDetails")
+            if not details or event["type"] in _QUIET_STATE_TYPES or details["name"] == self._last:
+                continue
+            self._last = details["name"]
+            self.say(f"backup check: {self._last} ({time.monotonic() - self.started:.0f}s)")

@@ -662,7 +662,7 @@ def find(clients: ClientFactory, workshop: str, regions: list[str]) -> list[Foun
         for arn in arns:
             tail = arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
             if arn not in claimed and tail not in claimed and not _transient(arn):
-                found.append(Found("other", region, tail, arn, "not deleted by sweep"))
+                found.append(Found("other", region, tail, arn, no_deleter(arn)))
                 claimed.add(arn)
     return found
 
@@ -691,6 +691,26 @@ COVERED_ARNS = (
     ":rep:",
     ":subgrp:",
 )
+
+
+def no_deleter(arn: str) -> str:
+    service = arn.split(":")[2] if arn.count(":") >= 2 else "?"
+    return f"kept: sweep has no row for {service} resources of this type (delete it by hand)"
+
+
+def why_kept(item: Found, failures: list[str]) -> str:
+    """Why a resource still tagged after ``delete`` was not removed (one line)."""
+    if item.kind == "other":
+        return item.detail
+    for failure in failures:
+        if failure.startswith(f"{item.kind} {item.id} ({item.region}):"):
+            return "its delete call failed: " + failure.split("): ", 1)[-1]
+    if item.kind in KINDS_BY_NAME:
+        return (
+            f"still listed after its delete call ({item.detail or 'no detail'}): deletion in "
+            "progress, or something recreated it; rerun `reslab sweep --delete` later"
+        )
+    return "unknown kind"
 
 
 def _transient(arn: str) -> bool:

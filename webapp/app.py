@@ -17,6 +17,7 @@ from flask import Flask, Response, jsonify, request
 
 from webapp.config import Settings, load_settings
 from webapp.hit import Hit, header_text
+from webapp.image import ImageLink
 from webapp.recent import STALENESS_S
 from webapp.store import DatabaseUnavailable, HitStore
 
@@ -46,6 +47,11 @@ class Pages:
     def __init__(self, app: Flask, settings: Settings, store: HitStore) -> None:
         self.settings = settings
         self.store = store
+        self.image_link = (
+            ImageLink(settings.image_bucket, settings.image_key, settings.region or None)
+            if settings.image_bucket
+            else None
+        )
         self.lab = {
             "instance_id": settings.instance_id,
             "az": settings.az,
@@ -57,10 +63,22 @@ class Pages:
         self.index = app.jinja_env.get_template("index.html")
         self.error = app.jinja_env.get_template("error.html")
 
+    def image_url(self) -> str:
+        """The picture's URL: presigned from the lab's bucket, else WEBAPP_IMAGE_URL; empty
+        when it cannot be signed (no credentials), so the page is served all the same."""
+        if self.image_link is None:
+            return str(self.lab["image_url"])
+        try:
+            return self.image_link.url()
+        except Exception:  # noqa: BLE001 - a page without its picture, never a 500 for it
+            LOG.exception("cannot sign the website image URL")
+            return ""
+
     def page(self, environ: dict[str, Any], recent_hits: int | None, degraded: bool) -> str:
         ip, agent = visitor(environ)
         return self.index.render(
             self.lab,
+            image_url=self.image_url(),
             recent_hits=recent_hits,
             client_ip=ip,
             user_agent=agent,
@@ -140,7 +158,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "workshop": settings.workshop,
             "mode": settings.mode,
             "resilient": settings.resilient,
-            "image_url": pages.lab["image_url"],
+            "image_url": pages.image_url(),
             "degraded": store.degraded or recent is None,
             "recent_hits": recent,
             "buffered": store.buffered,

@@ -6,8 +6,11 @@
   (JSON with ``username`` and ``password``), read once at start, never logged.
 - ``WEBAPP_INSTANCE_ID`` / ``WEBAPP_AZ``: else read from instance metadata (IMDSv2), else
   ``unknown``.
-- ``WEBAPP_IMAGE_URL``: the picture shown on the page (the lab's ``websiteimage``, or its
-  copy in the lab's S3 bucket: what ``reslab inject s3`` breaks).
+- ``WEBAPP_IMAGE_BUCKET`` + ``WEBAPP_IMAGE_KEY``: the picture shown on the page, read from the
+  lab's S3 bucket through a presigned URL (what ``reslab inject s3`` breaks; see
+  ``webapp.image``); region ``AWS_REGION``.
+- ``WEBAPP_IMAGE_URL``: without a bucket, the picture's URL as is; with one, where
+  ``python -m webapp.image`` copies it from (the lab's ``websiteimage``).
 - ``WEBAPP_WORKSHOP``: the lab (workshop) name shown on the page.
 - ``WEBAPP_MODE``: ``fragile`` (default) or ``resilient`` (keep serving while the database is
   away, see ``webapp.store``); ``WEBAPP_RESILIENT=1`` is the older spelling of the latter.
@@ -45,6 +48,9 @@ class Settings:
     image_url: str
     resilient: bool
     workshop: str = ""
+    image_bucket: str = ""
+    image_key: str = ""
+    region: str = ""
     buffer_max: int = 10_000
     retry_seconds: float = 1.0
     # Re-reads the credentials (the secret rotates: RDS-managed master secrets every 7 days);
@@ -154,6 +160,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, resilient: bool = Fal
     target = db_target(env)
     instance_id, az = instance_identity(env)
     from_secret = not env.get("WEBAPP_DB_URL")
+    image_bucket = env.get("WEBAPP_IMAGE_BUCKET", "").strip()
+    image_key = env.get("WEBAPP_IMAGE_KEY", "").strip()
+    if bool(image_bucket) != bool(image_key):
+        raise ConfigError("WEBAPP_IMAGE_BUCKET and WEBAPP_IMAGE_KEY go together: set both or none")
     return Settings(
         target=target,
         instance_id=instance_id,
@@ -161,6 +171,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, resilient: bool = Fal
         image_url=env.get("WEBAPP_IMAGE_URL", "").strip(),
         resilient=mode_resilient,
         workshop=env.get("WEBAPP_WORKSHOP", "").strip(),
+        image_bucket=image_bucket,
+        image_key=image_key,
+        region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip(),
         buffer_max=buffer_max,
         retry_seconds=retry_seconds,
         reload_target=(lambda: db_target(env)) if from_secret else None,

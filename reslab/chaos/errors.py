@@ -21,6 +21,10 @@ class InvalidHypothesis(ReslabError):
     """A --hypothesis expression could not be parsed."""
 
 
+class SteadyStateNotMet(ReslabError):
+    """The target already failed during the baseline: nothing injected (``--force`` overrides)."""
+
+
 class HypothesisFailed(ReslabError):
     """The steady-state hypothesis did not hold during the experiment."""
 

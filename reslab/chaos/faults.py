@@ -108,6 +108,9 @@ class Fault:
     revert: Callable[[Lab, Entry], list[Call]] | None = None
     observe: Callable[[Lab, dict[str, Any], bool], dict[str, Any]] | None = None
     default_duration: float | None = None
+    #: What ``--probe`` polls unless ``--probe-url`` is given: ``page`` (the web stack's
+    #: WebsiteURL) or ``image`` (the picture that page shows, read from the website bucket).
+    probe: str = "page"
 
     def __post_init__(self) -> None:
         unknown = set(self.flags) - {f.name for f in fields(Options)} - {DURATION}
@@ -424,7 +427,7 @@ FAULTS: dict[str, Fault] = {
             "Deny reads of the website image with a bucket-policy statement "
             f"(Sid {actions.DENY_SID}).",
             target="the website bucket (storage stack output `WebsiteBucketName`, or `--bucket`), "
-            "objects matching `--key`",
+            "objects matching `--key`; `--probe` follows the image the page shows",
             undo="after `--duration`, on Ctrl-C, or by `reslab recover s3`; only that statement is "
             "removed (the previous policy comes back byte for byte)",
             flags=("key", "bucket", DURATION),
@@ -432,6 +435,7 @@ FAULTS: dict[str, Fault] = {
             fis_template=s3_template,
             revert=revert_s3,
             default_duration=DEFAULT_DURATION_S,
+            probe="image",
         ),
     )
 }

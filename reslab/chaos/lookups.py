@@ -8,6 +8,8 @@ before any change is made; the others take a boto3 client and read one thing.
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -225,3 +227,20 @@ def require_bucket(lab: Lab, name: str | None) -> str:
             f"bucket {name} is in {location}, not in the lab's region {lab.region}; refusing"
         )
     return name
+
+
+def website_image_url(site_url: str, timeout: float = 10.0) -> str:
+    """The URL of the picture the lab's page shows (``image_url`` of ``<site>/api/status``: on
+    the lab, a URL presigned for the website bucket's image), for a probe that follows it."""
+    status_url = site_url.rstrip("/") + "/api/status"
+    try:
+        with urllib.request.urlopen(status_url, timeout=timeout) as answer:  # noqa: S310
+            image = json.loads(answer.read()).get("image_url") or ""
+    except (OSError, ValueError, AttributeError) as exc:
+        message = f"--probe: cannot read the image URL from {status_url}: {exc}"
+        raise LabResourceNotFound(message) from None
+    if not str(image).startswith(("http://", "https://")):
+        raise LabResourceNotFound(
+            f"--probe: the page at {site_url} shows no website image; pass --probe-url URL"
+        )
+    return str(image)

@@ -16,6 +16,7 @@ import math
 from collections import Counter
 from typing import Any
 
+from reslab.chaos.hypothesis import render_counts
 from reslab.chaos.probe import Sample
 
 
@@ -105,6 +106,12 @@ def render(summary: dict[str, Any]) -> str:
         f"time to recover: {num(summary['time_to_recover_s'], ' s')}",
         f"latency p50/p99: {num(summary['p50_ms'], ' ms')} / {num(summary['p99_ms'], ' ms')}",
     ]
+    for phase, steady in (summary.get("steady_state") or {}).items():
+        if steady:
+            state = "met" if steady["met"] else "NOT met"
+            forced = ", injected anyway (--force)" if steady.get("forced") else ""
+            statuses = render_counts(steady["statuses"])
+            lines.append(f"steady state {phase}: {state} ({statuses}){forced}")
     for phase in ("before", "after"):
         counts = summary["per_instance"][phase]
         shown = ", ".join(f"{k}={v}" for k, v in counts.items()) or "-"

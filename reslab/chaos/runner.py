@@ -2,7 +2,9 @@
 
 Order matters: the journal entry is written before the first change and after every call, so a
 crash at any point leaves enough on disk for ``reslab recover`` to undo it. Ctrl-C (or SIGTERM)
-during the hold reverts at once.
+during the hold reverts at once. With a probe, the steady state is checked after the baseline and
+before anything changes: a target that already fails is refused (``SteadyStateNotMet``) unless
+``force``, and the report says when it was forced.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reslab.chaos import chart, metrics
-from reslab.chaos.errors import AlreadyInjected
+from reslab.chaos import chart, hypothesis, metrics
+from reslab.chaos.errors import AlreadyInjected, SteadyStateNotMet
 from reslab.chaos.faults import FAULTS, REVERTIBLE, Fault, Options
 from reslab.chaos.journal import Entry, Journal
 from reslab.chaos.lab import Lab
@@ -36,6 +38,7 @@ class Outcome:
     reverted_calls: list[str] = field(default_factory=list)
     summary: dict[str, Any] | None = None
     report_dir: Path | None = None
+    steady_before: hypothesis.SteadyState | None = None
 
 
 def revert_entry(lab: Lab, entry: Entry, journal: Journal, dry_run: bool, say: Say) -> list[str]:
@@ -66,6 +69,32 @@ def _hold(seconds: float, stop: threading.Event) -> bool:
         return True
 
 
+def check_steady_state(
+    probe: SteadyStateProbe,
+    clauses: list[hypothesis.Clause] | None,
+    force: bool,
+    say: Say,
+) -> hypothesis.SteadyState:
+    """The baseline's verdict; raises :class:`SteadyStateNotMet` unless met or ``force``."""
+    samples, _marks = probe.snapshot()
+    if not samples:  # --baseline 0: one request still tells whether the target answers
+        samples = [probe.sample_once()]
+    steady = hypothesis.before_injection(
+        samples, metrics.summarise(samples, [], probe.interval), clauses
+    )
+    if steady.met:
+        say(steady.describe(probe.url))
+        return steady
+    if not force:
+        raise SteadyStateNotMet(
+            f"{steady.describe(probe.url)}; nothing was injected: fix the target "
+            "(or --probe-url), or pass --force to inject anyway"
+        )
+    steady.forced = True
+    say(f"warning: {steady.describe(probe.url)}")
+    return steady
+
+
 def _observe(fault: Fault, lab: Lab, plan: Plan, after: bool) -> dict[str, Any]:
     return fault.observe(lab, plan.undo, after) if fault.observe else {}
 
@@ -84,6 +113,8 @@ def inject(
     report_dir: Path | None = None,
     say: Say = print,
     stop: threading.Event | None = None,
+    tolerance: list[hypothesis.Clause] | None = None,
+    force: bool = False,
 ) -> Outcome:
     fault = FAULTS[fault_name]
     stop = stop or threading.Event()
@@ -108,6 +139,8 @@ def inject(
     try:
         if probe is not None and _hold(baseline_s, stop):
             raise KeyboardInterrupt  # Ctrl-C before anything changed: just stop
+        if probe is not None:
+            outcome.steady_before = check_steady_state(probe, tolerance, force, say)
         outcome.before = _observe(fault, lab, plan, after=False)
         entry = Entry(
             id=entry_id,
@@ -157,6 +190,8 @@ def inject(
         except KeyboardInterrupt:  # e.g. tired of waiting for the failover: keep the report
             outcome.interrupted = True
             outcome.after = {"interrupted": True}
+        if probe is not None and not fault.revertible:
+            probe.mark("settled")  # the calls (and the wait for the target) are over
         entry.result["before"], entry.result["after"] = outcome.before, outcome.after
         journal.save(entry)
         if probe is not None and not outcome.interrupted:
@@ -175,6 +210,12 @@ def write_report(
     data = probe.to_dict()
     samples, marks = probe.snapshot()
     summary = metrics.summarise(samples, marks, probe.interval)
+    last_mark = max((t for _name, t in marks), default=None)
+    after = [s for s in samples if last_mark is None or s.t >= last_mark]
+    summary["steady_state"] = {
+        "before": outcome.steady_before.to_dict() if outcome.steady_before else None,
+        "after": hypothesis.after_experiment(after).to_dict(),
+    }
     name = outcome.entry.id if outcome.entry else f"{int(time.time())}-{outcome.plan.fault}"
     directory = report_dir or (Path.cwd() / ".reslab" / "reports" / name)
     directory.mkdir(parents=True, exist_ok=True)
@@ -189,7 +230,9 @@ def write_report(
         "probe": data,
     }
     (directory / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    chart.write_timeline(data, summary, directory / "timeline.png")
+    chart.write_timeline(
+        data, summary, directory / "timeline.png", outcome.plan.fault, outcome.plan.targets
+    )
     return summary, directory
 
 

@@ -7,11 +7,12 @@ import, such as boto3), so that it starts at once; everything else assembles the
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
 
-from reslab.errors import ReslabError
+from reslab.cli.failures import one_line
 
 
 def build_app() -> typer.Typer:
@@ -24,6 +25,7 @@ def build_app() -> typer.Typer:
         inject_cmds,
         install_cmds,
         local_cmds,
+        mode_cmds,
         package_cmds,
         reset_cmds,
         sweep_cmds,
@@ -31,7 +33,6 @@ def build_app() -> typer.Typer:
 
     app = typer.Typer(
         name="reslab",
-        help="Deploy the resiliency lab, break it on purpose, and prove its backups restore.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
     )
@@ -44,15 +45,45 @@ def build_app() -> typer.Typer:
         backup_cmds,
         inject_cmds,
         failover_cmds,
+        mode_cmds,
         package_cmds,
         sweep_cmds,
         reset_cmds,
         install_cmds,
         fleet_cmds,
     )
+    app.callback()(_root)
     for module in command_modules:
         module.register(app)
     return app
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("reslab")
+    except PackageNotFoundError:  # pragma: no cover - a source tree without pip install
+        return "unknown"
+
+
+def _show_version(show: bool) -> None:
+    if show:
+        print(f"reslab {version()}")
+        raise typer.Exit(0)
+
+
+def _root(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_show_version,
+        help="Print reslab's version and exit.",
+    ),
+) -> None:
+    """Deploy the resiliency lab, break it on purpose, and prove its backups restore."""
 
 
 def __getattr__(name: str) -> Any:
@@ -63,18 +94,28 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def main() -> None:
-    """Run the CLI; a named error ends with ``Name: message`` as the last stderr line."""
+def run(args: Sequence[str] | None = None) -> int:
+    """Run one command line; return its exit code. Whatever fails ends as one
+    ``Name: message`` line, the last on stderr (:mod:`reslab.cli.failures`), never a traceback."""
+    argv = list(sys.argv[1:] if args is None else args)
     try:
-        if sys.argv[1:2] == ["db-diff"]:
+        if argv[:1] == ["db-diff"]:
             from reslab.cli import db_cmds
 
-            db_cmds.run_alone(sys.argv[2:])
+            command, prog, argv = db_cmds.alone(), f"reslab {db_cmds.COMMAND}", argv[1:]
         else:
-            build_app()()
-    except ReslabError as exc:
-        print(f"{exc.name}: {exc}", file=sys.stderr)
-        sys.exit(1)
+            command, prog = typer.main.get_command(build_app()), "reslab"
+        result = command.main(args=argv, prog_name=prog, standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException as exc:  # noqa: BLE001 - the one place every failure is worded
+        return one_line(exc)
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    """The ``reslab`` script: :func:`run` with this process's arguments."""
+    sys.exit(run())
 
 
 if __name__ == "__main__":

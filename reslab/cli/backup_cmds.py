@@ -12,8 +12,13 @@ from typing import Any
 import typer
 
 from reslab.errors import LocalCloudError, ReslabError
-from reslab.restore.errors import ExecutionError, InvalidRestoreEvent
-from reslab.restore.event import plaintext_keys, refuse_plaintext
+from reslab.restore.errors import ExecutionError, InvalidRestoreEvent, ReportNotFound
+from reslab.restore.event import (
+    SNAPSHOT_LATEST,
+    SNAPSHOT_NEW,
+    plaintext_keys,
+    refuse_plaintext,
+)
 from reslab_lambda.stacks import default_stack_prefix, stack_name
 
 DEFAULT_REGION = "us-east-2"
@@ -133,13 +138,23 @@ def _cause_message(cause: str) -> str:
         return cause
 
 
+def default_snapshot(local: bool) -> str:
+    """``new`` on the local cloud (its "latest" is the automatic snapshot of the new, empty
+    instance: checking it says nothing about the lab's data), ``latest`` on AWS."""
+    return SNAPSHOT_NEW if local else SNAPSHOT_LATEST
+
+
 def verify_backup(
     local: bool = typer.Option(False, "--local", help="Use the running local cloud."),
     endpoint_url: str | None = typer.Option(
         None, hidden=True, help="A local cloud's endpoint (default: discovered)."
     ),
     instance: str | None = typer.Option(None, help="Source DB instance (default: the lab's)."),
-    snapshot: str = typer.Option("latest", help="new | latest | <snapshot id>"),
+    snapshot: str | None = typer.Option(
+        None,
+        help="new | latest | <snapshot id> (default: latest on AWS; new on the local cloud, "
+        "whose only automatic snapshot is the empty one taken when the instance was created).",
+    ),
     expectations: Path | None = typer.Option(
         None, exists=True, dir_okay=False, help="Expectations file (YAML or JSON)."
     ),
@@ -157,6 +172,7 @@ def verify_backup(
     timeout: float = typer.Option(3600, help="Give up waiting after this many seconds."),
 ) -> None:
     """Restore a snapshot into a temporary instance, check it, and print the verdict."""
+    checks = _expectations(expectations)  # a bad file fails before anything is looked up
     reg = _region(region)
     client = _client_factory(local, reg, endpoint_url)
     database = _stack_outputs(client, stack_name("database", stack_prefix))
@@ -164,7 +180,7 @@ def verify_backup(
         "instance": instance or database.get("DBInstanceIdentifier"),
         "report_bucket": report_bucket or _report_bucket(client, name, stack_prefix),
         "region_name": reg,
-        "snapshot": snapshot,
+        "snapshot": snapshot or default_snapshot(local or bool(endpoint_url)),
         "stack_prefix": stack_prefix,
     }
     for key, missing in (("instance", "--instance"), ("report_bucket", "--report-bucket")):
@@ -174,7 +190,7 @@ def verify_backup(
         "secret_id": secret_id,
         "ssm_parameter": ssm_parameter,
         "slack_webhook_parameter": slack_webhook_parameter,
-        "expectations": _expectations(expectations),
+        "expectations": checks,
     }
     event.update({k: v for k, v in optional.items() if v})
     if local or endpoint_url:
@@ -218,8 +234,22 @@ def reports(
     name: str = INSTALL_NAME,
     limit: int = typer.Option(20, help="Newest N reports."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    download: str | None = typer.Option(
+        None,
+        "--download",
+        metavar="ID",
+        help="Write this report's HTML to --out: latest, a timestamp, INSTANCE/TIMESTAMP or "
+        "the s3:// URI the list shows (the report bucket is private).",
+    ),
+    open_report: str | None = typer.Option(
+        None, "--open", metavar="ID", help="As --download, then open it in a browser."
+    ),
+    out: Path = typer.Option(
+        Path(".reslab/reports"), "--out", help="Where --download/--open write the HTML."
+    ),
 ) -> None:
-    """List the verification history (newest first) with verdicts, from the report bucket."""
+    """List the verification history (newest first) with verdicts, from the report bucket;
+    or fetch one report's HTML (--download/--open ID)."""
     client = _client_factory(local, _region(region), endpoint_url)
     bucket = report_bucket or _report_bucket(client, name, stack_prefix)
     if not bucket:
@@ -227,6 +257,16 @@ def reports(
             "--report-bucket: not given, and neither the installer stack nor the Storage stack "
             "has a ReportBucketName output"
         )
+    wanted = open_report or download
+    if wanted:
+        path = download_report(client("s3"), bucket, instance, wanted, out)
+        typer.echo(str(path))
+        if open_report:
+            import webbrowser
+
+            if not webbrowser.open(path.resolve().as_uri()):
+                typer.echo(f"no browser to open it: open {path} yourself", err=True)
+        return
     rows = list_reports(client("s3"), bucket, instance, limit)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -238,6 +278,34 @@ def reports(
             f"{row['timestamp']}  {row['instance']:<30}  {row['verdict'].upper():<5}  "
             f"{row['failed']} failed  s3://{bucket}/{row['key']}"
         )
+
+
+def download_report(s3: Any, bucket: str, instance: str | None, wanted: str, out: Path) -> Path:
+    """Write the HTML report ``wanted`` names into ``out``; return the file written."""
+    from reslab.reports.keys import REPORT_FILES, list_run_objects
+
+    runs = list_run_objects(s3, bucket, instance, REPORT_FILES["html"])
+    if not runs:
+        raise ReportNotFound(
+            f"s3://{bucket} holds no HTML report" + (f" of {instance}" if instance else "")
+        )
+    text = wanted.removeprefix(f"s3://{bucket}/")
+    chosen = runs[0] if wanted == "latest" else None
+    for run in runs if chosen is None else ():
+        prefix = f"reports/{run.instance}/{run.timestamp}/"
+        if text in (run.timestamp, f"{run.instance}/{run.timestamp}") or text.startswith(prefix):
+            chosen = run
+            break
+    if chosen is None:
+        newest = f"{runs[0].instance}/{runs[0].timestamp}"
+        raise ReportNotFound(
+            f"{wanted!r}: no such report in s3://{bucket} (newest: {newest}; "
+            "`reslab reports` lists them)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{chosen.instance}-{chosen.timestamp}.html"
+    path.write_bytes(s3.get_object(Bucket=bucket, Key=chosen.key)["Body"].read())
+    return path
 
 
 def list_reports(s3: Any, bucket: str, instance: str | None, limit: int) -> list[dict[str, Any]]:

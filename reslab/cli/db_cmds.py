@@ -4,7 +4,7 @@ Exit codes: 0 every check passed (checks that could not run are listed as SKIP),
 failed (listed, each with why), 2 the comparison could not run (bad URL, unreadable
 expectations, unreachable database): ``Name: message`` on stderr.
 
-``reslab db-diff`` runs this module alone (``run_alone``, from ``reslab.cli.app.main``): it
+``reslab db-diff`` runs this module alone (``alone``, from ``reslab.cli.app.run``): it
 imports typer and ``reslab.checks`` only (rich only to print a mismatch), so that the command
 starts at once.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -103,8 +104,8 @@ def register(app: typer.Typer) -> None:
     app.command(COMMAND)(db_diff)
 
 
-def run_alone(args: list[str]) -> None:
-    """``reslab db-diff ARGS`` without assembling (and importing) the other commands."""
-    alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    alone.command(COMMAND)(db_diff)
-    typer.main.get_command(alone).main(args=args, prog_name=f"reslab {COMMAND}")
+def alone() -> Any:
+    """The ``reslab db-diff`` command without assembling (and importing) the other commands."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command(COMMAND)(db_diff)
+    return typer.main.get_command(app)

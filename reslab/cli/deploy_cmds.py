@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,12 +21,17 @@ import typer
 from rich.console import Console
 
 from reslab import execution
+from reslab.cli.options import LabOptions, lab_command
 from reslab.clients import ClientFactory
+from reslab.errors import LocalCloudError
 from reslab.event import load_event, local_event, validate_event
 from reslab.installer.install import install
-from reslab.progress import StackProgress, stack_outputs
+from reslab.progress import BackupProgress, StackProgress, phase, stack_outputs
 
-DEFAULT_NAME = "reslab"
+NO_LOCAL_CLOUD = (
+    "no local cloud is running, so there is no local lab (a lab lives in the cloud that "
+    "deployed it: `reslab local up` in one terminal, then `reslab deploy --local`)"
+)
 #: On AWS the progress polls (DescribeStacks, GetExecutionHistory) are spaced out.
 AWS_POLL_SECONDS = 5.0
 _stderr = Console(stderr=True, soft_wrap=True)
@@ -37,6 +43,8 @@ class Target:
 
     clients: ClientFactory
     local: bool
+    #: A local cloud started by this command (it stops with it).
+    started_here: bool = False
 
 
 def use_local(force_local: bool) -> bool:
@@ -44,8 +52,12 @@ def use_local(force_local: bool) -> bool:
 
 
 @contextmanager
-def target(local: bool, db_url: str | None, time_scale: float | None) -> Iterator[Target]:
-    """The local cloud (reused or started here) or AWS through boto3's default session.
+def target(
+    local: bool, db_url: str | None, time_scale: float | None, start: bool = True
+) -> Iterator[Target]:
+    """The local cloud (reused or, with ``start``, started here) or AWS through boto3's default
+    session. Without ``start`` (commands that read or remove what a running cloud holds) and no
+    cloud running: ``LocalCloudError``.
 
     Clients are made once per (service, region): progress polls every half second.
     """
@@ -65,9 +77,11 @@ def target(local: bool, db_url: str | None, time_scale: float | None) -> Iterato
             _stderr.print("reusing the running local cloud: --db-url/--time-scale are its own")
         yield Target(cache(lambda service, region: client_for(endpoint, service, region)), True)
         return
+    if not start:
+        raise LocalCloudError(NO_LOCAL_CLOUD)
     with LocalCloud(db_url=db_url, time_scale=time_scale) as cloud:
         _stderr.print(f"local cloud at {cloud.endpoint_url} (lives as long as this command)")
-        yield Target(cache(cloud.client), True)
+        yield Target(cache(cloud.client), True, started_here=True)
 
 
 def resolve_event(
@@ -90,11 +104,16 @@ def run_machine(
 ) -> execution.Outcome:
     """Install (idempotent), run ``machine`` with live stack progress, return the outcome."""
     normalised = validate_event(event)
-    inst = install(tgt.clients, name, normalised)
+    with phase(_stderr, f"installing the lab machinery ({name}: Lambdas, state machines)"):
+        inst = install(tgt.clients, name, normalised)
     sfn = tgt.clients("stepfunctions", inst.region)
     arn = execution.start(sfn, inst.machines[machine], event, f"{name}-{machine}")
+    started = sfn.describe_execution(executionArn=arn)["startDate"]
     _stderr.print(f"{machine}: execution {arn}")
     tail = None if tgt.local else execution.HistoryTail(sfn, arn)
+    backup = None
+    if machine == "deploy" and not normalised.get("skip_backup_check"):
+        backup = BackupProgress(sfn, inst.machines["restore"], started, _stderr.print)
 
     with StackProgress(tgt.clients, normalised, _stderr) as progress:
 
@@ -103,8 +122,12 @@ def run_machine(
             for event_line in map(execution.describe_event, tail.new_events() if tail else []):
                 if event_line:
                     _stderr.print(event_line)
+            if backup is not None and progress.settled():
+                backup.poll()
 
         outcome = execution.wait(sfn, arn, on_poll, 0.5 if tgt.local else AWS_POLL_SECONDS)
+    if backup is not None and backup.arn:
+        backup.poll()
     if as_json:
         print(json.dumps(outcome.to_json(), indent=2, default=str))
     return outcome
@@ -114,30 +137,56 @@ def print_summary(tgt: Target, event: dict[str, Any], console: Console) -> None:
     outputs = stack_outputs(tgt.clients, validate_event(event))
     web, db = outputs.get("web", {}), outputs.get("database", {})
     console.print(f"website:  {web.get('WebsiteURL', '-')}")
+    console.print(f"mode:     {web.get('WebAppMode', '-')} (switch: reslab mode fragile|resilient)")
     endpoint = f"{db['EndpointAddress']}:{db.get('EndpointPort', '')}" if db else "-"
     console.print(f"database: {endpoint}")
 
 
+def next_steps(local: bool, cloud_started_here: bool) -> list[str]:
+    """What to do once the lab is up (the end of ``reslab deploy``)."""
+    flag = " --local" if local else ""
+    steps = []
+    if cloud_started_here:
+        steps += [
+            "this lab lived in a local cloud that stops with this command; to keep one up:",
+            "  `reslab local up` in another terminal, then `reslab deploy --local`",
+        ]
+    steps += [
+        f"break it:       reslab inject instance{flag} --probe   (or az, rds, s3)",
+        f"undo:           reslab recover{flag}",
+        f"verify backups: reslab verify-backup{flag} --snapshot new",
+        f"watch:          reslab status{flag}",
+        f"remove it:      reslab destroy{flag}",
+    ]
+    return steps
+
+
+@lab_command
 def deploy(
-    local: bool = typer.Option(False, "--local", help="Use the embedded local cloud."),
-    event_file: Path | None = typer.Option(None, "--event", help="Event JSON file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the execution result as JSON."),
+    lab: LabOptions,
     db_url: str | None = typer.Option(None, "--db-url", help="Back local RDS with this DB."),
     time_scale: float | None = typer.Option(
         None, "--time-scale", help="Local: hold stacks in progress for AWS time / N."
     ),
-    workshop: str | None = typer.Option(None, "--workshop", help="Override the workshop tag."),
-    name: str = typer.Option(DEFAULT_NAME, "--name", help="Install name (prefix)."),
 ) -> None:
-    """Deploy the lab: VPC + Storage, then Database, then Replica + Web."""
-    is_local = use_local(local)
-    event = resolve_event(event_file, is_local, name, {"workshop": workshop})
+    """Deploy the lab: VPC + Storage, then Database, then Replica + Web, then the backup check."""
+    is_local, event = lab_event(lab)
     with target(is_local, db_url, time_scale) as tgt:
-        outcome = run_machine(tgt, name, event, "deploy", as_json)
-        summary = _stderr if as_json else Console(soft_wrap=True)
+        outcome = run_machine(tgt, lab.name, event, "deploy", lab.as_json)
+        summary = _stderr if lab.as_json else Console(soft_wrap=True)
         print_summary(tgt, event, summary)
         summary.print(f"backups:  {backup_verdict(outcome)}")
+        if outcome.status == "SUCCEEDED":
+            summary.print("next:")
+            for step in next_steps(tgt.local, tgt.started_here):
+                summary.print(f"  {step}", markup=False)
     outcome.raise_for_status()
+
+
+def lab_event(lab: LabOptions) -> tuple[bool, dict[str, Any]]:
+    """Local or AWS, and the lab's event (file or local defaults, then the options), validated."""
+    is_local = use_local(lab.local)
+    return is_local, resolve_event(lab.event_file, is_local, lab.name, lab.overrides())
 
 
 def backup_verdict(outcome: execution.Outcome) -> str:
@@ -145,36 +194,46 @@ def backup_verdict(outcome: execution.Outcome) -> str:
     if outcome.error == "BackupCheckFailed":
         return "FAILED: the restore-integrity check failed (reslab reports --local shows why)"
     check = (outcome.output or {}).get("backup_check") if isinstance(outcome.output, dict) else None
-    if check:
-        return f"verified ({check.get('status', '?')}, execution {check.get('execution', '?')})"
+    if check:  # the execution's ARN is in --json's output
+        return f"verified ({check.get('status', '?')}; `reslab reports` lists the report)"
     return "not checked (skip_backup_check)" if outcome.status == "SUCCEEDED" else "not reached"
 
 
-def destroy(
-    local: bool = typer.Option(False, "--local", help="Use the embedded local cloud."),
-    event_file: Path | None = typer.Option(None, "--event", help="Event JSON file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the execution result as JSON."),
-    name: str = typer.Option(DEFAULT_NAME, "--name", help="Install name (prefix)."),
-) -> None:
+@lab_command
+def destroy(lab: LabOptions) -> None:
     """Tear the lab down in reverse order, in both regions (buckets emptied first)."""
-    is_local = use_local(local)
-    event = resolve_event(event_file, is_local, name, {})
-    with target(is_local, None, None) as tgt:
-        outcome = run_machine(tgt, name, event, "teardown", as_json)
+    is_local, event = lab_event(lab)
+    started = time.monotonic()
+    with target(is_local, None, None, start=False) as tgt:
+        before = StackProgress(tgt.clients, validate_event(event), _stderr, echo=False)
+        before.poll()
+        outcome = run_machine(tgt, lab.name, event, "teardown", lab.as_json)
+    existed = [line.name for line in before.lines if line.status not in ("-", "SKIPPED")]
+    verb = "destroyed" if outcome.status == "SUCCEEDED" else "teardown FAILED"
+    _stderr.print(
+        f"{verb}: {len(existed)} stack(s) of workshop {event['workshop']!r} "
+        f"({', '.join(existed) or 'none existed'}) in {time.monotonic() - started:.1f}s",
+        markup=False,
+    )
     outcome.raise_for_status()
 
 
-def status(
-    local: bool = typer.Option(False, "--local", help="Use the embedded local cloud."),
-    event_file: Path | None = typer.Option(None, "--event", help="Event JSON file."),
-    name: str = typer.Option(DEFAULT_NAME, "--name", help="Install name (prefix)."),
-) -> None:
+@lab_command
+def status(lab: LabOptions) -> None:
     """Show every stack of the lab with its status."""
-    is_local = use_local(local)
-    event = validate_event(resolve_event(event_file, is_local, name, {}))
-    with target(is_local, None, None) as tgt:
+    is_local, raw = lab_event(lab)
+    event = validate_event(raw)
+    with target(is_local, None, None, start=False) as tgt:
         progress = StackProgress(tgt.clients, event, _stderr, echo=False)
         progress.poll()
+        if lab.as_json:
+            outputs = stack_outputs(tgt.clients, event)
+            stacks = {
+                line.spec.key: {"name": line.name, "region": line.region, "status": line.status}
+                for line in progress.lines
+            }
+            print(json.dumps({"stacks": stacks, "outputs": outputs}, indent=2))
+            return
         console = Console()
         console.print(progress.table())
         print_summary(tgt, event, console)

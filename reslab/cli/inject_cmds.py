@@ -34,6 +34,7 @@ from reslab.chaos.faults import (
 from reslab.chaos.fis_templates import Settings
 from reslab.chaos.journal import BucketMirror, Entry, Journal
 from reslab.chaos.lab import DEFAULT_PREFIX, STORAGE_STACK, WEB_STACK, Lab, resolve_endpoint
+from reslab.chaos.lookups import website_image_url
 from reslab.chaos.probe import SteadyStateProbe
 from reslab.chaos.runner import Outcome, inject, outcome_json, recover
 
@@ -78,6 +79,13 @@ Observe = Annotated[
 Hypothesis = Annotated[
     str | None,
     typer.Option("--hypothesis", help='e.g. "availability>=99, p99_ms<=800, downtime_s<=5"'),
+]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="inject even when the probe's baseline fails (the report says so)",
+    ),
 ]
 ReportDir = Annotated[
     Path | None, typer.Option("--report-dir", help="where report.json and timeline.png go")
@@ -151,6 +159,7 @@ class InjectOptions:
     observe: Observe = 30.0
     hypothesis_text: Hypothesis = None
     report_dir: ReportDir = None
+    force: Force = False
 
 
 def _parameter(name: str, default: Any, annotation: Any) -> inspect.Parameter:
@@ -187,7 +196,7 @@ def fault_command(fault: Fault) -> Callable[..., None]:
     return command
 
 
-def _probe(lab: Lab, url: str | None, interval: float) -> SteadyStateProbe | None:
+def _probe(lab: Lab, url: str | None, interval: float, follow: str) -> SteadyStateProbe | None:
     if url == AUTO:
         url = lab.output(WEB_STACK, "WebsiteURL")
         if not url:
@@ -195,6 +204,9 @@ def _probe(lab: Lab, url: str | None, interval: float) -> SteadyStateProbe | Non
                 f"--probe: stack {lab.stack_name(WEB_STACK)} has no WebsiteURL output; "
                 "pass --probe-url URL"
             )
+        if follow == "image":
+            url = website_image_url(url)
+            _say(f"probing the website image the page shows: {url.split('?', 1)[0]}")
     if not url:
         return None
     _say(f"probing {url} every {interval:g} s")
@@ -208,7 +220,8 @@ def run_injection(fault: str, opts: Options, duration: float | None, common: Inj
     text = common.hypothesis_text
     clauses = hypothesis.parse(text) if text else None
     probe_url = common.probe_url or (AUTO if common.probe or clauses else None)
-    probe = None if common.dry_run else _probe(lab, probe_url, common.probe_interval)
+    follow = FAULTS[fault].probe
+    probe = None if common.dry_run else _probe(lab, probe_url, common.probe_interval, follow)
     journal = make_journal(lab, common.journal_dir)
     with sigterm_interrupts():
         outcome = inject(
@@ -223,6 +236,8 @@ def run_injection(fault: str, opts: Options, duration: float | None, common: Inj
             observe_s=common.observe,
             report_dir=common.report_dir,
             say=_say,
+            tolerance=clauses,
+            force=common.force,
         )
     result = outcome_json(outcome)
     for label, seen in (("before", outcome.before), ("after", outcome.after)):

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from reslab.cli import deploy_cmds
-from reslab.cli.options import EVENT_FILE, LOCAL
+from reslab.cli.options import DEFAULT_NAME, EVENT_FILE, LOCAL
 from reslab.event import validate_event
 from reslab.installer.install import install as install_machinery
 
@@ -18,7 +18,7 @@ def install(
     local: bool = LOCAL,
     event_file: Path | None = EVENT_FILE,
     name: str = typer.Option(
-        deploy_cmds.DEFAULT_NAME, "--name", help="Installer stack name (prefixes its functions)."
+        DEFAULT_NAME, "--name", help="Installer stack name (prefixes its functions)."
     ),
     bucket: str | None = typer.Option(
         None, "--bucket", help="Artifact bucket, in --region (default: the event's boot_bucket)."

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import typer
 from rich.console import Console
 
 from reslab.cli import deploy_cmds
-from reslab.cli.options import EVENT_FILE, INSTALL_BASE_NAME, LOCAL
+from reslab.cli.options import LabOptions, lab_command
 
 
-def reset(
-    local: bool = LOCAL,
-    event_file: Path | None = EVENT_FILE,
-    workshop: str | None = typer.Option(None, "--workshop", help="Override the workshop tag."),
-    name: str = INSTALL_BASE_NAME,
-) -> None:
+@lab_command
+def reset(lab: LabOptions) -> None:
     """Tear one lab down and deploy it again (same install, same event)."""
-    is_local = deploy_cmds.use_local(local)
-    event = deploy_cmds.resolve_event(event_file, is_local, name, {"workshop": workshop})
+    is_local, event = deploy_cmds.lab_event(lab)
+    results = []
     with deploy_cmds.target(is_local, None, None) as tgt:
         for machine in ("teardown", "deploy"):
-            outcome = deploy_cmds.run_machine(tgt, name, event, machine, False)
-            outcome.raise_for_status()
-        deploy_cmds.print_summary(tgt, event, Console(soft_wrap=True))
+            outcome = deploy_cmds.run_machine(tgt, lab.name, event, machine, False)
+            results.append({"machine": machine, **outcome.to_json()})
+            if outcome.status != "SUCCEEDED":
+                break
+        if lab.as_json:
+            print(json.dumps(results, indent=2, default=str))
+        deploy_cmds.print_summary(tgt, event, Console(stderr=lab.as_json, soft_wrap=True))
+    outcome.raise_for_status()
 
 
 def register(app: typer.Typer) -> None:

@@ -25,7 +25,7 @@ def sweep(
 ) -> None:
     """Find everything still tagged with the workshop; delete it in a safe order with --delete."""
     is_local = deploy_cmds.use_local(local)
-    with deploy_cmds.target(is_local, None, None) as tgt:
+    with deploy_cmds.target(is_local, None, None, start=False) as tgt:
         found = sweeping.find(tgt.clients, workshop, regions)
         out = Console(soft_wrap=True)
         if as_json:
@@ -33,7 +33,12 @@ def sweep(
         else:
             out.print(sweeping.table(found, workshop))
         if not delete:
-            _stderr.print(f"dry run: {len(found)} resource(s); add --delete to remove them")
+            kept = [f for f in found if f.kind == "other"]
+            _stderr.print(
+                f"dry run: {len(found)} resource(s); add --delete to remove "
+                f"{len(found) - len(kept)} of them"
+                + (f" ({len(kept)} kept: sweep has no row for their type)" if kept else "")
+            )
             return
         poll = 1.0 if tgt.local else 5.0
         report = sweeping.delete(tgt.clients, workshop, regions, _stderr.print, poll)
@@ -43,6 +48,9 @@ def sweep(
     )
     if remaining:
         _stderr.print(sweeping.table(remaining, workshop))
+        for item in remaining:
+            why = sweeping.why_kept(item, report.failures)
+            _stderr.print(f"kept {item.kind} {item.id} ({item.region}): {why}", markup=False)
     if report.failures or remaining:
         raise sweeping.SweepIncomplete(
             "; ".join(report.failures[:5]) or f"{len(remaining)} resource(s) still tagged"

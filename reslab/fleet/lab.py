@@ -30,6 +30,8 @@ MACHINES: Mapping[str, tuple[str, ...]] = {
 #: Seconds between progress polls (execution status, stack statuses): local, AWS.
 POLL = {True: (2.0, 6.0), False: (10.0, 20.0)}
 _BUCKET_MAX = 63
+#: The end of a deploy's stage while its nested backup check runs (the stacks are all up).
+BACKUP_STAGE = "backup check"
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,48 @@ def describe_stage(statuses: Mapping[str, str], machine: str) -> str:
     else:
         done = sum(1 for s in statuses.values() if s in COMPLETE)
         head = f"{done}/{len(statuses)} up"
+        if statuses and done == len(statuses):
+            return f"{head}, {BACKUP_STAGE}"  # the stacks are up: the machine's last step runs
     active = [f"{key} {s}" for key, s in statuses.items() if s.endswith("_IN_PROGRESS")]
     return " ".join([head, *active[:2]])
+
+
+def website_url(clients: ClientFactory, event: Mapping[str, Any]) -> str:
+    """The web stack's WebsiteURL output ('' when the stack or output is absent)."""
+    normalised = validate_event(event)
+    spec = next(spec for spec in stack_table() if spec.key == "web")
+    region = spec.region(normalised)
+    stack = describe(clients("cloudformation", region), spec.stack_name(normalised))
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
+    return outputs.get("WebsiteURL", "")
+
+
+def backup_verdict(outcome: execution.Outcome | None) -> str:
+    """The nested backup check's verdict from a deploy execution's end."""
+    if outcome is None:
+        return ""
+    if outcome.error == "BackupCheckFailed":
+        return "FAILED"
+    output = outcome.output if isinstance(outcome.output, dict) else {}
+    check = output.get("backup_check")
+    if check:
+        return "verified" if check.get("status") == "SUCCEEDED" else str(check.get("status"))
+    return "not checked" if outcome.status == "SUCCEEDED" else "not reached"
+
+
+def last_backup_verdict(clients: ClientFactory, name: str, region: str) -> str:
+    """The verdict of the install's newest restore-integrity execution ('' when none ran)."""
+    installer = describe(clients("cloudformation", region), name)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in (installer or {}).get("Outputs", [])}
+    machine = outputs.get("RestoreMachineArn")
+    if not machine:
+        return ""
+    sfn = clients("stepfunctions", region)
+    newest = sfn.list_executions(stateMachineArn=machine, maxResults=1)["executions"]
+    if not newest:
+        return "never checked"
+    status = newest[0]["status"]
+    return {"SUCCEEDED": "verified", "FAILED": "FAILED", "RUNNING": "checking"}.get(status, status)
 
 
 def run_machine(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +31,9 @@ class TargetRun:
     error: str = ""
     message: str = ""
     execution: str = ""
+    #: The lab's website (web stack output) and the backup check's verdict, once known.
+    url: str = ""
+    backup: str = ""
 
     def elapsed(self, now: float | None = None) -> float:
         if self.started is None:
@@ -67,19 +70,26 @@ def run_target(fleet: FleetRun, run: TargetRun) -> None:
         clients = target_clients(target, fleet.endpoint_url, fleet.base_profile)
         account = clients("sts", target.region).get_caller_identity()["Account"]
         event = lab.event_for(target, settings, account)
+        name = lab.install_name(target, settings.base_name)
         if fleet.action == "status":
             statuses = lab.stack_statuses(clients, event)
-            stage(lab.describe_stage(statuses, "deploy"))
             up = all(s in lab.COMPLETE for s in statuses.values())
+            stage(lab.describe_stage(statuses, "deploy").removesuffix(f", {lab.BACKUP_STAGE}"))
             run.status = (
                 "up" if up else ("absent" if set(statuses.values()) == {"-"} else "partial")
             )
+            if run.status != "absent":
+                run.url = lab.website_url(clients, event)
+                run.backup = lab.last_backup_verdict(clients, name, target.region)
             return
-        name = lab.install_name(target, settings.base_name)
         for machine in lab.MACHINES[fleet.action]:
             outcome = lab.run_machine(clients, name, event, machine, stage, settings)
             run.execution = outcome.arn
+            if machine == "deploy":
+                run.backup = lab.backup_verdict(outcome)
             outcome.raise_for_status()
+        if fleet.action != "destroy":
+            run.url = lab.website_url(clients, event)
         run.status = SUCCEEDED
     except Exception as exc:  # noqa: BLE001 - one target's failure must not stop the others
         run.status, run.error, run.message = FAILED, _error_name(exc), str(exc)
@@ -107,19 +117,27 @@ def run_fleet(
     state: FleetState | None = None,
     everything: bool = False,
     on_change: Callable[[list[TargetRun]], None] | None = None,
+    only: Collection[int] = (),
 ) -> list[TargetRun]:
     """Run ``fleet.action`` on the targets not already done (per ``state``); returns every run.
 
-    ``status`` never consults or writes the state file.
+    ``only``: just these rows (CSV row numbers, as the table shows them), done even if their
+    last run succeeded; the other rows are listed as skipped. ``status`` never consults or
+    writes the state file.
     """
     tracked = state if fleet.action != "status" else None
+    chosen = [t for t in targets if t.row in only] if only else targets
     todo = {
-        t.key for t in (tracked.pending(targets, fleet.action, everything) if tracked else targets)
+        t.key
+        for t in (
+            tracked.pending(chosen, fleet.action, everything or bool(only)) if tracked else chosen
+        )
     }
     fleet.runs = [TargetRun(t, PENDING if t.key in todo else SKIPPED) for t in targets]
     for run in fleet.runs:
         if run.status == SKIPPED:
-            run.stage = f"already {fleet.action}: {SUCCEEDED}"
+            chose = not only or run.target.row in only
+            run.stage = f"already {fleet.action}: {SUCCEEDED}" if chose else "not in --only"
 
     def one(run: TargetRun) -> None:
         run_target(fleet, run)

@@ -8,8 +8,10 @@ from types import TracebackType
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
+from reslab.fleet.lab import BACKUP_STAGE
 from reslab.fleet.runner import TargetRun
 
 STYLES = {
@@ -24,19 +26,42 @@ MESSAGE_WIDTH = 90
 
 
 def table(runs: list[TargetRun], title: str) -> Table:
+    """One row per participant: where the lab is (stage, including the backup check), its
+    website and the backup verdict. Fits an 80-column terminal (long cells wrap)."""
     now = time.monotonic()
     out = Table(title=title)
-    for column in ("target", "region", "workshop", "status", "stage", "elapsed"):
-        out.add_column(column, no_wrap=column in ("target", "status", "elapsed"))
+    for column in ("target", "status", "stage", "website", "backups", "elapsed"):
+        out.add_column(column, no_wrap=column in ("status", "elapsed"), overflow="fold")
     for run in runs:
         style = STYLES.get(run.status)
         status = f"[{style}]{run.status}[/]" if style else run.status
         stage = f"{run.error}: {run.message[:MESSAGE_WIDTH]}" if run.error else run.stage
+        backup = f"[red]{run.backup}[/]" if run.backup == "FAILED" else run.backup
         elapsed = f"{run.elapsed(now):.1f}s" if run.started else ""
-        out.add_row(
-            run.target.label, run.target.region, run.target.workshop, status, stage, elapsed
-        )
+        target = f"{run.target.label}\n{run.target.region} {run.target.workshop}"
+        out.add_row(escape(target), status, escape(stage), run.url or "-", backup or "-", elapsed)
     return out
+
+
+def rows_json(runs: list[TargetRun]) -> list[dict[str, object]]:
+    """The table's rows as JSON (``reslab fleet ... --json``)."""
+    return [
+        {
+            "row": run.target.row,
+            "target": run.target.label,
+            "region": run.target.region,
+            "workshop": run.target.workshop,
+            "status": run.status,
+            "stage": run.stage,
+            "website": run.url,
+            "backups": run.backup,
+            "error": run.error,
+            "message": run.message,
+            "elapsed_s": round(run.elapsed(), 1),
+            "execution": run.execution,
+        }
+        for run in runs
+    ]
 
 
 class FleetView:
@@ -58,9 +83,13 @@ class FleetView:
             self._live.update(table(runs, self.title))
             return
         for run in runs:
-            if self._seen.get(run.target.row) != run.status:
-                self._seen[run.target.row] = run.status
+            # a line per status change, and one when the deploy reaches its backup check
+            checking = run.status == "running" and run.stage.endswith(BACKUP_STAGE)
+            seen = f"{run.status}{BACKUP_STAGE if checking else ''}"
+            if self._seen.get(run.target.row) != seen:
+                self._seen[run.target.row] = seen
                 detail = f" {run.error}: {run.message}" if run.error else ""
+                detail = f" {run.stage}" if checking else detail
                 self.console.print(
                     f"{run.target.label:<32} {run.status:<9} {run.elapsed():6.1f}s{detail}"
                 )

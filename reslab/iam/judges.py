@@ -181,6 +181,7 @@ SAMPLE = {
 }
 _ARN_OF_TYPE = {
     "AWS::IAM::Role": "arn:aws:iam::123456789012:role/{name}",
+    "AWS::IAM::ManagedPolicy": "arn:aws:iam::123456789012:policy/{name}",
     "AWS::Lambda::Function": "arn:aws:lambda:us-east-1:123456789012:function:{name}",
     "AWS::S3::Bucket": "arn:aws:s3:::{lower}",
     "AWS::StepFunctions::StateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:{name}",
@@ -195,7 +196,10 @@ def _render(value: Any, resources: Mapping[str, Any]) -> Any:
     def ref(name: str) -> str:
         if name in SAMPLE:
             return SAMPLE[name]
-        if resources.get(name, {}).get("Type") == "AWS::StepFunctions::StateMachine":
+        if resources.get(name, {}).get("Type") in (
+            "AWS::StepFunctions::StateMachine",
+            "AWS::IAM::ManagedPolicy",
+        ):
             return attribute(name, "Arn")
         return name.lower()
 
@@ -222,14 +226,31 @@ def _render(value: Any, resources: Mapping[str, Any]) -> Any:
 
 
 def template_role_policies(path: Path) -> dict[str, list[dict[str, Any]]]:
-    """Role logical id -> its inline policy documents, rendered with ``SAMPLE`` values."""
+    """Role logical id -> its inline policy documents and the template's managed policies
+    attached to it (the role's ``ManagedPolicyArns`` or the policy's ``Roles``); a managed policy
+    attached to no role (a permissions boundary) is an entry of its own. Rendered with
+    ``SAMPLE`` values."""
     template = yaml.load(path.read_text(), Loader=TemplateLoader)  # noqa: S506 - SafeLoader
     resources = template.get("Resources", {})
-    out = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for name, resource in resources.items():
         if resource["Type"] == "AWS::IAM::Role":
             policies = resource.get("Properties", {}).get("Policies", [])
             out[name] = [_render(p["PolicyDocument"], resources) for p in policies]
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::ManagedPolicy":
+            continue
+        properties = resource.get("Properties", {})
+        document = _render(properties["PolicyDocument"], resources)
+        roles = [r["Ref"] for r in properties.get("Roles", []) if isinstance(r, dict)]
+        roles += [
+            role
+            for role, r in resources.items()
+            if r["Type"] == "AWS::IAM::Role"
+            and {"Ref": name} in r.get("Properties", {}).get("ManagedPolicyArns", [])
+        ]
+        for role in roles or [name]:
+            out.setdefault(role, []).append(document)
     return out
 
 

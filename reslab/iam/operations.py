@@ -457,6 +457,7 @@ OPERATIONS: tuple[Operation, ...] = (
     op("stepfunctions", "DeleteStateMachine", {"statemachine": Param("stateMachineArn")}),
     op("stepfunctions", "ListTagsForResource", {WHOLE_ARN: Param("resourceArn")}),
     op("stepfunctions", "StartExecution", {"statemachine": Param("stateMachineArn")}),
+    op("stepfunctions", "ListExecutions", {"statemachine": Param("stateMachineArn")}),
     op("stepfunctions", "DescribeExecution", {"execution": Param("executionArn")}),
     op("stepfunctions", "StopExecution", {"execution": Param("executionArn")}),
     op("stepfunctions", "GetExecutionHistory", {"execution": Param("executionArn")}),
@@ -496,6 +497,7 @@ UNMODELLED: dict[str, tuple[str, ...]] = {
     "dms:DeleteReplicationSubnetGroup": ("ReplicationSubnetGroup",),
     "states:DescribeExecution": ("express",),
     "states:StopExecution": ("express",),
+    "states:ListExecutions": ("maprun",),  # the mapRunArn form; the lab lists by state machine
 }
 
 

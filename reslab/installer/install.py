@@ -18,13 +18,14 @@ from botocore.exceptions import ClientError
 
 from reslab import packaging
 from reslab.clients import ClientFactory
-from reslab.errors import StackFailed
+from reslab.errors import ReslabError, StackFailed
 from reslab.functions import FUNCTIONS
 from reslab.machines import MACHINES
+from reslab_lambda import event as event_keys
 from reslab_lambda.cfn import describe, first_failure
 from reslab_lambda.stacks import stack_table
 
-WEBAPP_OBJECT = "webapp.tar.gz"
+WEBAPP_OBJECT = event_keys.WEBAPP_OBJECT
 #: Where a build's installer artifacts go in the artifact bucket: ``reslab/<version>/``.
 ARTIFACT_ROOT = "reslab/"
 INSTALLER_CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
@@ -89,18 +90,18 @@ def upload_templates(s3: Any, event: Mapping[str, Any]) -> list[str]:
 
 
 def upload_boot(s3: Any, event: Mapping[str, Any]) -> list[str]:
-    """The bootstrap script (as boot_object) and the web-app tarball under boot_prefix."""
-    keys = []
-    prefix, bucket = event["boot_prefix"], event["boot_bucket"]
-    if packaging.BOOTSTRAP.exists() and event.get("boot_object"):
-        key = f"{prefix}{event['boot_object']}"
-        s3.put_object(Bucket=bucket, Key=key, Body=packaging.BOOTSTRAP.read_bytes())
-        keys.append(key)
-    if packaging.WEBAPP_DIR.is_dir():
-        key = f"{prefix}{WEBAPP_OBJECT}"
-        s3.put_object(Bucket=bucket, Key=key, Body=packaging.webapp_tarball())
-        keys.append(key)
-    return keys
+    """The bootstrap script (as boot_object; empty: bootstrap.sh) and the web-app tarball under
+    boot_prefix: the very keys the instances fetch (``reslab_lambda.event.boot_keys``)."""
+    bucket = event["boot_bucket"]
+    script_key, bundle_key = event_keys.boot_keys(event)
+    if not packaging.BOOTSTRAP.is_file() or not packaging.WEBAPP_DIR.is_dir():
+        raise ReslabError(
+            f"no {packaging.BOOTSTRAP} or {packaging.WEBAPP_DIR}: the instances would fetch "
+            f"s3://{bucket}/{script_key} and {bundle_key}; run from a reslab source tree"
+        )
+    s3.put_object(Bucket=bucket, Key=script_key, Body=packaging.BOOTSTRAP.read_bytes())
+    s3.put_object(Bucket=bucket, Key=bundle_key, Body=packaging.webapp_tarball())
+    return [script_key, bundle_key]
 
 
 def upload_artifacts(s3: Any, bucket: str, files: Mapping[str, bytes]) -> str:
@@ -132,6 +133,7 @@ def stack_parameters(
         "LabBucketPrefix": event["stack_prefix"].lower(),
         "TemplateBucket": event["cfn_bucket"],
         "TemplateFolder": event["folder"],
+        "BootBucket": event["boot_bucket"],
         "LogLevel": event.get("log_level", "INFO"),
     }
 

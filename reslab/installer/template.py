@@ -18,6 +18,7 @@ generated, so two installs live side by side in one account.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -27,9 +28,11 @@ import yaml
 from reslab import REPO_ROOT
 from reslab.functions import FUNCTIONS, Function, called_by
 from reslab.grants import Grant
+from reslab.installer import cfn_role
 from reslab.machines import MACHINES
 from reslab.machines.restore import RESTORE_MACHINE_PLACEHOLDER
 from reslab.packaging import HANDLER, RUNTIME
+from reslab_lambda.event import KEYS_BY_NAME
 from reslab_lambda.handler import LOG_LEVEL_ENV
 
 TEMPLATE_PATH = REPO_ROOT / "cloudformation" / "installer.yaml"
@@ -38,60 +41,9 @@ MEMORY_MB = 256
 DEFAULT_BACKUP_SCHEDULE = "cron(0 3 * * ? *)"
 SSM_PATH = "/reslab/${AWS::StackName}/"
 
-#: The CloudFormation service role the lab stacks are created with: what the lab templates
-#: create. IAM is limited to the lab's own (generated, prefix-named) roles and profiles.
-CFN_SERVICE_ACTIONS = (
-    "autoscaling:*",
-    "cloudwatch:*",
-    "ec2:*",
-    "elasticloadbalancing:*",
-    "kms:*",
-    "logs:*",
-    "rds:*",
-    "s3:*",
-    "secretsmanager:*",
-    "ssm:GetParameter*",
-    "sns:*",
-    # the dms stack (cloudformation/dms.yaml): what its four AWS::DMS types' handlers call
-    "dms:AddTagsToResource",
-    "dms:CreateEndpoint",
-    "dms:CreateReplicationInstance",
-    "dms:CreateReplicationSubnetGroup",
-    "dms:CreateReplicationTask",
-    "dms:DeleteEndpoint",
-    "dms:DeleteReplicationInstance",
-    "dms:DeleteReplicationSubnetGroup",
-    "dms:DeleteReplicationTask",
-    "dms:DescribeEndpoints",
-    "dms:DescribeReplicationInstances",
-    "dms:DescribeReplicationSubnetGroups",
-    "dms:DescribeReplicationTasks",
-    "dms:ListTagsForResource",
-    "dms:ModifyEndpoint",
-    "dms:ModifyReplicationInstance",
-    "dms:ModifyReplicationSubnetGroup",
-    "dms:ModifyReplicationTask",
-    "dms:RemoveTagsFromResource",
-)
-CFN_SERVICE_IAM_ACTIONS = (
-    "iam:AddRoleToInstanceProfile",
-    "iam:CreateInstanceProfile",
-    "iam:CreateRole",
-    "iam:DeleteInstanceProfile",
-    "iam:DeleteRole",
-    "iam:DeleteRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:AttachRolePolicy",
-    "iam:GetInstanceProfile",
-    "iam:GetRole",
-    "iam:GetRolePolicy",
-    "iam:PassRole",
-    "iam:PutRolePolicy",
-    "iam:RemoveRoleFromInstanceProfile",
-    "iam:TagRole",
-    "iam:UntagRole",
-    "iam:CreateServiceLinkedRole",
-)
+#: A managed policy holds at most 6,144 characters: the CloudFormation role's generated
+#: statements are packed into policies of at most this many (rendered, before substitution).
+MANAGED_POLICY_BUDGET = 4500
 
 PARAMETERS: dict[str, dict[str, Any]] = {
     "ArtifactBucket": {
@@ -108,13 +60,11 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "Workshop": {
         "Type": "String",
         "Description": "Value of the workshop tag on everything this stack and the lab create.",
-        "AllowedPattern": "[A-Za-z0-9 _.:/=+@-]{1,128}",
     },
     "StackPrefix": {
         "Type": "String",
         "Description": "The lab's stack prefix (event stack_prefix): the Lambdas may manage "
         "only stacks whose name starts with it.",
-        "AllowedPattern": "[A-Za-z][A-Za-z0-9-]{0,39}",
     },
     "LabBucketPrefix": {
         "Type": "String",
@@ -124,13 +74,17 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "TemplateBucket": {
         "Type": "String",
         "Description": "Event cfn_bucket: where the lab templates are read from.",
+    },
+    "BootBucket": {
+        "Type": "String",
+        "Description": "Event boot_bucket: the web instances read their boot files from it "
+        "(the lab roles' permissions boundary names it).",
         "AllowedPattern": "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
     },
     "TemplateFolder": {
         "Type": "String",
         "Default": "cloudformation/",
         "Description": "Event folder: key prefix of the lab templates.",
-        "AllowedPattern": "([A-Za-z0-9._-]+/)*",
     },
     "BackupSchedule": {
         "Type": "String",
@@ -152,7 +106,6 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "LogLevel": {
         "Type": "String",
         "Default": "INFO",
-        "AllowedValues": ["DEBUG", "INFO", "WARNING", "ERROR"],
     },
     "LogRetentionDays": {
         "Type": "Number",
@@ -160,6 +113,20 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "AllowedValues": [7, 14, 30, 60, 90, 180, 365],
     },
 }
+#: Installer parameters filled from event keys (``stack_parameters`` in reslab/installer/
+#: install.py): their constraints come from the event table, as the lab templates' do.
+EVENT_PARAMETERS: Mapping[str, str] = {
+    "Workshop": "workshop",
+    "StackPrefix": "stack_prefix",
+    "TemplateBucket": "cfn_bucket",
+    "TemplateFolder": "folder",
+    "LogLevel": "log_level",
+}
+for _parameter, _key in EVENT_PARAMETERS.items():
+    _constraint = KEYS_BY_NAME[_key].constraint
+    if _constraint is None:
+        raise ValueError(f"event key {_key} fills {_parameter} but has no constraint")
+    PARAMETERS[_parameter].update(_constraint.template_fields())
 
 #: checkov findings that do not apply, by resource kind: (check id, why).
 CHECKOV_SKIPS: Mapping[str, tuple[tuple[str, str], ...]] = {
@@ -179,31 +146,6 @@ CHECKOV_SKIPS: Mapping[str, tuple[tuple[str, str], ...]] = {
     ),
     "log-group": (
         ("CKV_AWS_158", "Lambda logs hold no secrets (never logged); encrypted by CloudWatch."),
-    ),
-    "cfn-role": (
-        (
-            "CKV_AWS_107",
-            "CloudFormation service role: creates and reads the lab's generated secrets.",
-        ),
-        ("CKV_AWS_108", "CloudFormation service role: reads resources it creates."),
-        (
-            "CKV_AWS_109",
-            "CloudFormation service role: key policies of the lab's KMS keys; IAM is limited "
-            "to roles and profiles named after the lab's stacks.",
-        ),
-        ("CKV_AWS_111", "CloudFormation service role: resource ARNs are generated at creation."),
-    ),
-    "restore-role": (
-        (
-            "CKV_AWS_108",
-            "Reads the credentials secret the event names (the RDS-managed one by default, "
-            "whose ARN is only known at run time).",
-        ),
-        (
-            "CKV_AWS_111",
-            "Snapshots and the temporary instance are named per run; deletes are limited to "
-            "resources tagged temporary.",
-        ),
     ),
     "report-bucket": (
         (
@@ -242,6 +184,15 @@ _LAB_BUCKETS = [
     _sub("arn:${AWS::Partition}:s3:::${LabBucketPrefix}*"),
     _sub("arn:${AWS::Partition}:s3:::${LabBucketPrefix}*/*"),
 ]
+_REGIONAL = "arn:${AWS::Partition}:{service}:${AWS::Region}:${AWS::AccountId}:"
+MANIFEST_KEY = "${ArtifactPrefix}" + "templates.json"
+
+
+def _regional(service: str, *names: str) -> list[dict[str, Any]]:
+    """ARNs of ``service`` in the install's region and account."""
+    return [_sub(_REGIONAL.replace("{service}", service) + name) for name in names]
+
+
 #: A grant's resource kind (``reslab.grants``) -> what it is in this install.
 RESOURCE_KINDS: Mapping[str, Any] = {
     "any": "*",
@@ -253,6 +204,22 @@ RESOURCE_KINDS: Mapping[str, Any] = {
     "cfn-role": _arn("CloudFormationRole"),
     "dms-tasks": _sub("arn:${AWS::Partition}:dms:*:${AWS::AccountId}:task:*"),
     "report-buckets": [_arn("ReportBucket"), _sub("${ReportBucket.Arn}/*"), *_LAB_BUCKETS],
+    "template-manifest": _sub("arn:${AWS::Partition}:s3:::${ArtifactBucket}/" + MANIFEST_KEY),
+    "lab-dbs": _regional("rds", "db:*"),
+    "verify-dbs": _regional("rds", "db:verify-*"),
+    "verify-snapshots": _regional(
+        "rds", "snapshot:verify-*", "snapshot-tenant-database:verify-*:*"
+    ),
+    "db-snapshots": _regional("rds", "snapshot:*"),
+    "snapshot-of-lab-db": _regional(
+        "rds", "db:*", "snapshot:verify-*", "snapshot-tenant-database:verify-*:*"
+    ),
+    "restored-copy": _regional("rds", "db:verify-*", "snapshot:*", "og:*", "pg:*", "subgrp:*"),
+    "rds-secrets": _regional("secretsmanager", "secret:rds!*"),
+    "secrets": _regional("secretsmanager", "secret:*"),
+    "parameters": _regional("ssm", "parameter/*"),
+    "kms-keys": _regional("kms", "key/*"),
+    "vpc-network": _regional("ec2", "network-interface/*", "subnet/*", "security-group/*"),
     "slack-parameter": {
         "Fn::If": [
             "HasSlack",
@@ -285,8 +252,17 @@ def _statement(grant: Grant, fn: Function) -> dict[str, Any]:
         "Resource": _resource(grant.resource, fn),
     }
     if grant.condition:
-        statement["Condition"] = {k: dict(v) for k, v in grant.condition.items()}
+        statement["Condition"] = _substituted(grant.condition)
     return statement
+
+
+def _substituted(value: Any) -> Any:
+    """Condition values naming ``${Workshop}`` or ``${AWS::Region}`` become ``Fn::Sub``."""
+    if isinstance(value, str):
+        return _sub(value) if "${" in value else value
+    if isinstance(value, list | tuple):
+        return [_substituted(v) for v in value]
+    return {k: _substituted(v) for k, v in value.items()}
 
 
 def _trust(service: str) -> dict[str, Any]:
@@ -298,9 +274,7 @@ def _trust(service: str) -> dict[str, Any]:
     }
 
 
-def _role(
-    service: str, statements: list[dict[str, Any]], skips: str | None = None
-) -> dict[str, Any]:
+def _role(service: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
     role: dict[str, Any] = {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -314,8 +288,6 @@ def _role(
             "Tags": _tags(),
         },
     }
-    if skips:
-        role["Metadata"] = _skips(skips)
     return role
 
 
@@ -323,12 +295,12 @@ def _role(
 #: A function's environment setting (``reslab.functions.Function.environment``) -> its value.
 ENVIRONMENT_VALUES: Mapping[str, Any] = {
     "cfn-role": _arn("CloudFormationRole"),
+    "lab-boundary": _ref("LabRoleBoundary"),
+    "template-manifest": _sub("s3://${ArtifactBucket}/" + MANIFEST_KEY),
     "stack-prefix": _ref("StackPrefix"),
     "report_bucket": _ref("ReportBucket"),
     "slack_webhook_parameter": _ref("SlackWebhookParameter"),
 }
-#: checkov skips of a function's role, by the machines that call it.
-ROLE_SKIPS: Mapping[str, str | None] = {"deploy": None, "restore": "restore-role"}
 
 
 def _function_resources(fn: Function) -> dict[str, dict[str, Any]]:
@@ -381,7 +353,6 @@ def _function_resources(fn: Function) -> dict[str, dict[str, Any]]:
         f"{name}Role": _role(
             "lambda.amazonaws.com",
             [_statement(grant, fn) for grant in fn.policy],
-            ROLE_SKIPS[fn.machine],
         ),
         f"{name}Function": function,
     }
@@ -402,10 +373,18 @@ def _nested_execution_statements() -> list[dict[str, Any]]:
         {
             "Effect": "Allow",
             "Action": ["states:DescribeExecution", "states:StopExecution"],
-            "Resource": _sub(
-                "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
-                "${RestoreMachine.Name}:*"
-            ),
+            # IAM's reference lists both execution ARN types for these actions; the restore
+            # machine is STANDARD, so only the first is ever requested
+            "Resource": [
+                _sub(
+                    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+                    "${RestoreMachine.Name}:*"
+                ),
+                _sub(
+                    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:express:"
+                    "${RestoreMachine.Name}:*:*"
+                ),
+            ],
         },
         {
             "Effect": "Allow",
@@ -592,24 +571,56 @@ def _ssm_parameters() -> dict[str, dict[str, Any]]:
     }
 
 
-def _cfn_role() -> dict[str, Any]:
-    prefix = "arn:${AWS::Partition}:iam::${AWS::AccountId}:"
-    return _role(
-        "cloudformation.amazonaws.com",
-        [
-            {"Effect": "Allow", "Action": list(CFN_SERVICE_ACTIONS), "Resource": "*"},
-            {
-                "Effect": "Allow",
-                "Action": list(CFN_SERVICE_IAM_ACTIONS),
-                "Resource": [
-                    _sub(prefix + "role/${StackPrefix}*"),
-                    _sub(prefix + "instance-profile/${StackPrefix}*"),
-                    _sub(prefix + "role/aws-service-role/*"),
-                ],
+def _policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _managed_policies(
+    prefix: str, statements: list[cfn_role.Statement]
+) -> dict[str, dict[str, Any]]:
+    """``statements`` packed into managed policies (at most ``MANAGED_POLICY_BUDGET`` each)."""
+    chunks: list[list[cfn_role.Statement]] = [[]]
+    size = 0
+    for statement in statements:
+        length = len(json.dumps(statement.render(str), separators=(",", ":")))
+        if chunks[-1] and size + length > MANAGED_POLICY_BUDGET:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(statement)
+        size += length
+    resources = {}
+    for index, chunk in enumerate(chunks, start=1):
+        policy: dict[str, Any] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "Description": f"reslab: generated by reslab.installer.cfn_role ({index}/"
+                f"{len(chunks)})",
+                "PolicyDocument": _policy_document([s.render(_sub) for s in chunk]),
             },
-        ],
-        "cfn-role",
-    )
+        }
+        resources[f"{prefix}{index}" if len(chunks) > 1 else prefix] = policy
+    return resources
+
+
+def _cfn_role() -> dict[str, dict[str, Any]]:
+    """The CloudFormation service role (no inline policy: its generated statements exceed the
+    10,240 characters a role's inline policies may hold) and its managed policies."""
+    policies = _managed_policies("CloudFormationPolicy", cfn_role.statements())
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": _trust("cloudformation.amazonaws.com"),
+            # attached by the role (not the policies' Roles): deleting the stack deletes the
+            # role, which detaches them, before the policies
+            "ManagedPolicyArns": [_ref(name) for name in policies],
+            "Tags": _tags(),
+        },
+    }
+    resources: dict[str, dict[str, Any]] = {"CloudFormationRole": role, **policies}
+    # The boundary of every role the lab's templates create (the CloudFormation role may create
+    # roles only with it, and cannot change it).
+    resources.update(_managed_policies("LabRoleBoundary", cfn_role.boundary_statements()))
+    return resources
 
 
 def _outputs() -> dict[str, dict[str, Any]]:
@@ -619,6 +630,7 @@ def _outputs() -> dict[str, dict[str, Any]]:
     }
     outputs["ReportBucketName"] = {"Value": _ref("ReportBucket")}
     outputs["CloudFormationRoleArn"] = {"Value": _arn("CloudFormationRole")}
+    outputs["LabRoleBoundaryArn"] = {"Value": _ref("LabRoleBoundary")}
     outputs["BackupScheduleGroupName"] = {"Value": _ref("BackupScheduleGroup")}
     for fn in FUNCTIONS:
         outputs[fn.placeholder] = {"Value": _arn(f"{fn.logical_id}Function")}
@@ -639,7 +651,7 @@ def template() -> dict[str, Any]:
         "Default": "",
         "Description": "Security groups for those Lambdas (with CheckSubnetIds).",
     }
-    resources: dict[str, Any] = {"CloudFormationRole": _cfn_role()}
+    resources: dict[str, Any] = _cfn_role()
     for fn in FUNCTIONS:
         resources.update(_function_resources(fn))
     resources.update(_machines())

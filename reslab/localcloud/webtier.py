@@ -8,6 +8,15 @@ database, found through the stack's ``MasterUserSecretArn`` parameter, else its
 Auto Scaling group, and the load balancer's DNSName becomes ``127.0.0.1:<port>`` -- so the
 stack output ``WebsiteURL`` (``http://${LoadBalancer.DNSName}/``) serves it. One app process per
 load balancer (not per instance). It stops when the stack is deleted or the cloud stops.
+
+The stack's ``WebAppMode`` parameter becomes ``WEBAPP_MODE``, ``Workshop`` the page's lab name,
+and ``WebsiteBucketName``/``WebsiteImageKey`` the picture (``python -m webapp.image`` puts it in
+the bucket first, as the bootstrap does; the page links it with a URL presigned for this local
+cloud, so the browser reads it from the local S3 and ``reslab inject s3`` breaks it).
+
+An update of the stack (``reslab mode resilient``) restarts the app with the new parameters on
+the same port, so ``WebsiteURL`` keeps working (on AWS the Auto Scaling group replaces its
+instances one by one).
 """
 
 from __future__ import annotations
@@ -63,7 +72,17 @@ class WebTier:
         with released():
             return self._start(stack_id, env)
 
-    def _start(self, stack_id: str, env: dict[str, str]) -> WebApp:
+    def restart(self, stack_id: str, env: dict[str, str]) -> WebApp:
+        """The app of ``stack_id`` started again with ``env``, on the port it had."""
+        old = self.apps.pop(stack_id, None)
+        with released():
+            if old is None:
+                return self._start(stack_id, env)
+            if old.process.poll() is None:
+                _terminate(old)
+            return self._start(stack_id, env, port=old.port)
+
+    def _start(self, stack_id: str, env: dict[str, str], port: int = 0) -> WebApp:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{next(self._numbers)}-{int(time.time())}.log"
         with open(log_path, "wb") as log:
@@ -76,15 +95,23 @@ class WebTier:
                 timeout=60,
                 check=False,
             )
+            if env.get("WEBAPP_IMAGE_BUCKET"):
+                subprocess.run(
+                    [sys.executable, "-m", "webapp.image"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    timeout=60,
+                    check=False,
+                )
             proc = subprocess.Popen(
-                [sys.executable, "-m", "webapp", "--port", "0", "--host", "127.0.0.1"],
+                [sys.executable, "-m", "webapp", "--port", str(port), "--host", "127.0.0.1"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
             )
-        port = _wait_for_port(proc, log_path)
-        app = WebApp(stack_id, proc, port, log_path)
+        app = WebApp(stack_id, proc, _wait_for_port(proc, log_path), log_path)
         self.apps[stack_id] = app
         return app
 
@@ -197,9 +224,17 @@ def app_env(stack: Any) -> dict[str, str]:
     target = _db_target(stack)
     if target is not None:
         env["WEBAPP_DB_URL"] = target.url()
-    image = stack.resource_map.resolved_parameters.get("WebsiteImageURL")
+    params = stack.resource_map.resolved_parameters
+    image = params.get("WebsiteImageURL")
     if image:
         env["WEBAPP_IMAGE_URL"] = str(image)
+    if params.get("WebAppMode"):
+        env["WEBAPP_MODE"] = str(params["WebAppMode"])
+    if params.get("Workshop"):
+        env["WEBAPP_WORKSHOP"] = str(params["Workshop"])
+    if params.get("WebsiteBucketName") and params.get("WebsiteImageKey"):
+        env["WEBAPP_IMAGE_BUCKET"] = str(params["WebsiteBucketName"])
+        env["WEBAPP_IMAGE_KEY"] = str(params["WebsiteImageKey"])
     return env
 
 
@@ -222,6 +257,12 @@ def on_stack_created(stack: Any) -> None:
     _refresh_outputs(stack)
 
 
+def on_stack_updated(stack: Any) -> None:
+    if _resources_of_type(stack, LB_TYPE) and stack.stack_id in tier().apps:
+        tier().restart(stack.stack_id, app_env(stack))
+        _refresh_outputs(stack)
+
+
 def on_stack_deleting(stack: Any) -> None:
     if cloud_context.state_dir is not None and "web" in cloud_context.services:
         tier().stop(stack.stack_id)
@@ -232,7 +273,8 @@ def install() -> None:
 
     if on_stack_created not in stack_lifecycle.AFTER_CREATE:
         stack_lifecycle.AFTER_CREATE.append(on_stack_created)
+        stack_lifecycle.AFTER_UPDATE.append(on_stack_updated)
         stack_lifecycle.BEFORE_DELETE.append(on_stack_deleting)
 
 
-__all__ = ["WebTier", "install", "on_stack_created", "on_stack_deleting"]
+__all__ = ["WebTier", "install", "on_stack_created", "on_stack_deleting", "on_stack_updated"]

@@ -49,6 +49,15 @@ class ChecksFailed(BackupVerifyError):
     """The restored data failed at least one integrity check (the report names them)."""
 
 
+class SnapshotPredatesData(ChecksFailed):
+    """The restored snapshot holds no rows while its source had some: it was taken before the
+    data was loaded (the automatic snapshot of a new instance); verify a fresh one."""
+
+
+class ReportNotFound(BackupVerifyError):
+    """``reslab reports --download/--open ID``: no report of that id in the report bucket."""
+
+
 class ReportWriteFailed(BackupVerifyError):
     """The report or fingerprint could not be read from / written to the report bucket."""
 

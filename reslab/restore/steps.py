@@ -25,6 +25,7 @@ from reslab.restore.errors import (
     RestoreTimeout,
     SnapshotFailed,
     SnapshotNotFound,
+    SnapshotPredatesData,
 )
 from reslab_lambda.aws import error_code
 from reslab_lambda.stacks import stack_name
@@ -397,6 +398,9 @@ def run_checks(state: dict[str, Any]) -> dict[str, Any]:
         raise CheckQueryFailed(f"the checks could not run: {_brief(exc)}") from None
     uri = store.write(report, restored_fp, snap)
     failures = [c.name for c in report.failures]
+    baseline = Fingerprint.from_dict(source) if source else previous
+    if failures and (empty := predates_data(restored_fp, baseline)):
+        raise SnapshotPredatesData(f"snapshot {snap.get('id')} {empty}; report: {uri}")
     if failures:
         raise ChecksFailed(
             f"{len(failures)} check(s) failed: {', '.join(failures[:10])}; report: {uri}"
@@ -407,6 +411,24 @@ def run_checks(state: dict[str, Any]) -> dict[str, Any]:
         "checks": len(report.checks),
         "skipped": [c.name for c in report.skipped],
     }
+
+
+def predates_data(restored: Any, baseline: Any) -> str | None:
+    """Why the restored copy is a snapshot from before the data was loaded (``None`` when it is
+    not): it holds no row at all while the source (fresh fingerprint, else the last verified
+    one) had some. The one-line reason names the fix."""
+    if baseline is None:
+        return None
+    source_rows = {name: t.rows or 0 for name, t in baseline.tables.items()}
+    if sum(source_rows.values()) == 0 or any(t.rows for t in restored.tables.values()):
+        return None
+    table, rows = max(source_rows.items(), key=lambda item: item[1])
+    return (
+        f"holds no data ({len(restored.tables)} table(s), 0 rows) while the source had {rows} "
+        f"rows in {table} (fingerprint of {baseline.taken_at}): a snapshot from before the "
+        "data was loaded (such as the automatic one of a new instance) or of an emptied "
+        "database; verify a fresh snapshot with --snapshot new"
+    )
 
 
 # -- 8. cleanup and notification ---------------------------------------------------------------

@@ -34,9 +34,23 @@ MALFORMED: list[tuple[str, dict[str, Any], str]] = [
     ("websiteimage-not-url", {"websiteimage": "ftp://x/y.png"}, "websiteimage"),
     ("mistyped-key", {"regoin_name": "us-east-2"}, "regoin_name"),
     ("engine-unknown", {"engine": "oracle"}, "engine"),
+    ("webapp_mode-unknown", {"webapp_mode": "sturdy"}, "webapp_mode"),
     ("poll_seconds-bool", {"poll_seconds": True}, "poll_seconds"),
     ("poll_seconds-zero", {"poll_seconds": 0}, "poll_seconds"),
     ("stack_prefix-bad", {"stack_prefix": "9lives"}, "stack_prefix"),
+    # issue 12: values the validator accepted and the templates (or AWS) refused
+    ("websiteimage-with-quote", {"websiteimage": "https://x.example/a'b.png"}, "websiteimage"),
+    ("websiteimage-with-space", {"websiteimage": "https://x.example/a b.png"}, "websiteimage"),
+    ("stack_prefix-newline", {"stack_prefix": "Resiliency\n"}, "stack_prefix"),
+    ("stack_prefix-too-long", {"stack_prefix": "R" * 41}, "stack_prefix"),
+    ("workshop-newline", {"workshop": "lab\n"}, "workshop"),
+    ("boot_object-too-long", {"boot_object": "b" * 256}, "boot_object"),
+    ("boot_object-with-slash", {"boot_object": "../bootstrap.sh"}, "boot_object"),
+    ("boot_object-with-quote", {"boot_object": "boot'strap.sh"}, "boot_object"),
+    ("boot_object-the-bundle", {"boot_object": "webapp.tar.gz"}, "boot_object"),
+    ("boot_prefix-with-space", {"boot_prefix": "my lab/"}, "boot_prefix"),
+    ("folder-with-star", {"folder": "*/"}, "folder"),
+    ("log_level-lower-case", {"log_level": "debug"}, "log_level"),
 ]
 
 

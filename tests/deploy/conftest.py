@@ -78,7 +78,7 @@ def new_lab(cloud: Any, stubs: bool, **overrides: Any) -> Lab:
     event = local_event(name, settings)
     installation = install(cloud.client, name, validate_event(event))
     if stubs:
-        upload_stubs(cloud.client("s3", event["cfn_region"]), event)
+        upload_stubs(cloud.client, event)
     return Lab(cloud, name, event, installation)
 
 

@@ -8,8 +8,12 @@ The storage stub has a real versioned bucket (teardown must empty it).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+from reslab.packaging import TEMPLATE_MANIFEST, template_manifest
+from reslab_lambda.cfn import MANIFEST_ENV
+from reslab_lambda.event import INSTALLED_PREFIX_ENV
 from reslab_lambda.stacks import StackSpec, spec_for, stack_table
 from tests.templates.contract import OUTPUTS
 
@@ -60,11 +64,35 @@ def stub_template(spec: StackSpec) -> str:
     )
 
 
-def upload_stubs(s3: Any, event: dict[str, Any]) -> None:
-    """Replace every template in the event's cfn bucket by its stub."""
-    for spec in {spec.template_file: spec for spec in reversed(stack_table())}.values():
-        s3.put_object(
-            Bucket=event["cfn_bucket"],
-            Key=f"{event['folder']}{spec.template_file}",
-            Body=stub_template(spec).encode(),
-        )
+def put_stub_templates(s3: Any, event: dict[str, Any]) -> dict[str, bytes]:
+    """Put every stub in the event's cfn bucket; returns them by template file name."""
+    # a template two rows share (vpc.yaml) gets the stub of its first row
+    first = {spec.template_file: spec for spec in reversed(stack_table())}
+    stubs = {name: stub_template(spec).encode() for name, spec in first.items()}
+    for name, body in stubs.items():
+        s3.put_object(Bucket=event["cfn_bucket"], Key=f"{event['folder']}{name}", Body=body)
+    return stubs
+
+
+def upload_stubs(clients: Callable[..., Any], event: dict[str, Any]) -> None:
+    """Replace every template in the event's cfn bucket by its stub, and make the lab's install
+    trust them: its create_stack Lambda is pointed at a manifest of the stubs (the installed
+    version's manifest, shared by every lab of the build, names the real templates)."""
+    stubs = put_stub_templates(clients("s3", event["cfn_region"]), event)
+    manifest_key = f"stubs/{event['stack_prefix']}/{TEMPLATE_MANIFEST}"
+    region = event["region_name"]
+    clients("s3", region).put_object(
+        Bucket=event["boot_bucket"], Key=manifest_key, Body=template_manifest(stubs)
+    )
+    lam = clients("lambda", region)
+    for page in lam.get_paginator("list_functions").paginate():
+        for fn in page["Functions"]:
+            variables = dict(fn.get("Environment", {}).get("Variables", {}))
+            if (
+                MANIFEST_ENV in variables
+                and variables.get(INSTALLED_PREFIX_ENV) == event["stack_prefix"]
+            ):
+                variables[MANIFEST_ENV] = f"s3://{event['boot_bucket']}/{manifest_key}"
+                lam.update_function_configuration(
+                    FunctionName=fn["FunctionName"], Environment={"Variables": variables}
+                )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,12 @@ def test_deploy_status_destroy_with_the_real_templates(workdir: Path, cloud: Any
     assert {e["status"] for k, e in stacks.items() if k not in dms_mode} == {"CREATE_COMPLETE"}
     assert stacks["replica"]["region"] == "us-west-2"
     assert "website:" in result.stderr and "database:" in result.stderr
+    # progress: the install, each stack, each step of the nested backup check; then what next
+    assert "installing the lab machinery (clifull" in result.stderr
+    assert re.search(r"installing the lab machinery .*: done in \d+\.\ds", result.stderr)
+    assert "backup check: Run checks (" in result.stderr
+    assert not re.search(r" -\d+\.\ds", result.stderr)  # no negative elapsed time
+    assert "next:" in result.stderr and "reslab inject instance --local" in result.stderr
 
     sfn = cloud.client("stepfunctions", "us-east-2")
     states = execution.entered_states(sfn, outcome["executionArn"])
@@ -83,6 +90,14 @@ def test_deploy_status_destroy_with_the_real_templates(workdir: Path, cloud: Any
     status = run(["status", "--local", "--event", str(path), "--name", "clifull"], workdir)
     assert status.returncode == 0, status.stderr
     assert "ClifullWeb" in status.stdout
+    as_json = run(["status", "--local", "--event", str(path), "--json"], workdir)
+    assert as_json.returncode == 0, as_json.stderr
+    stacks = json.loads(as_json.stdout)["stacks"]
+    assert stacks["web"] == {
+        "name": "ClifullWeb",
+        "region": "us-east-2",
+        "status": "CREATE_COMPLETE",
+    }
 
     s3 = cloud.client("s3", "us-east-2")
     (storage,) = cloud.client("cloudformation", "us-east-2").describe_stacks(
@@ -108,6 +123,10 @@ def test_deploy_status_destroy_with_the_real_templates(workdir: Path, cloud: Any
 
     destroyed = run(["destroy", "--local", "--event", str(path), "--name", "clifull"], workdir)
     assert destroyed.returncode == 0, destroyed.stderr[-3000:]
+    assert re.fullmatch(
+        r"destroyed: 5 stack\(s\) of workshop 'reslab-local' \(ClifullVPC, .*\) in \d+\.\ds",
+        last_line(destroyed.stderr),
+    ), destroyed.stderr[-2000:]
     remaining = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert not lab_buckets & remaining
     assert evidence_bucket in remaining

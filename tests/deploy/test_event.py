@@ -14,7 +14,11 @@ from tests.templates.contract import SAMPLE_EVENT as BUILDERS_GUIDE_EVENT
 
 def test_the_builders_guide_event_is_accepted_as_is() -> None:
     event = validate_event(BUILDERS_GUIDE_EVENT)
-    assert {k: event[k] for k in BUILDERS_GUIDE_EVENT} == BUILDERS_GUIDE_EVENT
+    # boot_object "" means the default object (the bootstrap `reslab install` uploads)
+    assert {k: event[k] for k in BUILDERS_GUIDE_EVENT} == {
+        **BUILDERS_GUIDE_EVENT,
+        "boot_object": "bootstrap.sh",
+    }
     assert event["stack_prefix"] == "Resiliency"
     assert (event["poll_seconds"], event["poll_max_seconds"]) == (30, 120)
 
@@ -88,3 +92,42 @@ def test_dms_is_opt_in_and_needs_mysql_and_a_secondary_region() -> None:
     no_secondary = {k: v for k, v in event.items() if k != "secondary_region_name"}
     with pytest.raises(errors.InvalidEvent, match="^dms: needs secondary_region_name"):
         validate_event({**no_secondary, "dms": True})
+
+
+def test_a_five_megabyte_value_is_a_short_named_error() -> None:
+    with pytest.raises(errors.InvalidEvent) as info:
+        validate_event({**BUILDERS_GUIDE_EVENT, "boot_object": "b" * 5_000_000})
+    message = str(info.value)
+    assert message == "boot_object: is 5000000 characters long; at most 255 allowed"
+
+
+def test_a_huge_unknown_key_or_value_stays_out_of_the_message() -> None:
+    with pytest.raises(errors.InvalidEvent) as info:
+        validate_event({**BUILDERS_GUIDE_EVENT, "region_name": "x" * 100_000, "k" * 100_000: 1})
+    assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("regin_name", "region_name"),
+        ("boot_objet", "boot_object"),
+        ("websiteImage", "websiteimage"),
+    ],
+)
+def test_a_mistyped_key_names_the_key_it_resembles(typo: str, meant: str) -> None:
+    event = {k: v for k, v in BUILDERS_GUIDE_EVENT.items() if k != meant}
+    problems = event_problems({**event, typo: BUILDERS_GUIDE_EVENT[meant]})
+    assert f"{typo}: unknown key; did you mean {meant}?" in problems
+
+
+def test_an_unlike_key_gets_no_guess() -> None:
+    assert "colour: unknown key" in event_problems({**BUILDERS_GUIDE_EVENT, "colour": "red"})
+
+
+def test_empty_boot_object_means_the_default_object() -> None:
+    assert validate_event({**BUILDERS_GUIDE_EVENT, "boot_object": ""})["boot_object"] == (
+        "bootstrap.sh"
+    )
+    named = validate_event({**BUILDERS_GUIDE_EVENT, "boot_object": "lab-boot.sh"})
+    assert named["boot_object"] == "lab-boot.sh"

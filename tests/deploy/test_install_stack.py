@@ -12,6 +12,7 @@ import pytest
 from reslab import execution, grants, packaging
 from reslab.event import local_event, validate_event
 from reslab.functions import FUNCTIONS, function
+from reslab.iam.judges import sensitive_matches
 from reslab.installer import template
 from reslab.installer.install import install
 from reslab.templates import load_template
@@ -25,8 +26,15 @@ def test_checked_in_template_is_the_generated_one() -> None:
 
 
 def _statements(resource: str) -> list[dict[str, Any]]:
-    [policy] = RESOURCES[resource]["Properties"]["Policies"]
-    return list(policy["PolicyDocument"]["Statement"])
+    """A role's statements: its inline policy's and those of the managed policies attached to
+    it (``Roles``); a managed policy's own (``resource`` a managed policy)."""
+    props = RESOURCES[resource]["Properties"]
+    if RESOURCES[resource]["Type"] == "AWS::IAM::ManagedPolicy":
+        return list(props["PolicyDocument"]["Statement"])
+    found = [s for p in props.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    for arn in props.get("ManagedPolicyArns", []):
+        found += RESOURCES[arn["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+    return found
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -58,12 +66,22 @@ def test_every_grant_and_environment_setting_of_the_catalogue_resolves() -> None
         assert len(_statements(f"{fn.logical_id}Role")) == len(fn.policy), fn.folder
 
 
-def test_no_statement_allows_every_action() -> None:
-    for name, resource in RESOURCES.items():
-        if resource["Type"] != "AWS::IAM::Role":
+def test_no_service_wide_action_and_nothing_sensitive_on_every_resource() -> None:
+    """No ``*`` or ``svc:*`` action; no credential, exfiltration or permissions-management
+    action on ``Resource: "*"``; ``iam:PassRole`` only to a named service."""
+    policies = [n for n, r in RESOURCES.items() if r["Type"].startswith("AWS::IAM::")]
+    assert {"CloudFormationRole", "LabRoleBoundary", "BackupChecksRole"} <= set(policies)
+    for name in policies:
+        if RESOURCES[name]["Type"] not in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
             continue
         for statement in _statements(name):
-            assert "*" not in _as_list(statement["Action"]), name
+            assert statement["Effect"] == "Allow" and "NotAction" not in statement, name
+            actions = _as_list(statement["Action"])
+            assert not [a for a in actions if a == "*" or a.endswith(":*")], name
+            if statement["Resource"] == "*":
+                assert not [a for a in actions if sensitive_matches(a)], (name, actions)
+            if "iam:PassRole" in actions:
+                assert "iam:PassedToService" in statement["Condition"]["StringEquals"], name
 
 
 def test_deploy_lambdas_touch_only_the_labs_stacks_templates_and_role() -> None:
@@ -78,7 +96,16 @@ def test_deploy_lambdas_touch_only_the_labs_stacks_templates_and_role() -> None:
     assert create["cloudformation:CreateStack"] == {stacks}
     assert create["cloudformation:GetTemplateSummary"] == {'"*"'}  # not resource-scopable
     assert create["iam:PassRole"] == {json.dumps({"Fn::GetAtt": ["CloudFormationRole", "Arn"]})}
-    assert "TemplateBucket" in next(iter(create["s3:GetObject"]))
+    assert create["s3:GetObject"] == {  # the templates, and the installed version's manifest
+        json.dumps({"Fn::Sub": "arn:${AWS::Partition}:s3:::${TemplateBucket}/${TemplateFolder}*"}),
+        json.dumps(
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:s3:::${ArtifactBucket}/"
+                "${ArtifactPrefix}templates.json"
+            }
+        ),
+    }
+    assert create["iam:PassRole"] and "cloudformation:UpdateStack" not in create
     assert _scoped("stack_status")["cloudformation:DescribeStacks"] == {stacks}
     assert "cloudformation:CreateStack" not in _scoped("delete_stack")
     assert all("LabBucketPrefix" in r for r in _scoped("delete_stack")["s3:DeleteObject"])
@@ -113,7 +140,11 @@ def test_nothing_has_a_fixed_name_and_everything_taggable_is_tagged() -> None:
         for key in ("FunctionName", "StateMachineName", "LogGroupName", "Name"):
             if key in props:
                 assert "${AWS::StackName}" in json.dumps(props[key]), (name, key)
-        if resource["Type"] in ("AWS::S3::BucketPolicy", "AWS::Scheduler::Schedule"):
+        if resource["Type"] in (
+            "AWS::S3::BucketPolicy",
+            "AWS::Scheduler::Schedule",
+            "AWS::IAM::ManagedPolicy",
+        ):
             continue  # no Tags property (the schedule's group carries the tag)
         tags = props["Tags"]
         assert (

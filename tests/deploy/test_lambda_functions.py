@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,10 +13,11 @@ import pytest
 from moto import mock_aws
 
 from reslab.event import local_event, validate_event
+from reslab.packaging import template_manifest
 from reslab_lambda import cfn
-from reslab_lambda.errors import BucketNotEmptied, DependencyNotReady, StackFailed
-from reslab_lambda.stacks import spec_for
-from tests.deploy.stubs import output_value, upload_stubs
+from reslab_lambda.errors import BucketNotEmptied, DependencyNotReady, StackFailed, TemplateTampered
+from reslab_lambda.stacks import INSTALL_SETTINGS, spec_for
+from tests.deploy.stubs import output_value, put_stub_templates
 
 REGION = "us-east-2"
 
@@ -29,7 +31,7 @@ def event() -> Iterator[dict[str, Any]]:
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=ev["cfn_bucket"],
                          CreateBucketConfiguration={"LocationConstraint": REGION})  # fmt: skip
-        upload_stubs(s3, ev)
+        put_stub_templates(s3, ev)
         yield ev
     for key, value in saved.items():
         if value is None:
@@ -141,3 +143,62 @@ def test_first_failure_is_the_oldest_failed_event() -> None:
     assert str(error) == (
         "stack UnitDatabase (database, us-east-2) is ROLLBACK_COMPLETE: DBInstance: quota exceeded"
     )
+
+
+@pytest.fixture
+def manifest(event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """The stubs, named by a manifest the create_stack Lambda reads (as an install sets it)."""
+    s3 = boto3.client("s3", region_name=REGION)
+    stubs = put_stub_templates(s3, event)
+    s3.put_object(Bucket=event["cfn_bucket"], Key="v1/templates.json",
+                  Body=template_manifest(stubs))  # fmt: skip
+    monkeypatch.setenv(cfn.MANIFEST_ENV, f"s3://{event['cfn_bucket']}/v1/templates.json")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return stubs
+
+
+def test_a_template_matching_the_manifest_is_created_from_the_checked_bytes(
+    event: dict[str, Any], manifest: dict[str, bytes]
+) -> None:
+    assert cfn.start_create("vpc", event, {})["status"] == "CREATE_COMPLETE"
+    client = boto3.client("cloudformation", region_name=REGION)
+    body = client.get_template(StackName="UnitVPC")["TemplateBody"]
+    assert json.loads(body if isinstance(body, str) else json.dumps(body)) == json.loads(
+        manifest["vpc.yaml"]
+    )
+
+
+def test_a_swapped_template_is_refused_named_before_any_stack_exists(
+    event: dict[str, Any], manifest: dict[str, bytes]
+) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    swapped = manifest["vpc.yaml"].replace(b'"Resources"', b'"Resources" ', 1)
+    s3.put_object(Bucket=event["cfn_bucket"], Key="cloudformation/vpc.yaml", Body=swapped)
+    with pytest.raises(TemplateTampered, match=r"vpc\.yaml has SHA-256 [0-9a-f]{64}, the install"):
+        cfn.start_create("vpc", event, {})
+    assert cfn.describe(boto3.client("cloudformation", region_name=REGION), "UnitVPC") is None
+
+
+def test_a_template_the_manifest_does_not_list_is_refused(
+    event: dict[str, Any], manifest: dict[str, bytes]
+) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=event["cfn_bucket"], Key="v1/templates.json",
+                  Body=template_manifest({"web.yaml": manifest["web.yaml"]}))  # fmt: skip
+    with pytest.raises(TemplateTampered, match="vpc.yaml is not in the installed manifest"):
+        cfn.start_create("vpc", event, {})
+    assert cfn.describe(boto3.client("cloudformation", region_name=REGION), "UnitVPC") is None
+
+
+def test_install_settings_fill_their_parameters_only_when_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    web = spec_for("web")
+    assert web.install_parameters == {"PermissionsBoundaryArn": "lab_boundary"}
+    monkeypatch.delenv(INSTALL_SETTINGS["lab_boundary"], raising=False)
+    assert cfn.resolve_parameters(web, ["PermissionsBoundaryArn"], {}, {}) == {}
+    arn = "arn:aws:iam::123456789012:policy/lab-boundary"
+    monkeypatch.setenv(INSTALL_SETTINGS["lab_boundary"], arn)
+    assert cfn.resolve_parameters(web, ["PermissionsBoundaryArn"], {}, {}) == {
+        "PermissionsBoundaryArn": arn
+    }

@@ -23,7 +23,7 @@ from reslab.fleet.runner import RUNNING, SKIPPED, FleetRun, TargetRun, run_fleet
 from reslab.fleet.state import FAILED, SUCCEEDED, FleetState, state_path
 from reslab.fleet.targets import Target, load_targets
 from reslab.localcloud.state import write_state
-from tests.deploy.stubs import upload_stubs
+from tests.deploy.stubs import output_value, upload_stubs
 
 GOOD = 20
 CONCURRENCY = 10
@@ -32,7 +32,7 @@ ROLE = "arn:aws:iam::123456789012:role/ReslabFleetTrainer"
 
 
 def stubs(clients: Any, event: dict[str, Any]) -> None:
-    upload_stubs(clients("s3", event["cfn_region"]), event)
+    upload_stubs(clients, event)
 
 
 def write_targets(path: Path, tag: str, count: int, broken: bool) -> Path:
@@ -136,12 +136,26 @@ def test_cli_status_then_destroy_part_of_the_class(
     status = runner.invoke(app, ["fleet", "status", "--targets", str(fleet["csv"]), "--local"])
     assert status.exit_code == 0, status.output
     assert f"{GOOD + 1} target(s): {GOOD + 1} up" in status.output
+    as_json = ["fleet", "status", "--targets", str(fleet["csv"]), "--local", "--json"]
+    rows = json.loads(runner.invoke(app, as_json).stdout)
+    assert [r["row"] for r in rows] == list(range(1, GOOD + 2))
+    assert {r["website"] for r in rows} == {output_value("web", "WebsiteURL")}  # stub's output
+    assert {r["backups"] for r in rows} == {"never checked"}  # skip_backup_check
 
     part = write_targets(workdir / "part.csv", fleet["tag"], 2, broken=False)
     args = ["fleet", "destroy", "--targets", str(part), "--local", "--concurrency", "2"]
+    first, second = load_targets(part)
+    only = runner.invoke(app, [*args, "--only", "2"])  # one participant, rows keep their numbers
+    assert only.exit_code == 0, only.output
+    assert "not in --only" in only.output
+    assert set(_stack_statuses(cloud, second)) == {"-"}
+    assert set(_stack_statuses(cloud, first)) == {"CREATE_COMPLETE"}
+    unknown = runner.invoke(app, [*args, "--only", "7"])
+    assert unknown.exit_code == 1 and "--only 7: no such row (rows: 1, 2)" in str(unknown.exception)
+
     destroyed = runner.invoke(app, args)
     assert destroyed.exit_code == 0, destroyed.output
-    for target in load_targets(part):
+    for target in (first, second):
         assert set(_stack_statuses(cloud, target)) == {"-"}
     records = json.loads((workdir / ".reslab/fleet/part.json").read_text())["targets"]
     assert {(r["action"], r["status"]) for r in records.values()} == {("destroy", SUCCEEDED)}

@@ -122,6 +122,8 @@ def participant(cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     )
     assert packaged.returncode == 0, packaged.stderr
     version = (workdir / "dist" / "VERSION").read_text().strip()
+    # the web-app bundle where bootstrap.sh reads it (<boot_prefix>webapp.tar.gz)
+    p.aws("s3", "cp", "dist/webapp.tar.gz", f"s3://{name}-boot/bootstrap/webapp.tar.gz")
     prefix = f"reslab/{version}/"
     p.aws("s3", "sync", "dist", f"s3://{name}-boot/{prefix}")
     p.aws(
@@ -144,6 +146,7 @@ def participant(cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         f"StackPrefix={event['stack_prefix']}",
         f"LabBucketPrefix={event['stack_prefix'].lower()}",
         f"TemplateBucket={name}-cfn",
+        f"BootBucket={name}-boot",
         "--tags",
         f"workshop={workshop}",
     )

@@ -35,6 +35,7 @@ COMMON_OPTIONS = {
     "--observe": 30.0,
     "--hypothesis": None,
     "--report-dir": None,
+    "--force": False,
 }
 OWN_OPTIONS = {
     "instance": {"--count": 1, "--asg": None, "--seed": None},

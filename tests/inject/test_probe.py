@@ -185,13 +185,18 @@ def test_inject_with_probe_writes_report_and_chart_and_hypothesis_sets_exit_code
     assert world.snapshot() == before
 
     # the real process: a failed hypothesis is exit code 1 and a named error, chart still made
+    # (time_to_recover_s is judged after the injection only: the baseline met the steady state)
     failed = subprocess.run(
         [sys.executable, "-m", "reslab", *base, "--report-dir", str(tmp_path / "bad"),
-         "--hypothesis", "p99_ms<=0.001"],
+         "--hypothesis", "time_to_recover_s<0"],
         env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
         capture_output=True, text=True, timeout=WAIT_S,
     )  # fmt: skip
     assert failed.returncode == 1, failed.stderr
-    assert failed.stderr.strip().splitlines()[-1].startswith("HypothesisFailed: p99_ms = ")
+    assert (
+        failed.stderr.strip()
+        .splitlines()[-1]
+        .startswith("HypothesisFailed: time_to_recover_s = 0.000 < 0: FAILS")
+    )
     assert chart.png_size(tmp_path / "bad" / "timeline.png") == (1200, 700)
     assert world.snapshot() == before

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from reslab import execution
+from reslab.chaos.errors import SteadyStateNotMet
 from reslab.chaos.faults import Options
 from reslab.chaos.journal import Journal
 from reslab.chaos.lab import Lab
@@ -98,3 +99,17 @@ def test_az_and_s3_round_trip_with_the_web_app_watching(real_lab: Lab, tmp_path:
     assert lab_state(real_lab)["policy"] != before["policy"]
     recover(journal, lambda _entry: real_lab, say=quiet)
     assert lab_state(real_lab) == before
+
+
+def test_a_target_failing_before_the_injection_is_refused(real_lab: Lab, tmp_path: Path) -> None:
+    """The lab's own web tier answers 404 on a missing page: nothing is injected."""
+    journal = Journal(tmp_path / "journal")
+    before = lab_state(real_lab)
+    url = f"{real_lab.output('Web', 'WebsiteURL')}no-such-page"
+    probe = SteadyStateProbe(url, interval=0.2)
+    with pytest.raises(SteadyStateNotMet) as refused:
+        inject(real_lab, "s3", Options(), journal, duration=0.5, probe=probe, baseline_s=0.6,
+               report_dir=tmp_path / "report", say=quiet)  # fmt: skip
+    assert str(refused.value).startswith("steady state not met before injection: 404 x")
+    assert f"from {url};" in str(refused.value)
+    assert journal.entries() == [] and lab_state(real_lab) == before

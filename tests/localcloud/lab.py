@@ -17,7 +17,7 @@ EVENT_VALUES = {
     "BootBucket": "boot-bucket",
     "BootPrefix": "lab/",
     "BootObject": "bootstrap.sh",
-    "WebsiteImageURL": "https://example.com/image.jpg",
+    "WebsiteImageURL": "",  # the image shipped with the web app (no network in tests)
 }
 
 

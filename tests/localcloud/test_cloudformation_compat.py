@@ -134,3 +134,43 @@ def test_state_machine_resource_renders_definition_substitutions(local_cloud):
     assert json.loads(desc["output"]) == {"msg": 'say "hi"'}
     cfn.delete_stack(StackName=name)
     assert arn not in [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
+
+
+def test_update_keeps_previous_values_including_defaults(local_cloud):
+    """Gap 30b: UsePreviousValue on a parameter that took its default (what `reslab mode` does)."""
+    cfn = local_cloud.client("cloudformation", "us-east-2")
+    name = unique_prefix("prev")
+    template = {
+        "Parameters": {
+            "Passed": {"Type": "String"},
+            "Defaulted": {"Type": "String", "Default": "kept"},
+            "Mode": {"Type": "String", "Default": "fragile"},
+        },
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Mode": {"Value": {"Ref": "Mode"}}},
+    }
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": "Passed", "ParameterValue": "given"}],
+    )
+    wait_for_stack(cfn, name)
+    previous = [{"ParameterKey": k, "UsePreviousValue": True} for k in ("Passed", "Defaulted")]
+    cfn.update_stack(
+        StackName=name,
+        UsePreviousTemplate=True,
+        Parameters=[*previous, {"ParameterKey": "Mode", "ParameterValue": "resilient"}],
+    )
+    stack = wait_for_stack(cfn, name)
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert values == {"Passed": "given", "Defaulted": "kept", "Mode": "resilient"}
+    assert stack["Outputs"][0]["OutputValue"] == "resilient"
+
+    with pytest.raises(ClientError, match="ValidationError.*Nonesuch"):
+        cfn.update_stack(
+            StackName=name,
+            UsePreviousTemplate=True,
+            Parameters=[{"ParameterKey": "Nonesuch", "UsePreviousValue": True}],
+        )
+    cfn.delete_stack(StackName=name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.restore.lab import REGION, RestoreLab
 
@@ -104,3 +105,35 @@ def test_cleanup_role_may_delete_only_temporary_things(pg_lab: RestoreLab) -> No
         s["Condition"]["StringEquals"]["aws:ResourceTag/reslab:temporary"] == "true"
         for s in deleting
     )
+
+
+def test_local_default_is_a_new_snapshot_and_an_empty_latest_is_named(
+    pg_lab: RestoreLab, tmp_path: Path
+) -> None:
+    """Locally the only "latest" snapshot is the automatic one taken when the instance was
+    created (empty): the default is a fresh snapshot, and checking the empty one says why it
+    failed and what to run, in one line."""
+    source = pg_lab.create_source("predata")
+    pg_lab.seed(source, customers=5)
+    machine = pg_lab.machine_arn.rsplit(":", 1)[-1]
+    common = ("--instance", source, "--report-bucket", pg_lab.bucket, "--state-machine", machine)
+    default = _cli(pg_lab, "verify-backup", *common, "--json")
+    assert default.returncode == 0, default.stderr
+    assert json.loads(default.stdout)["snapshot"].endswith("-src")  # taken by this run
+
+    empty = _cli(pg_lab, "verify-backup", *common, "--snapshot", "latest")
+    assert empty.returncode == 1
+    last = empty.stderr.strip().splitlines()[-1]
+    assert last.startswith("SnapshotPredatesData: snapshot "), empty.stderr
+    assert "holds no data" in last and "rows in " in last and "--snapshot new" in last
+    assert "Traceback" not in empty.stderr
+
+    # the report bucket is private: the failed run's HTML report, fetched by the CLI
+    fetch = ("reports", "--instance", source, "--report-bucket", pg_lab.bucket, "--out")
+    got = _cli(pg_lab, *fetch, str(tmp_path), "--download", "latest")
+    assert got.returncode == 0, got.stderr
+    page = Path(got.stdout.strip()).read_text()
+    assert page.lstrip().lower().startswith("<!doctype html") and source in page
+    missing = _cli(pg_lab, *fetch, str(tmp_path), "--download", "19990101T000000Z")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1].startswith("ReportNotFound: ")

@@ -167,3 +167,21 @@ def test_notification_names_skipped_checks_and_never_calls_them_passed() -> None
     assert info["text"] == "PASS, 1 check skipped (consistency.amcheck); 11 checks passed"
     state["checks"] = {"checks": 12, "skipped": []}
     assert summary(state)["text"] == "12 checks passed"
+
+
+def test_predates_data_names_an_empty_restore_of_a_source_with_rows() -> None:
+    from reslab.checks.model import Fingerprint, TableFingerprint
+    from reslab.restore.steps import predates_data
+
+    def fp(**rows: int) -> Fingerprint:
+        tables = {n: TableFingerprint("public", n, (), (), rows=r) for n, r in rows.items()}
+        return Fingerprint("postgres", "16", "lab", 1, tables, "2026-12-01T10:00:00Z")
+
+    reason = predates_data(fp(), fp(hits=705, users=3))
+    assert reason is not None
+    assert "0 table(s), 0 rows) while the source had 705 rows in hits" in reason
+    assert reason.endswith("verify a fresh snapshot with --snapshot new")
+    assert predates_data(fp(hits=0), fp(hits=705)) is not None  # tables, no rows
+    assert predates_data(fp(hits=1), fp(hits=705)) is None  # some data: the checks say what
+    assert predates_data(fp(), fp(hits=0)) is None  # the source was empty too
+    assert predates_data(fp(), None) is None  # nothing to compare with

@@ -39,7 +39,13 @@ OUTPUTS = {
         "DmsSourceSecretPrimaryArn",
     },
     "replica": {"ReplicaInstanceIdentifier", "ReplicaEndpointAddress", "ReplicaKmsKeyArn"},
-    "web": {"WebsiteURL", "LoadBalancerDNSName", "AutoScalingGroupName", "TargetGroupArn"},
+    "web": {
+        "WebsiteURL",
+        "LoadBalancerDNSName",
+        "AutoScalingGroupName",
+        "TargetGroupArn",
+        "WebAppMode",
+    },
     "dms": {
         "TargetInstanceIdentifier",
         "TargetEndpointAddress",
@@ -68,6 +74,7 @@ EVENT_KEYS = {
     "websiteimage",
     "stack_prefix",
     "engine",
+    "webapp_mode",
     "poll_seconds",
     "skip_backup_check",
     "dms",

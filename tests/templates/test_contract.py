@@ -17,6 +17,7 @@ from reslab import REPO_ROOT
 from reslab.templates import load_template, template_outputs, template_parameters
 from reslab_lambda import cfn
 from reslab_lambda.errors import StackFailed
+from reslab_lambda.event import DEFAULT_BOOT_OBJECT, validate_event
 from reslab_lambda.stacks import stack_table, table_path
 from tests.templates.contract import EVENT_KEYS, OUTPUTS, SAMPLE_EVENT, STACKS, TAG_STYLE
 from tests.templates.parameters import stack_parameters
@@ -162,8 +163,12 @@ def test_parameters_for_the_sample_event() -> None:
     assert web["Workshop"] == "300 - Testing for Resiliency"
     assert web["BootBucket"] == "aws-well-architected-labs-ohio"
     assert web["BootPrefix"] == "Reliability/"
-    assert "BootObject" not in web  # empty event value -> template default bootstrap.sh
-    assert template_parameters("web")["BootObject"]["Default"] == "bootstrap.sh"
+    assert "BootObject" not in web  # a raw empty value is not passed
+    # The validated event (what the machine's stacks get) names the default object explicitly:
+    # the one `reslab install` uploads; the template's default is the same name.
+    normalised = stack_parameters(SPECS["web"], validate_event(SAMPLE_EVENT), fake_outputs())
+    assert normalised["BootObject"] == DEFAULT_BOOT_OBJECT == "bootstrap.sh"
+    assert template_parameters("web")["BootObject"]["Default"] == DEFAULT_BOOT_OBJECT
     assert web["MasterUserSecretArn"] == "<database.MasterUserSecretArn>"
     assert web["WebsiteBucketName"] == "<storage.WebsiteBucketName>"
     replica = stack_parameters(SPECS["replica"], SAMPLE_EVENT, fake_outputs())
@@ -313,8 +318,12 @@ def test_web_role_reads_only_its_secret_key_and_objects() -> None:
         "kms:Decrypt",
         {"Ref": "KmsKeyArn"},
     )
-    assert grants["ReadBootFiles"][0] == grants["ReadWebsiteImage"][0] == "s3:GetObject"
+    assert grants["ReadBootFiles"][0] == "s3:GetObject"
     assert "${BootBucket}/${BootPrefix}*" in grants["ReadBootFiles"][1]["Fn::Sub"]
+    # the one image object: read, and put there by the first instance (python -m webapp.image)
+    image_actions, image_object = grants["ReadAndPlaceWebsiteImage"]
+    assert image_actions == ["s3:GetObject", "s3:PutObject"]
+    assert image_object["Fn::Sub"].endswith(":s3:::${WebsiteBucketName}/${WebsiteImageKey}")
     # two-region DMS mode only (condition HasDmsSource): the DMS source user's secret
     assert grants["ReadDmsSourceUserSecret"] == (
         "secretsmanager:GetSecretValue",
@@ -337,6 +346,8 @@ def test_launch_template_requires_imdsv2_encrypts_ebs_and_runs_the_bootstrap() -
         "WEBAPP_DB_NAME",
         "WEBAPP_DB_ENGINE",
         "WEBAPP_IMAGE_URL",
+        "WEBAPP_MODE",
+        "WEBAPP_WORKSHOP",
     ):
         assert f"export {variable}=" in user_data
     assert "password" not in user_data.lower()

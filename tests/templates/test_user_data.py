@@ -15,6 +15,7 @@ from reslab.templates import load_template
 
 PARAMETERS = {
     "AWS::Region": "us-east-2",
+    "Workshop": "localtest lab",
     "MasterUserSecretArn": "arn:aws:secretsmanager:us-east-2:123456789012:secret:rds!db-1-AbCdEf",
     "EndpointAddress": "db.abc.us-east-2.rds.amazonaws.com",
     "EndpointPort": "5432",
@@ -22,8 +23,9 @@ PARAMETERS = {
     "Engine": "postgres",
     "DmsSourceSecretPrimaryArn": "",
     "WebsiteImageURL": "",
+    "WebAppMode": "resilient",
     "WebsiteBucketName": "lab-websitebucket-1",
-    "WebsiteImageKey": "website-image.jpg",
+    "WebsiteImageKey": "website-image.svg",
     "BootBucket": "boot-bucket",
     "BootPrefix": "Reliability/",
     "BootObject": "bootstrap.sh",
@@ -75,6 +77,9 @@ def test_user_data_fetches_and_runs_the_bootstrap(tmp_path: Path) -> None:
     assert seen["WEBAPP_DB_NAME"] == "resiliency"
     assert seen["WEBAPP_DB_ENGINE"] == "postgres"
     assert seen["WEBAPP_IMAGE_URL"] == ""
+    assert seen["WEBAPP_MODE"] == "resilient"
+    assert seen["WEBAPP_WORKSHOP"] == "localtest lab"
+    assert seen["RESLAB_WEBSITE_IMAGE_KEY"] == "website-image.svg"
     assert seen["RESLAB_WEBSITE_BUCKET"] == "lab-websitebucket-1"
     assert seen["BOOT_BUCKET"] == "boot-bucket"
     assert seen["BOOT_PREFIX"] == "Reliability/"
@@ -111,6 +116,7 @@ def test_user_data_exports_what_the_bootstrap_reads() -> None:
         "WEBAPP_DB_ENGINE",
         "WEBAPP_DB_SECRET_ARN",
         "WEBAPP_IMAGE_URL",
+        "WEBAPP_MODE",
         "AWS_REGION",
     }
     assert needed <= read

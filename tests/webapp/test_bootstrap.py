@@ -85,7 +85,8 @@ def test_bootstrap_installs_schema_and_unit(
         "--bucket", bucket, "--prefix", PREFIX, "--db-host", target.host,
         "--db-port", str(target.port), "--db-name", target.dbname,
         "--db-engine", "aurora-postgresql" if target.engine == "postgres" else "mysql",
-        "--secret-arn", arn, "--image-url", "https://example.com/lab.png", "--resilient",
+        "--secret-arn", arn, "--resilient", "--workshop", "Resiliency day 1",
+        "--image-bucket", bucket, "--image-key", "site/picture.svg",
     ]  # fmt: skip
     run = subprocess.run(
         ["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=120
@@ -101,10 +102,19 @@ def test_bootstrap_installs_schema_and_unit(
         "systemctl enable --now webapp.service",
     ]
     env_file = root / "etc" / "webapp.env"
-    settings = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    lines = [line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line]
+    settings = {name: value.strip("'") for name, value in lines}  # as systemd reads it
     assert settings["WEBAPP_DB_SECRET_ARN"] == arn
     assert settings["WEBAPP_DB_ENGINE"] == target.engine
-    assert settings["WEBAPP_RESILIENT"] == "1"
+    assert settings["WEBAPP_MODE"] == "resilient"  # --resilient: the older spelling
+    assert "WEBAPP_RESILIENT" not in settings
+    assert settings["WEBAPP_WORKSHOP"] == "Resiliency day 1"
+    assert settings["WEBAPP_IMAGE_BUCKET"] == bucket
+    assert settings["WEBAPP_IMAGE_KEY"] == "site/picture.svg"
+    # the default picture, placed in the lab's bucket for the page to link (presigned)
+    placed = s3.get_object(Bucket=bucket, Key="site/picture.svg")
+    assert placed["ContentType"] == "image/svg+xml"
+    assert "uploaded from the default image" in run.stdout
     assert (root / "opt/webapp/app/webapp/wsgi.py").exists()
     if password:
         for path in root.rglob("*"):
@@ -143,3 +153,12 @@ def test_bootstrap_names_missing_arguments(tmp_path: Path) -> None:
     )
     assert run.returncode == 1
     assert run.stderr.strip().endswith("missing --db-host (or its environment variable)")
+
+
+def test_bootstrap_refuses_an_unknown_mode() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBAPP_", "BOOT_"))}
+    args = ["--bucket", "b", "--db-host", "h", "--db-name", "d", "--db-engine", "postgres"]
+    args += ["--secret-arn", "arn", "--mode", "sturdy"]
+    run = subprocess.run(["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr.strip().endswith("unsupported --mode: sturdy (fragile or resilient)")

@@ -6,6 +6,8 @@ never sleeps: the state machine's Wait states do the waiting.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -14,8 +16,13 @@ from botocore.exceptions import ClientError
 
 from reslab_lambda import replication
 from reslab_lambda.aws import client, error_code
-from reslab_lambda.errors import BucketNotEmptied, DependencyNotReady, StackFailed
-from reslab_lambda.stacks import StackSpec, spec_for
+from reslab_lambda.errors import (
+    BucketNotEmptied,
+    DependencyNotReady,
+    StackFailed,
+    TemplateTampered,
+)
+from reslab_lambda.stacks import INSTALL_SETTINGS, StackSpec, spec_for
 
 #: A stack in one of these is usable: later stacks may be built on it, a re-run skips it.
 COMPLETE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
@@ -31,6 +38,9 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAN
 #: Set by the installer: the CloudFormation service role stacks are created with (least privilege
 #: for the Lambda itself, which only passes it). Unset: CloudFormation uses the caller's rights.
 CFN_ROLE_ENV = "RESLAB_CFN_ROLE_ARN"
+#: Set by the installer: ``s3://<artifact bucket>/reslab/<VERSION>/templates.json``, the SHA-256 of
+#: every lab template of the installed version. Unset (no install): templates are not checked.
+MANIFEST_ENV = "RESLAB_TEMPLATE_MANIFEST"
 
 
 def entry(name: str, status: str, region: str | None) -> dict[str, Any]:
@@ -51,6 +61,49 @@ def describe(cfn: Any, name: str) -> dict[str, Any] | None:
 def template_url(event: Mapping[str, Any], spec: StackSpec) -> str:
     bucket, region = event["cfn_bucket"], event["cfn_region"]
     return f"https://{bucket}.s3.{region}.amazonaws.com/{event['folder']}{spec.template_file}"
+
+
+#: CreateStack's TemplateBody limit (bytes): a verified template this size or smaller is passed as
+#: the body, so CloudFormation runs exactly the bytes checked; a larger one goes by TemplateURL.
+TEMPLATE_BODY_LIMIT = 51_200
+
+
+def _s3_object(url: str, region: str | None) -> bytes:
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    return bytes(client("s3", region).get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def verified_template(event: Mapping[str, Any], spec: StackSpec) -> bytes | None:
+    """The template's bytes once their SHA-256 matches the installed version's manifest
+    (``MANIFEST_ENV``); None when there is no manifest (not installed: nothing to check).
+    Raises TemplateTampered before anything is created."""
+    manifest_url = os.environ.get(MANIFEST_ENV)
+    if not manifest_url:
+        return None
+    manifest = json.loads(_s3_object(manifest_url, os.environ.get("AWS_REGION")))
+    expected = manifest.get("sha256", {}).get(spec.template_file)
+    where = f"s3://{event['cfn_bucket']}/{event['folder']}{spec.template_file}"
+    if expected is None:
+        raise TemplateTampered(f"{where}: {spec.template_file} is not in the installed manifest")
+    try:
+        body = _s3_object(where, event["cfn_region"])
+    except ClientError as exc:
+        raise TemplateTampered(f"{where}: cannot be read ({error_code(exc)})") from None
+    actual = hashlib.sha256(body).hexdigest()
+    if actual != expected:
+        raise TemplateTampered(
+            f"{where} has SHA-256 {actual}, the installed version's {spec.template_file} has "
+            f"{expected}: refusing to create stack {spec.key} from it (re-run reslab install "
+            "to upload the installed templates)"
+        )
+    return body
+
+
+def template_source(url: str, body: bytes | None) -> dict[str, str]:
+    """``TemplateBody`` for a verified template within the limit, else ``TemplateURL``."""
+    if body is not None and len(body) <= TEMPLATE_BODY_LIMIT:
+        return {"TemplateBody": body.decode()}
+    return {"TemplateURL": url}
 
 
 def first_failure(cfn: Any, stack: Mapping[str, Any]) -> str:
@@ -101,7 +154,8 @@ def resolve_parameters(
     spec: StackSpec, wanted: Iterable[str], event: Mapping[str, Any], outputs: Mapping[str, str]
 ) -> dict[str, str]:
     """A value for every template parameter in ``wanted`` we can fill: the stack's event key
-    (non-empty values), else the output of the same name of a stack it depends on (``outputs``:
+    (non-empty values), else its install setting (the installer's, from the environment), else
+    the output of the same name of a stack it depends on (``outputs``:
     theirs, merged). The rest are left out: the template default applies, and a parameter without
     one makes CloudFormation refuse the create (:func:`start_create` raises StackFailed)."""
     values: dict[str, str] = {}
@@ -109,16 +163,29 @@ def resolve_parameters(
         event_key = spec.event_parameters.get(name)
         if event_key and event.get(event_key) not in (None, ""):
             values[name] = str(event[event_key])
+        elif install_setting(spec, name):
+            values[name] = install_setting(spec, name)
         elif name in outputs:
             values[name] = outputs[name]
     return values
 
 
+def install_setting(spec: StackSpec, parameter: str) -> str:
+    """The install setting filling ``parameter`` (``install_parameters``), "" when unset."""
+    setting = spec.install_parameters.get(parameter)
+    return os.environ.get(INSTALL_SETTINGS[setting], "") if setting else ""
+
+
 def parameters(
-    cfn: Any, url: str, spec: StackSpec, event: Mapping[str, Any], outputs: Mapping[str, str]
+    cfn: Any,
+    source: Mapping[str, str],
+    spec: StackSpec,
+    event: Mapping[str, Any],
+    outputs: Mapping[str, str],
 ) -> list[dict[str, str]]:
-    """The CreateStack parameters of the template at ``url`` (:func:`resolve_parameters`)."""
-    wanted = [p["ParameterKey"] for p in cfn.get_template_summary(TemplateURL=url)["Parameters"]]
+    """The CreateStack parameters of the template (``source``: its ``TemplateURL`` or
+    ``TemplateBody``; :func:`resolve_parameters`)."""
+    wanted = [p["ParameterKey"] for p in cfn.get_template_summary(**source)["Parameters"]]
     values = resolve_parameters(spec, wanted, event, outputs)
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
@@ -140,14 +207,14 @@ def start_create(key: str, event: Mapping[str, Any], stacks: Mapping[str, Any]) 
         if status == "DELETE_FAILED":
             raise stack_failed(cfn, spec, stack, region)
         return entry(name, status, region)  # complete (skip) or in progress (wait)
-    url = template_url(event, spec)
+    source = template_source(template_url(event, spec), verified_template(event, spec))
     outputs = dependency_outputs(spec, stacks)
     role = {"RoleARN": os.environ[CFN_ROLE_ENV]} if os.environ.get(CFN_ROLE_ENV) else {}
     try:
         cfn.create_stack(
             StackName=name,
-            TemplateURL=url,
-            Parameters=parameters(cfn, url, spec, event, outputs),
+            **source,
+            Parameters=parameters(cfn, source, spec, event, outputs),
             Capabilities=CAPABILITIES,
             Tags=[{"Key": "workshop", "Value": event["workshop"]}],
             **role,

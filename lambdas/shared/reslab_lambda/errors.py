@@ -17,6 +17,11 @@ class DependencyNotReady(LabError):
     """A stack was asked to deploy while a stack it depends on is missing or not complete."""
 
 
+class TemplateTampered(LabError):
+    """A lab template in the template bucket is not the installed version's (its SHA-256 differs
+    from the version's manifest, or the manifest does not list it): no stack is created."""
+
+
 class BucketNotEmptied(LabError):
     """Teardown could not delete every object version of a lab bucket (so not the stack)."""
 

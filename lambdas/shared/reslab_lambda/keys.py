@@ -4,6 +4,7 @@ walked by its validator."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,60 @@ _TYPE_NAMES = {
 }
 
 
+def shown(value: str, limit: int = 60) -> str:
+    """``repr(value)``, cut to about ``limit`` characters (a 5 MB value stays out of messages)."""
+    return repr(value) if len(value) <= limit else repr(value[: limit - 3]) + "..."
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What a CloudFormation parameter filled from this key allows: the templates'
+    ``AllowedPattern``/``AllowedValues``/``MinLength``/``MaxLength`` are generated from it
+    (``python -m reslab.parameters``) and the validator checks it, so the two cannot disagree.
+
+    ``pattern`` must match the whole value (CloudFormation matches the entire value; here
+    ``re.fullmatch``, ASCII classes as in Java's regular expressions): no ``^``/``$`` needed,
+    and a trailing newline is refused."""
+
+    pattern: str | None = None
+    allowed: tuple[str, ...] = ()
+    min_length: int | None = None
+    max_length: int | None = None
+    #: How the pattern reads in an error message ("a letter then up to 39 letters...").
+    meaning: str = ""
+
+    def length_problem(self, value: str) -> str | None:
+        if self.min_length is not None and len(value) < self.min_length:
+            return f"is {len(value)} characters long; at least {self.min_length} allowed"
+        if self.max_length is not None and len(value) > self.max_length:
+            return f"is {len(value)} characters long; at most {self.max_length} allowed"
+        return None
+
+    def problem(self, value: str) -> str | None:
+        """What is wrong with ``value`` (lengths first, so a huge value is not matched)."""
+        too_long_or_short = self.length_problem(value)
+        if too_long_or_short:
+            return too_long_or_short
+        if self.allowed and value not in self.allowed:
+            return f"{shown(value)} is not one of {', '.join(self.allowed)}"
+        if self.pattern is not None and not re.fullmatch(self.pattern, value, re.ASCII):
+            return f"{shown(value)} must be {self.meaning or 'a match of ' + self.pattern}"
+        return None
+
+    def template_fields(self) -> dict[str, Any]:
+        """The parameter's constraint attributes, as a CloudFormation template spells them."""
+        fields: dict[str, Any] = {}
+        if self.pattern is not None:
+            fields["AllowedPattern"] = self.pattern
+        if self.allowed:
+            fields["AllowedValues"] = list(self.allowed)
+        if self.min_length is not None:
+            fields["MinLength"] = self.min_length
+        if self.max_length is not None:
+            fields["MaxLength"] = self.max_length
+        return fields
+
+
 @dataclass(frozen=True)
 class Key:
     """One event key: its JSON type(s), required or defaulted, its value check, the older names
@@ -31,6 +86,8 @@ class Key:
     check: Check | None = None
     aliases: tuple[str, ...] = ()
     help: str = ""
+    #: The template parameters' constraint (event keys that fill a template parameter).
+    constraint: Constraint | None = None
 
     @property
     def type_tuple(self) -> tuple[type, ...]:

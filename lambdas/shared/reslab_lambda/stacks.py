@@ -22,6 +22,9 @@ _CANDIDATES = (_HERE / TABLE_NAME, _HERE.parents[2] / "cloudformation" / TABLE_N
 DEFAULT_ENGINE = "postgres"
 #: A row's ``region`` -> the event key naming that region.
 REGION_EVENT_KEYS = {"primary": "region_name", "secondary": "secondary_region_name"}
+#: A row's ``install_parameters`` setting -> the deploy Lambda's environment variable holding it
+#: (set by the installer stack; unset outside an install: the template default applies).
+INSTALL_SETTINGS = {"lab_boundary": "RESLAB_LAB_BOUNDARY_ARN"}
 
 
 class StackTableError(ValueError):
@@ -50,6 +53,8 @@ class StackSpec:
     #: The output naming a DMS replication task the deploy starts (and waits for its full
     #: load) after CREATE_COMPLETE, and the teardown stops before deleting the stack.
     replication_task_output: str | None = None
+    #: Template parameter -> install setting (:data:`INSTALL_SETTINGS`).
+    install_parameters: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def optional(self) -> bool:
@@ -112,7 +117,16 @@ def _spec(row: Mapping[str, Any], prefix: str) -> StackSpec:
         requires_engine=tuple(row.get("requires_engine", ())) if row.get("optional") else (),
         switch=row.get("switch") if row.get("optional") else None,
         replication_task_output=row.get("replication_task_output"),
+        install_parameters=_install_parameters(row),
     )
+
+
+def _install_parameters(row: Mapping[str, Any]) -> dict[str, str]:
+    found = dict(row.get("install_parameters", {}))
+    unknown = sorted(set(found.values()) - set(INSTALL_SETTINGS))
+    if unknown:
+        raise StackTableError(f"stack {row['key']}: unknown install settings {unknown}")
+    return found
 
 
 def parse_table(data: Mapping[str, Any]) -> tuple[StackSpec, ...]:

@@ -31,9 +31,9 @@ class Patch:
 #: * ``missing_types`` then ``scheduler_types`` both add to moto's CloudFormation type map
 #:   (``resource_model.register``): one map, moto's own models win over ours either way.
 #:
-#: ``webtier`` subscribes to ``stack_lifecycle``'s AFTER_CREATE/BEFORE_DELETE hooks, so it comes
-#: after it. Nothing else shares a patched function: new patches go at the end unless they wrap
-#: one of these.
+#: ``webtier`` subscribes to ``stack_lifecycle``'s AFTER_CREATE/AFTER_UPDATE/BEFORE_DELETE
+#: hooks, so it comes after it. Nothing else shares a patched function: new patches go at the
+#: end unless they wrap one of these.
 PATCHES: tuple[Patch, ...] = (
     Patch(("1",), "reslab.localcloud.lambda_exec"),
     Patch(("4", "5", "6", "29"), "reslab.localcloud.compat.stepfunctions"),
@@ -46,13 +46,14 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("17",), _CFN + "resource_deleters"),
     Patch(("22",), "reslab.localcloud.compat.s3_policy"),
     Patch(("14", "27", "28"), _CFN + "property_shapes"),
-    Patch(("29", "30"), _CFN + "stack_updates"),
+    Patch(("29", "30", "30b"), _CFN + "stack_updates"),
     Patch(("31",), _CFN + "template_url"),
     Patch(("33", "34", "35", "36", "37"), "reslab.localcloud.compat.dms"),
     Patch(("38",), _CFN + "dynamic_refs"),
     Patch(("39",), _CFN + "conditional_exports"),
     Patch(("18",), "reslab.localcloud.webtier"),
     Patch(("25",), "reslab.localcloud.serialise"),
+    Patch(("11b",), _CFN + "parameter_constraints"),
 )
 
 

@@ -8,7 +8,9 @@
 * ``LocalCloud(time_scale=N)``: stacks are held in CREATE_IN_PROGRESS / DELETE_IN_PROGRESS for
   the typical AWS duration / N (``reslab.localcloud.clock``); outputs appear when complete.
 * Hooks: ``AFTER_CREATE`` (``stack``) run after a successful create (the web tier starts its app
-  there); ``BEFORE_DELETE`` (``stack``) run before resources are deleted.
+  there); ``AFTER_UPDATE`` (``stack``) after a successful update (the web tier restarts its app
+  with the new parameters; if a hook fails the stack ends UPDATE_ROLLBACK_COMPLETE with its
+  previous parameters); ``BEFORE_DELETE`` (``stack``) run before resources are deleted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from reslab.localcloud import clock
 from reslab.localcloud.context import cloud_context
 
 AFTER_CREATE: list[Callable[[Any], None]] = []
+AFTER_UPDATE: list[Callable[[Any], None]] = []
 BEFORE_DELETE: list[Callable[[Any], None]] = []
 
 _installed = False
@@ -122,6 +125,7 @@ def _patch_stack() -> None:
     from moto.cloudformation.models import Stack as FakeStack
 
     create_resources = FakeStack.create_resources
+    update = FakeStack.update
     delete = FakeStack.delete
     outputs = FakeStack.outputs
 
@@ -135,6 +139,22 @@ def _patch_stack() -> None:
             _run_after_create_hooks(self)
         except Exception as exc:  # noqa: BLE001 - AWS reports it on the stack, not the API
             _roll_back(self, exc)
+
+    def update_then_hooks(self: Any, *args: Any, **kwargs: Any) -> None:
+        previous = dict(self.parameters or {})
+        update(self, *args, **kwargs)
+        hold = getattr(self, "_reslab_hold", None)
+        self._reslab_hold = (math.inf, "UPDATE_IN_PROGRESS")
+        try:
+            for hook in AFTER_UPDATE:
+                hook(self)
+        except Exception as exc:  # noqa: BLE001 - AWS reports it on the stack, not the API
+            _add_event(self, self.name, "AWS::CloudFormation::Stack", "UPDATE_FAILED", _reason(exc))
+            self.parameters = previous
+            self.status = "UPDATE_ROLLBACK_COMPLETE"
+            _add_event(self, self.name, "AWS::CloudFormation::Stack", self.status, None)
+        finally:
+            self._reslab_hold = hold
 
     def guarded_delete(self: Any) -> None:
         for hook in BEFORE_DELETE:
@@ -167,6 +187,7 @@ def _patch_stack() -> None:
         return outputs.fget(self)
 
     FakeStack.create_resources = guarded_create_resources
+    FakeStack.update = update_then_hooks
     FakeStack.delete = guarded_delete
     FakeStack.status = property(get_status, set_status)  # type: ignore[assignment]
     FakeStack.outputs = property(get_outputs)  # type: ignore[assignment]

@@ -8,6 +8,10 @@
 2. Executing a change set created the resources but left the stack as the change set found it:
    no Outputs (a CREATE change set's stack starts from an empty template), the old Parameters
    and Description. We refresh them from the change set after it is executed.
+3. ``UsePreviousValue`` on a parameter that took its template default at create (``reslab mode``
+   keeps every other web-stack parameter this way) raised ``KeyError`` (HTTP 500): moto looks it
+   up among the values passed. Here the previous value is the one in effect, as on AWS: passed,
+   else the template's default; a key the stack's template does not have is a ValidationError.
 """
 
 from __future__ import annotations
@@ -59,11 +63,47 @@ def _patch_execute_change_set() -> None:
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
 
 
+def previous_values(stack: Any) -> dict[str, str]:
+    """Each parameter's value in effect: passed at the last create/update, else the default."""
+    declared = (getattr(stack, "template_dict", None) or {}).get("Parameters") or {}
+    values = {name: str(spec["Default"]) for name, spec in declared.items() if "Default" in spec}
+    values.update(stack.parameters or {})
+    return values
+
+
+def _patch_previous_values() -> None:
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+
+    original = CloudFormationBackend._resolve_update_parameters
+
+    def resolve(self: Any, instance: Any, incoming_params: list[dict[str, Any]]) -> dict[str, str]:
+        if not isinstance(instance, Stack):
+            return original(self, instance, incoming_params)  # type: ignore[no-any-return]
+        previous = previous_values(instance)
+        resolved = {}
+        for param in incoming_params:
+            key = param["ParameterKey"]
+            if "ParameterValue" in param:
+                resolved[key] = param["ParameterValue"]
+            elif param.get("UsePreviousValue"):
+                if key not in previous:
+                    raise ValidationError(
+                        message=f"Invalid input for parameter key {key}. Cannot specify "
+                        "usePreviousValue as true for a parameter key not in the previous template"
+                    )
+                resolved[key] = previous[key]
+        return resolved
+
+    CloudFormationBackend._resolve_update_parameters = resolve  # type: ignore[method-assign]
+
+
 def install() -> None:
     global _installed
     if _installed:
         return
     _patch_execute_change_set()
+    _patch_previous_values()
     from moto.cloudformation import parsing
 
     refs_only = parsing.get_references_from_template
