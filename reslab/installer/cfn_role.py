@@ -94,11 +94,13 @@ class Scope:
     ``values``: ARN variable -> the lab's pattern(s) (unnamed variables become ``*``);
     ``tagged``: the lab's resources of this type carry the workshop tag (their names are
     generated), so a call on them must show it; ``account``: False for AWS-owned resources
-    (public AMIs and SSM parameters)."""
+    (public AMIs and SSM parameters); ``actions``: only these actions get this scope (None:
+    every action on the type)."""
 
     values: Mapping[str, tuple[str, ...]] | None = None
     tagged: bool = False
     account: bool = True
+    actions: tuple[str, ...] | None = None
 
 
 _PREFIX = ("${StackPrefix}*",)
@@ -146,9 +148,16 @@ SCOPES: Mapping[tuple[str, str], Scope | tuple[Scope, ...] | None] = {
     ("rds", "auto-backup"): None,
     ("s3", "bucket"): Scope({"BucketName": _LOWER}),
     ("s3", "object"): Scope({"BucketName": _LOWER}),
-    # RDS creates the managed master-user secret as the caller (ManageMasterUserPassword); the
-    # DMS mode's secrets (database.yaml, dms.yaml) have generated names and the workshop tag
-    ("secretsmanager", "Secret"): (Scope({"SecretId": ("rds!*",)}), Scope(tagged=True)),
+    # RDS creates the managed master-user secret as the caller (ManageMasterUserPassword)
+    # (only what that create needs); the DMS mode's secrets (database.yaml, dms.yaml) have
+    # generated names and the workshop tag
+    ("secretsmanager", "Secret"): (
+        Scope(
+            {"SecretId": ("rds!*",)},
+            actions=("secretsmanager:CreateSecret", "secretsmanager:TagResource"),
+        ),
+        Scope(tagged=True),
+    ),
     # the DMS mode (dms.yaml): generated names, every one tagged
     ("dms", "Endpoint"): Scope(tagged=True),
     ("dms", "ReplicationInstance"): Scope(tagged=True),
@@ -338,6 +347,8 @@ def _placements(action: str) -> list[tuple[tuple[str, ...], dict[str, Any] | Non
             dropped_required |= rt.required
             continue
         for scope in _scopes(scopes):
+            if scope.actions is not None and action not in scope.actions:
+                continue
             if not rt.required and scope == Scope():
                 continue  # optional, and not a resource the lab's templates create or name
             condition = _tag_condition(action, rt.name) if scope.tagged else None
