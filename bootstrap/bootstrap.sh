@@ -167,6 +167,10 @@ run_python -m webapp.schema --wait "${SCHEMA_WAIT_SECONDS:-900}"
 if [ "$db_engine" = mysql ]; then
   run_python -m webapp.schema --binlog-retention-hours 24 ||
     log "warning: could not set the binlog retention (only RDS MySQL has rds_set_configuration)"
+  if [ -n "${WEBAPP_DMS_SOURCE_SECRET_ARN:-}" ]; then
+    log "creating the DMS source user (two-region DMS mode)"
+    run_python -m webapp.schema --dms-source-user
+  fi
 fi
 
 if [ -n "$image_bucket" ]; then

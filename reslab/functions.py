@@ -89,6 +89,11 @@ _PASS_CFN_ROLE = Grant(
     "cfn-role",
     {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
 )
+#: A stack's DMS task (``replication_task_output`` in the stack table): the deploy starts it and
+#: waits for its full load, the teardown stops it before deleting the stack.
+_DESCRIBE_DMS_TASKS = Grant(("dms:DescribeReplicationTasks",), "any")  # no resource-level scope
+_START_DMS_TASKS = Grant(("dms:StartReplicationTask", "dms:StopReplicationTask"), "dms-tasks")
+_STOP_DMS_TASKS = Grant(("dms:StopReplicationTask",), "dms-tasks")
 _deploy_side = partial(
     Function,
     machine="deploy",
@@ -169,7 +174,10 @@ FUNCTIONS: tuple[Function, ...] = (
             _PASS_CFN_ROLE,
         ),
     ),
-    _deploy_side("stack_status", grants=(Grant(_STACKS_READ, "lab-stacks"),)),
+    _deploy_side(
+        "stack_status",
+        grants=(Grant(_STACKS_READ, "lab-stacks"), _DESCRIBE_DMS_TASKS, _START_DMS_TASKS),
+    ),
     _deploy_side(
         "delete_stack",
         grants=(
@@ -187,6 +195,8 @@ FUNCTIONS: tuple[Function, ...] = (
                 "lab-buckets",
             ),
             _PASS_CFN_ROLE,
+            _DESCRIBE_DMS_TASKS,
+            _STOP_DMS_TASKS,
         ),
     ),
     _restore_step(

@@ -14,6 +14,7 @@ install (``RESOURCE_KINDS`` there); a role's policy is its grants in order. Kind
 | ``cfn-role`` | the CloudFormation service role the lab stacks are created with |
 | ``report-buckets`` | the install's report bucket and the lab's buckets, with their objects |
 | ``slack-parameter`` | the SSM parameter naming the Slack webhook |
+| ``dms-tasks`` | DMS replication tasks of the account (their ARNs are generated, no prefix) |
 | ``template-manifest`` | the installed version's manifest (``<ArtifactPrefix>templates.json``) |
 | ``lab-dbs`` | RDS instances in the install's region and account |
 | ``verify-dbs`` | the restore check's temporary instances (``verify-*``) |
@@ -47,6 +48,7 @@ RESOURCE_KINDS = (
     "cfn-role",
     "report-buckets",
     "slack-parameter",
+    "dms-tasks",
     "template-manifest",
     "lab-dbs",
     "verify-dbs",

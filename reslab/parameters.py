@@ -12,6 +12,7 @@ the file changes); ``--check`` fails when a template is stale.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -69,6 +70,18 @@ def _parameters_block(lines: list[str]) -> tuple[int, int]:
     return start, end
 
 
+def for_default(name: str, constraint: Constraint, default: Any) -> Constraint:
+    """The constraint a parameter with template default ``default`` gets. An empty default (an
+    optional key: empty event values are not passed, so the default applies, e.g.
+    database.yaml's DmsReplicaRegion) must be accepted: no ``MinLength``, and a pattern must
+    match the empty value."""
+    if default != "":
+        return constraint
+    if constraint.pattern is not None and not re.fullmatch(constraint.pattern, ""):
+        raise ValueError(f"{name}: default '' does not match its pattern {constraint.pattern}")
+    return dataclasses.replace(constraint, min_length=None)
+
+
 def rewrite(text: str, constraints: Mapping[str, Constraint]) -> str:
     """``text`` (a template) with the named parameters' constraint lines replaced."""
     lines = text.split("\n")
@@ -97,7 +110,9 @@ def rewrite(text: str, constraints: Mapping[str, Constraint]) -> str:
                 skipping = field in FIELDS
             if not skipping:
                 kept.append(entry)
-        out += kept + field_lines(constraints[name]) + trailing
+        empty_default = any(e.strip() in ('Default: ""', "Default: ''") for e in body)
+        constraint = for_default(name, constraints[name], "" if empty_default else None)
+        out += kept + field_lines(constraint) + trailing
     return "\n".join(out + lines[end:])
 
 

@@ -72,12 +72,16 @@ class StackProgress:
         """(region, stack name) -> (status, creation epoch) of every live stack, one paginated
         call per region."""
         statuses: dict[tuple[str, str], tuple[str, float]] = {}
-        for region in sorted({line.region for line in self.lines if line.region}):
+        ours = {(line.region, line.name) for line in self.lines if line.region}
+        for region in sorted({region for region, _ in ours}):
             pages = self.clients("cloudformation", region).get_paginator("describe_stacks")
             for page in pages.paginate():
                 for stack in page["Stacks"]:
+                    key = (region, stack["StackName"])
+                    if key not in ours:
+                        continue  # another lab's stack: not ours to read
                     created = stack["CreationTime"].timestamp()
-                    statuses[(region, stack["StackName"])] = (stack["StackStatus"], created)
+                    statuses[key] = (stack["StackStatus"], created)
         return statuses
 
     def poll(self) -> None:

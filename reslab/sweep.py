@@ -19,7 +19,7 @@ from rich.table import Table
 
 from reslab.clients import ClientFactory
 from reslab.errors import ReslabError
-from reslab_lambda.cfn import empty_bucket, stack_buckets
+from reslab_lambda.cfn import empty_bucket, stack_buckets, stack_resources
 from reslab_lambda.stacks import deploy_levels
 
 Say = Callable[[str], None]
@@ -298,7 +298,120 @@ def find_keys(clients: ClientFactory, region: str, w: str, _hints: Hints) -> lis
     return found
 
 
+def _dms_tagged(
+    clients: ClientFactory, region: str, w: str, operation: str, key: str, arn_key: str
+) -> list[dict[str, Any]]:
+    dms = clients("dms", region)
+    found = []
+    for item in _pages(dms, operation, key):
+        tags = _tags(dms.list_tags_for_resource(ResourceArn=item[arn_key]).get("TagList"))
+        if tags.get(WORKSHOP_TAG) == w:
+            found.append(item)
+    return found
+
+
+def _dms_finder(
+    kind: str, operation: str, key: str, name: str, ident: str, status: str, detail: str
+) -> Finder:
+    """Tagged DMS resources of one kind: ``<name>Arn``, ``<name>Identifier`` (``ident``),
+    the field holding their status and the one shown as detail."""
+
+    def find_kind(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
+        return [
+            Found(kind, region, item[ident], item[f"{name}Arn"], str(item.get(detail, "")))
+            for item in _dms_tagged(clients, region, w, operation, key, f"{name}Arn")
+            if item.get(status) != "deleting"
+        ]
+
+    return find_kind
+
+
+find_dms_tasks = _dms_finder(
+    "dms-task", "describe_replication_tasks", "ReplicationTasks", "ReplicationTask",
+    "ReplicationTaskIdentifier", "Status", "Status",
+)  # fmt: skip
+find_dms_endpoints = _dms_finder(
+    "dms-endpoint", "describe_endpoints", "Endpoints", "Endpoint",
+    "EndpointIdentifier", "Status", "EndpointType",
+)  # fmt: skip
+find_dms_instances = _dms_finder(
+    "dms-replication-instance", "describe_replication_instances", "ReplicationInstances",
+    "ReplicationInstance", "ReplicationInstanceIdentifier", "ReplicationInstanceStatus",
+    "ReplicationInstanceClass",
+)  # fmt: skip
+
+
+def find_dms_subnet_groups(
+    clients: ClientFactory, region: str, w: str, _hints: Hints
+) -> list[Found]:
+    dms = clients("dms", region)
+    found = []
+    for group in _pages(dms, "describe_replication_subnet_groups", "ReplicationSubnetGroups"):
+        ident = group["ReplicationSubnetGroupIdentifier"]
+        arn = group.get("ReplicationSubnetGroupArn") or (
+            f"arn:aws:dms:{region}:{_account(clients, region)}:subgrp:{ident}"
+        )
+        tags = _tags(dms.list_tags_for_resource(ResourceArn=arn).get("TagList"))
+        if tags.get(WORKSHOP_TAG) == w:
+            found.append(Found("dms-subnet-group", region, ident, arn))
+    return found
+
+
+def _account(clients: ClientFactory, region: str) -> str:
+    return str(clients("sts", region).get_caller_identity()["Account"])
+
+
 # --- deleters ---------------------------------------------------------------------------------
+def stop_dms_task(dms: Any, arn: str, poll: float) -> None:
+    """Stop a running replication task and wait until it is stopped (nothing deletes a running
+    task: neither DeleteReplicationTask nor CloudFormation)."""
+    from reslab_lambda.replication import describe_task
+
+    task = describe_task(dms, arn)
+    if task is None or task["Status"] not in ("running", "starting", "stopping"):
+        return
+    if task["Status"] != "stopping":
+        dms.stop_replication_task(ReplicationTaskArn=arn)
+    _wait(
+        lambda: (describe_task(dms, arn) or {}).get("Status") not in ("running", "stopping"),
+        poll,
+        f"replication task {arn} to stop",
+    )
+
+
+def delete_dms_task(clients: ClientFactory, f: Found, poll: float) -> None:
+    from reslab_lambda.replication import describe_task
+
+    dms = clients("dms", f.region)
+    stop_dms_task(dms, f.arn, poll)
+    dms.delete_replication_task(ReplicationTaskArn=f.arn)
+    _wait(lambda: describe_task(dms, f.arn) is None, poll, f"replication task {f.id}")
+
+
+def delete_dms_endpoint(clients: ClientFactory, f: Found, _poll: float) -> None:
+    clients("dms", f.region).delete_endpoint(EndpointArn=f.arn)
+
+
+def delete_dms_instance(clients: ClientFactory, f: Found, poll: float) -> None:
+    dms = clients("dms", f.region)
+    dms.delete_replication_instance(ReplicationInstanceArn=f.arn)
+
+    def gone() -> bool:
+        filters = [{"Name": "replication-instance-arn", "Values": [f.arn]}]
+        try:
+            return not dms.describe_replication_instances(Filters=filters)["ReplicationInstances"]
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundFault":
+                return True
+            raise
+
+    _wait(gone, poll, f"replication instance {f.id}")
+
+
+def delete_dms_subnet_group(clients: ClientFactory, f: Found, _poll: float) -> None:
+    clients("dms", f.region).delete_replication_subnet_group(ReplicationSubnetGroupIdentifier=f.id)
+
+
 def delete_acl(clients: ClientFactory, f: Found, _poll: float) -> None:
     ec2 = clients("ec2", f.region)
     acl = ec2.describe_network_acls(NetworkAclIds=[f.id])["NetworkAcls"][0]
@@ -327,6 +440,8 @@ def delete_schedule_group(clients: ClientFactory, f: Found, _poll: float) -> Non
 def delete_stack(clients: ClientFactory, f: Found, poll: float) -> None:
     cfn = clients("cloudformation", f.region)
     s3 = clients("s3", f.region)
+    for task in stack_resources(cfn, f.arn, "AWS::DMS::ReplicationTask"):  # nor running tasks
+        stop_dms_task(clients("dms", f.region), task, poll)
     for bucket in stack_buckets(cfn, f.arn):  # CloudFormation cannot delete non-empty buckets
         try:
             empty_bucket(s3, bucket)
@@ -473,14 +588,19 @@ class Kind:
 
 
 #: Deletion order: injected ACLs (give subnets back) -> machines (nothing restarts a deploy) ->
-#: stacks (reverse dependency order) -> instances, NAT gateways, EIPs a failed stack delete
-#: left -> databases (temporary restores first) -> snapshots ->
+#: stacks (reverse dependency order; a stack's running DMS task is stopped first) -> DMS tasks
+#: (stopped first), endpoints, replication instances, subnet groups, instances, NAT gateways,
+#: EIPs a failed stack delete left -> databases (temporary restores first) -> snapshots ->
 #: ENIs -> buckets -> Lambdas' + RDS log groups -> Lambdas -> roles -> secrets -> KMS keys.
 KINDS: tuple[Kind, ...] = (
     Kind("network-acl", find_acls, delete_acl),
     Kind("schedule-group", find_schedule_groups, delete_schedule_group),
     Kind("state-machine", find_machines, delete_machine),
     Kind("stack", find_stacks, delete_stack),
+    Kind("dms-task", find_dms_tasks, delete_dms_task),
+    Kind("dms-endpoint", find_dms_endpoints, delete_dms_endpoint),
+    Kind("dms-replication-instance", find_dms_instances, delete_dms_instance),
+    Kind("dms-subnet-group", find_dms_subnet_groups, delete_dms_subnet_group),
     Kind("ec2-instance", find_ec2_instances, delete_ec2_instance),
     Kind("nat-gateway", find_nat_gateways, delete_nat_gateway),
     Kind("elastic-ip", find_addresses, delete_address),
@@ -566,6 +686,10 @@ COVERED_ARNS = (
     ":role/",
     ":secret:",
     ":key/",
+    ":task:",
+    ":endpoint:",
+    ":rep:",
+    ":subgrp:",
 )
 
 

@@ -30,6 +30,7 @@ from reslab.chaos.fis_templates import (
     az_template,
     instance_template,
     rds_template,
+    region_template,
     s3_template,
 )
 from reslab.chaos.journal import Entry
@@ -183,6 +184,25 @@ def plan_az(lab: Lab, opts: Options, entry_id: str) -> Plan:
     in_az = [s for s in subnets if s["AvailabilityZone"] == az]
     if not in_az:
         raise NothingToInject(f"no lab subnet in {az}; the lab's AZs are {', '.join(zones)}")
+    return _isolate(
+        lab,
+        in_az,
+        entry_id,
+        Plan(
+            fault="az",
+            targets=[],
+            calls=[],
+            notes=[
+                f"lab AZs: {', '.join(zones)}; traffic to and from {az}'s lab subnets is dropped"
+            ],
+        ),
+        az,
+    )
+
+
+def _isolate(lab: Lab, in_az: list[dict[str, Any]], entry_id: str, plan: Plan, az: str) -> Plan:
+    """``plan`` with the calls that put a deny-all network ACL on ``in_az`` (the lab subnets
+    ``az`` names: one zone, or every zone of the region)."""
     ec2 = lab.client("ec2")
     current = subnet_acl_associations(ec2, [s["SubnetId"] for s in in_az])
     vpcs = sorted({s["VpcId"] for s in in_az})
@@ -218,18 +238,16 @@ def plan_az(lab: Lab, opts: Options, entry_id: str) -> Plan:
             for subnet in sorted(ids)
         ]
         preview += actions.delete_network_acls(["${" + name + "}"])
-    return Plan(
-        fault="az",
-        targets=[
-            f"subnet {s['SubnetId']} ({az}, {s['VpcId']}, now {current[s['SubnetId']]['acl']})"
-            for s in in_az
-            if s["SubnetId"] in current
-        ],
-        calls=calls,
-        undo={"az": az, "previous": {sid: c["acl"] for sid, c in current.items()}, "vpcs": vpcs},
-        revert_preview=preview,
-        notes=[f"lab AZs: {', '.join(zones)}; traffic to and from {az}'s lab subnets is dropped"],
-    )
+    plan.targets = [
+        f"subnet {s['SubnetId']} ({s['AvailabilityZone']}, {s['VpcId']}, "
+        f"now {current[s['SubnetId']]['acl']})"
+        for s in in_az
+        if s["SubnetId"] in current
+    ]
+    plan.calls = calls
+    plan.undo = {"az": az, "previous": {sid: c["acl"] for sid, c in current.items()}, "vpcs": vpcs}
+    plan.revert_preview = preview
+    return plan
 
 
 def revert_az(lab: Lab, entry: Entry) -> list[Call]:
@@ -243,6 +261,26 @@ def revert_az(lab: Lab, entry: Entry) -> list[Call]:
     previous = {str(k): str(v) for k, v in entry.undo.get("previous", {}).items()}
     return actions.restore_network_acl_associations(ec2, previous, ours) + (
         actions.delete_network_acls(sorted(ours))
+    )
+
+
+# --- region -----------------------------------------------------------------------------------
+
+
+def plan_region(lab: Lab, _opts: Options, entry_id: str) -> Plan:
+    """The primary region lost: every lab subnet there (web tier and database) behind a
+    deny-all network ACL; the read replica stops receiving changes, the DMS task in the
+    secondary region drains what reached it (docs/dms.md, the regional failover exercise)."""
+    subnets = lab_subnets(lab)
+    zones = sorted({s["AvailabilityZone"] for s in subnets})
+    notes = [
+        f"every lab subnet of {lab.region} ({', '.join(zones)}): the database and the web tier "
+        "are cut off, and with them the cross-region replication to the read replica",
+        "then `reslab failover --region` makes the DMS target in the secondary region the "
+        "database; `reslab db-rpo` counts the rows it lost after `reslab recover region`",
+    ]
+    return _isolate(
+        lab, subnets, entry_id, Plan(fault="region", targets=[], calls=[], notes=notes), lab.region
     )
 
 
@@ -357,6 +395,19 @@ FAULTS: dict[str, Fault] = {
             flags=("az", DURATION, "seed"),
             plan=plan_az,
             fis_template=az_template,
+            revert=revert_az,
+            default_duration=DEFAULT_DURATION_S,
+        ),
+        Fault(
+            "region",
+            "Lose the primary region: a deny-all network ACL on every lab subnet there "
+            "(database and web tier), reverted after DURATION.",
+            target="every lab subnet of the primary region (VPC stack outputs), in every AZ",
+            undo="after `--duration`, on Ctrl-C, or by `reslab recover region`; each subnet goes "
+            "back to the ACL it had and the deny ACLs are deleted",
+            flags=(DURATION,),
+            plan=plan_region,
+            fis_template=region_template,
             revert=revert_az,
             default_duration=DEFAULT_DURATION_S,
         ),

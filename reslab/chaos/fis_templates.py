@@ -83,22 +83,37 @@ def instance_template(s: Settings) -> dict[str, Any]:
     return t
 
 
-def az_template(s: Settings) -> dict[str, Any]:
-    az = s.az or f"{s.region}a"
-    t = _base(s, "az", f"reslab: isolate {az} (all traffic of lab {s.workshop}'s subnets there)")
-    t["targets"]["LabSubnetsInAz"] = {
+def _isolation(
+    s: Settings, name: str, description: str, target: str, action: str, what: str
+) -> dict[str, Any]:
+    """``aws:network:disrupt-connectivity`` (scope all) on the lab subnets ``target`` selects."""
+    t = _base(s, name, description)
+    t["targets"][target] = {
         "resourceType": "aws:ec2:subnet",
         "resourceTags": {"workshop": s.workshop},
-        "filters": [{"path": "AvailabilityZone", "values": [az]}],
         "selectionMode": "ALL",
     }
-    t["actions"]["IsolateAz"] = {
+    t["actions"][action] = {
         "actionId": "aws:network:disrupt-connectivity",
-        "description": "deny-all network ACL on the subnets; FIS restores them afterwards",
+        "description": f"deny-all network ACL on {what}; FIS restores them afterwards",
         "parameters": {"duration": s.iso_duration, "scope": "all"},
-        "targets": {"Subnets": "LabSubnetsInAz"},
+        "targets": {"Subnets": target},
     }
     return t
+
+
+def az_template(s: Settings) -> dict[str, Any]:
+    az = s.az or f"{s.region}a"
+    description = f"reslab: isolate {az} (all traffic of lab {s.workshop}'s subnets there)"
+    t = _isolation(s, "az", description, "LabSubnetsInAz", "IsolateAz", "the subnets")
+    t["targets"]["LabSubnetsInAz"]["filters"] = [{"path": "AvailabilityZone", "values": [az]}]
+    return t
+
+
+def region_template(s: Settings) -> dict[str, Any]:
+    description = f"reslab: lose {s.region} (all traffic of lab {s.workshop}'s subnets)"
+    what = "every lab subnet of the region"
+    return _isolation(s, "region", description, "LabSubnets", "IsolateRegion", what)
 
 
 def rds_template(s: Settings) -> dict[str, Any]:

@@ -178,10 +178,16 @@ SAMPLE = {
     "BootPrefix": "boot/",
     "WebsiteBucketName": "lab-site",
     "WebsiteImageKey": "site/image.jpg",
+    # web.yaml in the DMS mode
+    "DmsSourceSecretPrimaryArn": (
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:DmsSourceSecret-AbCdEf"
+    ),
 }
 _ARN_OF_TYPE = {
     "AWS::IAM::Role": "arn:aws:iam::123456789012:role/{name}",
     "AWS::IAM::ManagedPolicy": "arn:aws:iam::123456789012:policy/{name}",
+    "AWS::SecretsManager::Secret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}",
+    "AWS::KMS::Key": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "AWS::Lambda::Function": "arn:aws:lambda:us-east-1:123456789012:function:{name}",
     "AWS::S3::Bucket": "arn:aws:s3:::{lower}",
     "AWS::StepFunctions::StateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:{name}",
@@ -199,6 +205,7 @@ def _render(value: Any, resources: Mapping[str, Any]) -> Any:
         if resources.get(name, {}).get("Type") in (
             "AWS::StepFunctions::StateMachine",
             "AWS::IAM::ManagedPolicy",
+            "AWS::SecretsManager::Secret",  # Ref is the secret's ARN
         ):
             return attribute(name, "Arn")
         return name.lower()

@@ -462,6 +462,19 @@ OPERATIONS: tuple[Operation, ...] = (
     op("stepfunctions", "DescribeExecution", {"execution": Param("executionArn")}),
     op("stepfunctions", "StopExecution", {"execution": Param("executionArn")}),
     op("stepfunctions", "GetExecutionHistory", {"execution": Param("executionArn")}),
+    # --- DMS (the dms stack's task in the handoff; sweep) ----------------------------------------
+    op("dms", "DescribeReplicationTasks"),
+    op("dms", "DescribeEndpoints"),
+    op("dms", "DescribeReplicationInstances"),
+    op("dms", "DescribeReplicationSubnetGroups"),
+    op("dms", "ListTagsForResource", {WHOLE_ARN: Param("ResourceArn")}),
+    op("dms", "StartReplicationTask", {WHOLE_ARN: Param("ReplicationTaskArn")}),
+    op("dms", "StopReplicationTask", {WHOLE_ARN: Param("ReplicationTaskArn")}),
+    op("dms", "DescribeTableStatistics", {WHOLE_ARN: Param("ReplicationTaskArn")}),
+    op("dms", "DeleteReplicationTask", {WHOLE_ARN: Param("ReplicationTaskArn")}),
+    op("dms", "DeleteEndpoint", {WHOLE_ARN: Param("EndpointArn")}),
+    op("dms", "DeleteReplicationInstance", {WHOLE_ARN: Param("ReplicationInstanceArn")}),
+    op("dms", "DeleteReplicationSubnetGroup"),
     # --- STS -------------------------------------------------------------------------------------
     op("sts", "GetCallerIdentity", always_allowed=True),
     op(
@@ -481,6 +494,8 @@ OPERATIONS: tuple[Operation, ...] = (
 #: the local cloud does not): named here so that docs/iam.md can list them.
 UNMODELLED: dict[str, tuple[str, ...]] = {
     "rds:CreateDBSnapshot": ("snapshot-tenant-database",),
+    # the request names the group by identifier; its ARN needs the account and region
+    "dms:DeleteReplicationSubnetGroup": ("ReplicationSubnetGroup",),
     "states:DescribeExecution": ("express",),
     "states:StopExecution": ("express",),
     "states:ListExecutions": ("maprun",),  # the mapRunArn form; the lab lists by state machine

@@ -94,11 +94,13 @@ class Scope:
     ``values``: ARN variable -> the lab's pattern(s) (unnamed variables become ``*``);
     ``tagged``: the lab's resources of this type carry the workshop tag (their names are
     generated), so a call on them must show it; ``account``: False for AWS-owned resources
-    (public AMIs and SSM parameters)."""
+    (public AMIs and SSM parameters); ``actions``: only these actions get this scope (None:
+    every action on the type)."""
 
     values: Mapping[str, tuple[str, ...]] | None = None
     tagged: bool = False
     account: bool = True
+    actions: tuple[str, ...] | None = None
 
 
 _PREFIX = ("${StackPrefix}*",)
@@ -106,7 +108,7 @@ _LOWER = ("${LabBucketPrefix}*",)  # generated RDS and S3 names: the stack name 
 #: (IAM service prefix, resource type) -> its scope; None: the lab never has one (an action
 #: REQUIRING it is dropped, an optional one is left out). A required type missing here fails
 #: the generation: a new resource type needs a decision.
-SCOPES: Mapping[tuple[str, str], Scope | None] = {
+SCOPES: Mapping[tuple[str, str], Scope | tuple[Scope, ...] | None] = {
     ("autoscaling", "autoScalingGroup"): Scope({"GroupFriendlyName": _PREFIX}),
     ("cloudwatch", "alarm"): None,  # no scaling policy, hence no alarm
     ("cognito-idp", "userpool"): None,  # no Cognito listener action
@@ -147,7 +149,33 @@ SCOPES: Mapping[tuple[str, str], Scope | None] = {
     ("s3", "bucket"): Scope({"BucketName": _LOWER}),
     ("s3", "object"): Scope({"BucketName": _LOWER}),
     # RDS creates the managed master-user secret as the caller (ManageMasterUserPassword)
-    ("secretsmanager", "Secret"): Scope({"SecretId": ("rds!*",)}),
+    # (only what that create needs); the DMS mode's secrets (database.yaml, dms.yaml) have
+    # generated names and the workshop tag
+    ("secretsmanager", "Secret"): (
+        Scope(
+            {"SecretId": ("rds!*",)},
+            actions=("secretsmanager:CreateSecret", "secretsmanager:TagResource"),
+        ),
+        Scope(tagged=True),
+    ),
+    # the DMS mode (dms.yaml): generated names, every one tagged
+    ("dms", "Endpoint"): Scope(tagged=True),
+    ("dms", "ReplicationInstance"): Scope(tagged=True),
+    ("dms", "ReplicationTask"): Scope(tagged=True),
+    ("dms", "ReplicationSubnetGroup"): Scope(),  # deleted by name (docs/iam.md, UNMODELLED)
+    ("dms", "Certificate"): None,
+    ("dms", "DataMigration"): None,
+    ("dms", "DataProvider"): None,
+    ("dms", "EventSubscription"): None,
+    ("dms", "InstanceProfile"): None,
+    ("dms", "MigrationProject"): None,
+    ("dms", "ReplicationConfig"): None,
+    ("dms", "ReplicationTaskAssessmentRun"): None,
+    ("dms", "ReplicationTaskIndividualAssessment"): None,
+    # other targets of a DMS endpoint and of a secret's target attachment: never the lab's
+    ("docdb-elastic", "cluster"): None,
+    ("redshift", "cluster"): None,
+    ("redshift-serverless", "namespace"): None,
     ("ssm", "parameter"): Scope(account=False),  # public parameters the templates resolve
 }
 
@@ -314,15 +342,23 @@ def _placements(action: str) -> list[tuple[tuple[str, ...], dict[str, Any] | Non
             if rt.required:
                 raise UnscopedResourceType(f"{action} requires {key}: add a row to SCOPES")
             continue
-        scope = SCOPES[key]
-        if scope is None:
+        scopes = SCOPES[key]
+        if scopes is None:
             dropped_required |= rt.required
             continue
-        if not rt.required and scope == Scope():
-            continue  # optional, and not a resource the lab's templates create or name
-        condition = _tag_condition(action, rt.name) if scope.tagged else None
-        placed.append((tuple(_arns(rt.arn_format, scope)), condition))
+        for scope in _scopes(scopes):
+            if scope.actions is not None and action not in scope.actions:
+                continue
+            if not rt.required and scope == Scope():
+                continue  # optional, and not a resource the lab's templates create or name
+            condition = _tag_condition(action, rt.name) if scope.tagged else None
+            placed.append((tuple(_arns(rt.arn_format, scope)), condition))
     return [] if dropped_required else placed
+
+
+def _scopes(scopes: Scope | tuple[Scope, ...]) -> tuple[Scope, ...]:
+    """A type's scopes: one, or several (each its own statement)."""
+    return scopes if isinstance(scopes, tuple) else (scopes,)
 
 
 def _request_tag_only(action: str) -> dict[str, Any] | None:
@@ -356,11 +392,18 @@ def _walk_roles(templates: Iterable[Path]) -> tuple[list[str], list[str]]:
         props = resource.get("Properties") or {}
         for statement in props.get("AssumeRolePolicyDocument", {}).get("Statement", []):
             service = statement.get("Principal", {}).get("Service", [])
-            services.update(service if isinstance(service, list) else [service])
+            # a regional principal (dms.yaml: !Sub "dms.${AWS::Region}.amazonaws.com") stays a
+            # ${...} pattern, substituted like the rest of the statement
+            services.update(_sub_text(s) for s in _listed(service))
         for arn in props.get("ManagedPolicyArns", []):
             text = arn["Fn::Sub"] if isinstance(arn, dict) else arn
             policies.add(str(text))
     return sorted(services), sorted(policies)
+
+
+def _sub_text(value: Any) -> str:
+    """A literal, or the text of a one-argument ``Fn::Sub``."""
+    return str(value["Fn::Sub"] if isinstance(value, dict) else value)
 
 
 def statements(templates: Iterable[Path] | None = None) -> list[Statement]:
@@ -440,9 +483,10 @@ def _ssm_parameters(templates: Iterable[Path]) -> list[str]:
 
 # -- the permissions boundary of the roles the lab's templates create ---------------------------
 #: How the boundary names the lab's resources the templates' roles reach (ARN variables).
-BOUNDARY_SCOPES: Mapping[tuple[str, str], Scope] = {
-    # the RDS-managed master-user secret the web tier reads
-    ("secretsmanager", "Secret"): Scope({"SecretId": ("rds!*",)}),
+BOUNDARY_SCOPES: Mapping[tuple[str, str], Scope | tuple[Scope, ...]] = {
+    # the RDS-managed master-user secret the web tier reads; the DMS mode's secrets (the web
+    # tier's DMS source user, the DMS endpoints'): generated names, the workshop tag
+    ("secretsmanager", "Secret"): (Scope({"SecretId": ("rds!*",)}), Scope(tagged=True)),
     # the boot files and the lab's buckets (website image)
     ("s3", "object"): Scope({"BucketName": ("${BootBucket}", *_LOWER)}),
     # Session Manager runs AWS-owned documents (no account in their ARN) and the account's
@@ -463,31 +507,45 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _boundary_placements(action: str, resources: list[Any]) -> list[tuple[str, ...]]:
+def _boundary_placements(
+    action: str, resources: list[Any]
+) -> list[tuple[tuple[str, ...], dict[str, Any] | None]]:
     """Where a role statement's action goes in the boundary: a managed policy's own ARN
     patterns; ``*`` for an action that is not sensitive there; else the action's resource
-    types in the account (:data:`BOUNDARY_SCOPES` naming the lab's)."""
+    types in the account (:data:`BOUNDARY_SCOPES` naming the lab's; a tagged scope with the
+    workshop tag on the resource)."""
     literal = [r for r in resources if isinstance(r, str) and r != "*"]
     if literal:
-        return [tuple(r.replace("arn:aws:", "arn:${AWS::Partition}:", 1) for r in literal)]
+        return [(tuple(r.replace("arn:aws:", "arn:${AWS::Partition}:", 1) for r in literal), None)]
     info = action_info(action)
     if not info.resource_types:
         if sensitive_matches(action):
             raise UnscopedResourceType(f"{action}: sensitive and without a resource type")
-        return [("*",)]
+        return [(("*",), None)]
     prefix = action.split(":", 1)[0]
+    tag = {"StringEquals": {f"aws:ResourceTag/{WORKSHOP_TAG}": "${Workshop}"}}
     return [
-        tuple(_arns(rt.arn_format, BOUNDARY_SCOPES.get((prefix, rt.name), Scope())))
+        (tuple(_arns(rt.arn_format, scope)), tag if scope.tagged else None)
         for rt in info.resource_types
         if rt.required or (prefix, rt.name) in BOUNDARY_SCOPES
+        for scope in _scopes(BOUNDARY_SCOPES.get((prefix, rt.name), Scope()))
     ]
+
+
+def _when_on(statement: dict[str, Any]) -> dict[str, Any] | None:
+    """A statement, or the statement an ``Fn::If`` gives when its condition holds (the boundary
+    allows what a role may hold in any of its stack's configurations)."""
+    if "Fn::If" in statement:
+        on = statement["Fn::If"][1]
+        return None if on == {"Ref": "AWS::NoValue"} else dict(on)
+    return statement
 
 
 def boundary_statements(templates: Iterable[Path] | None = None) -> list[Statement]:
     """The boundary every role of the lab's templates gets: the union of what those roles hold
     (their inline policies and the AWS managed policies they attach), scoped to the account."""
     templates = list(templates or lab_templates())
-    grouped: dict[str, tuple[set[str], set[str]]] = {}
+    grouped: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
     for resource in _resources(templates):
         if resource["Type"] != "AWS::IAM::Role":
             continue
@@ -496,16 +554,19 @@ def boundary_statements(templates: Iterable[Path] | None = None) -> list[Stateme
         for arn in props.get("ManagedPolicyArns", []):
             documents.append(_aws_managed(arn["Fn::Sub"] if isinstance(arn, dict) else arn))
         for document in documents:
-            for statement in _listed(document["Statement"]):
+            for statement in map(_when_on, _listed(document["Statement"])):
+                if statement is None:
+                    continue
                 resources = _listed(statement.get("Resource", "*"))
                 for action in _listed(statement["Action"]):
                     action = action_info(action).action
-                    for arns in _boundary_placements(action, resources):
+                    for arns, condition in _boundary_placements(action, resources):
                         service = "*" if arns == ("*",) else action.split(":", 1)[0]
-                        actions, found = grouped.setdefault(service, (set(), set()))
+                        key = (service, json.dumps(condition, sort_keys=True) if condition else "")
+                        actions, found = grouped.setdefault(key, (set(), set()))
                         actions.add(action)
                         found.update(arns)
     return [
-        Statement(tuple(sorted(actions)), tuple(sorted(resources)), "")
-        for _, (actions, resources) in sorted(grouped.items())
+        Statement(tuple(sorted(actions)), tuple(sorted(resources)), condition)
+        for (_, condition), (actions, resources) in sorted(grouped.items())
     ]

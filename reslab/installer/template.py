@@ -202,6 +202,7 @@ RESOURCE_KINDS: Mapping[str, Any] = {
     "lab-templates": _sub("arn:${AWS::Partition}:s3:::${TemplateBucket}/${TemplateFolder}*"),
     "lab-buckets": _LAB_BUCKETS,
     "cfn-role": _arn("CloudFormationRole"),
+    "dms-tasks": _sub("arn:${AWS::Partition}:dms:*:${AWS::AccountId}:task:*"),
     "report-buckets": [_arn("ReportBucket"), _sub("${ReportBucket.Arn}/*"), *_LAB_BUCKETS],
     "template-manifest": _sub("arn:${AWS::Partition}:s3:::${ArtifactBucket}/" + MANIFEST_KEY),
     "lab-dbs": _regional("rds", "db:*"),

@@ -13,6 +13,7 @@ from typing import Any
 from reslab.machines.asl import lambda_task
 from reslab.machines.restore import nested_verification
 from reslab_lambda.cfn import COMPLETE, GONE, SKIPPED
+from reslab_lambda.replication import STOPPED
 from reslab_lambda.stacks import StackSpec, deploy_levels
 
 #: Transient Lambda/Step Functions errors every Task retries (the Lambdas are idempotent).
@@ -80,6 +81,8 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
     ready_choices = [_status_is(status, [*done_statuses, SKIPPED], s["done"])]
     if action == "create":  # a rolled-back stack was deleted by Create: create it again
         ready_choices.append({"Variable": status, "StringEquals": GONE, "Next": s["start"]})
+    elif spec.replication_task_output:  # its DMS task is stopped: now delete the stack
+        ready_choices.append({"Variable": status, "StringEquals": STOPPED, "Next": s["start"]})
     wait_seconds, poll_max = "$.wait.seconds", "$.event.poll_max_seconds"
     states: dict[str, Any] = {
         s["init"]: {

@@ -40,7 +40,7 @@ STARTS_OR_NEEDS_NO_CLOUD = {
     "package",
 }
 #: Extra arguments that make a command talk to the cloud in the no-cloud case.
-NEEDS_CLOUD = {"fis export": ["--validate-remote"]}
+NEEDS_CLOUD = {"fis export": ["--validate-remote"], "failover": ["--region"]}
 GARBAGE = "{not: valid, json\n\x00\x01,,,\n"
 
 
@@ -110,7 +110,12 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Files:
 def required_args(command: Any, files: Files, skip: Any = None) -> list[str]:
     """Values for the command's required parameters (so a case reaches what it tests)."""
     values = {"--targets": str(files.targets), "--workshop": "room-1"}
-    by_metavar = {"SOURCE_URL": PG_URL, "TARGET_URL": PG_URL, "MODE": "resilient"}
+    by_metavar = {
+        "SOURCE_URL": PG_URL,
+        "TARGET_URL": PG_URL,
+        "PRIMARY_URL": PG_URL,
+        "MODE": "resilient",
+    }
     args: list[str] = []
     for param in command.params:
         if not param.required or param is skip:

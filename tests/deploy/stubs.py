@@ -14,7 +14,7 @@ from typing import Any
 from reslab.packaging import TEMPLATE_MANIFEST, template_manifest
 from reslab_lambda.cfn import MANIFEST_ENV
 from reslab_lambda.event import INSTALLED_PREFIX_ENV
-from reslab_lambda.stacks import StackSpec, stack_table
+from reslab_lambda.stacks import StackSpec, spec_for, stack_table
 from tests.templates.contract import OUTPUTS
 
 
@@ -26,6 +26,9 @@ def stub_template(spec: StackSpec) -> str:
     inputs = [name for dep in spec.depends_on for name in sorted(OUTPUTS[dep])]
     parameters: dict[str, Any] = {"Workshop": {"Type": "String"}}
     parameters.update({name: {"Type": "String"} for name in inputs})
+    for dep in spec.depends_on:  # a skipped optional dependency passes nothing: the default
+        if spec_for(dep).optional:
+            parameters.update({name: {"Type": "String", "Default": ""} for name in OUTPUTS[dep]})
     received = {"Fn::Join": [",", [{"Ref": name} for name in ["Workshop", *inputs]]]}
     resources: dict[str, Any] = {
         "Received": {
@@ -37,7 +40,11 @@ def stub_template(spec: StackSpec) -> str:
             },
         }
     }
-    outputs = {name: {"Value": output_value(spec.key, name)} for name in sorted(OUTPUTS[spec.key])}
+    # a template several rows share (vpc.yaml: vpc, secondary_vpc) is one stub: named by the file
+    outputs = {
+        name: {"Value": output_value(spec.template_file.split(".")[0], name)}
+        for name in sorted(OUTPUTS[spec.key])
+    }
     if spec.key == "storage":
         resources["WebsiteBucket"] = {
             "Type": "AWS::S3::Bucket",
@@ -59,7 +66,9 @@ def stub_template(spec: StackSpec) -> str:
 
 def put_stub_templates(s3: Any, event: dict[str, Any]) -> dict[str, bytes]:
     """Put every stub in the event's cfn bucket; returns them by template file name."""
-    stubs = {spec.template_file: stub_template(spec).encode() for spec in stack_table()}
+    # a template two rows share (vpc.yaml) gets the stub of its first row
+    first = {spec.template_file: spec for spec in reversed(stack_table())}
+    stubs = {name: stub_template(spec).encode() for name, spec in first.items()}
     for name, body in stubs.items():
         s3.put_object(Bucket=event["cfn_bucket"], Key=f"{event['folder']}{name}", Body=body)
     return stubs

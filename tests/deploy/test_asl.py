@@ -76,13 +76,24 @@ def test_validation_is_the_first_state() -> None:
 
 def test_levels_follow_the_dependencies() -> None:
     levels = [[s.key for s in level] for level in deploy_levels()]
-    assert levels == [["vpc", "storage"], ["database"], ["replica", "web"]]
+    assert levels == [
+        ["vpc", "storage", "secondary_vpc"], ["database"], ["replica", "web"], ["dms"]
+    ]  # fmt: skip
     teardown = json.loads(asl.load("teardown"))
     assert list(teardown["States"])[2:] == [
+        "Tear down Dms", "Collect Dms",
         "Tear down Replica + Web", "Collect Replica + Web",
         "Tear down Database", "Collect Database",
-        "Tear down VPC + Storage", "Collect VPC + Storage",
+        "Tear down VPC + Storage + SecondaryVPC", "Collect VPC + Storage + SecondaryVPC",
     ]  # fmt: skip
+
+
+def test_the_teardown_deletes_the_dms_stack_only_after_its_task_stopped() -> None:
+    teardown = json.loads(asl.load("teardown"))
+    [branch] = teardown["States"]["Tear down Dms"]["Branches"]
+    choices = branch["States"]["Dms gone?"]["Choices"]
+    assert {"Variable": "$.stacks.dms.status", "StringEquals": "REPLICATION_STOPPED",
+            "Next": "Delete Dms"} in choices  # fmt: skip
 
 
 def test_render_fills_every_placeholder_and_refuses_missing_ones() -> None:
@@ -100,5 +111,8 @@ def test_mermaid_diagram_has_a_node_per_state() -> None:
     definition = deploy.deploy_definition()
     diagram = asl.mermaid(definition)
     assert diagram.startswith("flowchart TD")
-    assert 'subgraph Deploy_VPC___Storage["Deploy VPC + Storage"]' in diagram
+    assert (
+        'subgraph Deploy_VPC___Storage___SecondaryVPC["Deploy VPC + Storage + SecondaryVPC"]'
+        in diagram
+    )
     assert "Create_Database --> Database_create_started" in diagram

@@ -76,6 +76,24 @@ def test_documented_keys_are_in_the_table() -> None:
     assert names[:11] == list(BUILDERS_GUIDE_EVENT)
 
 
+def test_dms_is_opt_in_and_needs_mysql_and_a_secondary_region() -> None:
+    from reslab_lambda.stacks import spec_for
+
+    event = local_event("dmsev", {"engine": "mysql"})
+    assert validate_event(event)["dms"] is False
+    assert spec_for("dms").region(validate_event(event)) is None  # skipped unless asked for
+    on = validate_event({**event, "dms": True})
+    assert spec_for("dms").region(on) == on["secondary_region_name"]
+    assert spec_for("secondary_vpc").region(on) == on["secondary_region_name"]
+    with pytest.raises(errors.InvalidEvent, match=r"^dms: needs engine mysql, not postgres"):
+        validate_event({**event, "engine": "postgres", "dms": True})
+    with pytest.raises(errors.InvalidEvent, match="^dms: needs engine mysql, not postgres"):
+        validate_event({k: v for k, v in event.items() if k != "engine"} | {"dms": True})
+    no_secondary = {k: v for k, v in event.items() if k != "secondary_region_name"}
+    with pytest.raises(errors.InvalidEvent, match="^dms: needs secondary_region_name"):
+        validate_event({**no_secondary, "dms": True})
+
+
 def test_a_five_megabyte_value_is_a_short_named_error() -> None:
     with pytest.raises(errors.InvalidEvent) as info:
         validate_event({**BUILDERS_GUIDE_EVENT, "boot_object": "b" * 5_000_000})

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -82,36 +84,50 @@ def _network(cloud: Any) -> dict[str, Any]:
     }
 
 
-def test_the_stack_replicates_the_replica_into_its_target(local_cloud, servers):
+@dataclass
+class DmsStack:
+    """A dms stack deployed from dms.yaml over a MySQL instance standing for the read replica."""
+
+    stack: dict[str, Any]
+    outputs: dict[str, str]
+    source: DbTarget
+    target: DbTarget
+
+
+@contextmanager
+def dms_stack(
+    cloud: Any, servers: tuple[BinlogServer, BinlogServer], name: str, rows: int
+) -> Iterator[DmsStack]:
+    """Source instance (``rows`` hits, the DMS user from a secret) on the first server, the
+    stack ``name`` and its prepared target on the second; the stack is left to the caller."""
     from reslab.localcloud.compat import dms
     from reslab.localcloud.compat.cloudformation import dynamic_refs
 
     dms.install()  # until compat.PATCHES lists them (docs/local-cloud.md, rows 33-38)
     dynamic_refs.install()
     primary, secondary = servers
-    prefix = unique_prefix("dmscf")
-    sm, cfn = _client(local_cloud, "secretsmanager"), _client(local_cloud, "cloudformation")
+    sm, cfn = _client(cloud, "secretsmanager"), _client(cloud, "cloudformation")
     with dbbacking.switch_backing(primary.admin_url()):
         # stands for the read replica: an RDS MySQL instance with a binary log
-        described = create_instance(_client(local_cloud, "rds"), f"{prefix}-src", "mysql", "admin")
-        source = _master(local_cloud, described)
+        described = create_instance(_client(cloud, "rds"), f"{name.lower()}-src", "mysql", "admin")
+        source = _master(cloud, described)
         with connect(source) as conn, conn.cursor() as cur:
             for statement in statements(lab_schema("mysql")):
                 cur.execute(statement)
         # the bootstrap's step: the DMS source user from the database stack's secret
-        source_secret = {"username": "dms_source", "password": "s3cret-" + prefix}
+        source_secret = {"username": "dms_source", "password": "s3cret-" + name}
         with connect(parse_db_url(primary.admin_url())) as conn:
             create_dms_user(conn, "source", "dms_source", source_secret["password"], source.dbname)
-        secret_arn = sm.create_secret(Name=f"{prefix}-dms", SecretString=json.dumps(source_secret))[
+        secret_arn = sm.create_secret(Name=f"{name}-dms", SecretString=json.dumps(source_secret))[
             "ARN"
         ]
         with connect(source) as conn:
-            write_hits(conn, 150)
+            write_hits(conn, rows)
 
         with dbbacking.switch_backing(secondary.admin_url()):
             parameters = {
-                "Workshop": prefix,
-                **_network(local_cloud),
+                "Workshop": name,
+                **_network(cloud),
                 "ReplicaEndpointAddress": described["Endpoint"]["Address"],
                 "SourcePort": str(described["Endpoint"]["Port"]),
                 "DmsSourceSecretArn": secret_arn,
@@ -120,43 +136,55 @@ def test_the_stack_replicates_the_replica_into_its_target(local_cloud, servers):
                 "DatabaseName": source.dbname,
             }
             cfn.create_stack(
-                StackName=prefix,
+                StackName=name,
                 TemplateBody=(TEMPLATE_DIR / TEMPLATE).read_text(),
                 Parameters=[
                     {"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()
                 ],
                 Capabilities=["CAPABILITY_IAM"],
+                Tags=[{"Key": "workshop", "Value": name}],  # as the deploy tags every stack
             )
-            stack = wait_for_stack(cfn, prefix)
+            stack = wait_for_stack(cfn, name)
             assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
             outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-            target = _prepare_target(local_cloud, secondary, outputs, source.dbname)
+            target = _prepare_target(cloud, secondary, outputs, source.dbname)
+            yield DmsStack(stack, outputs, source, target)
 
-            dms_client = _client(local_cloud, "dms")
-            task = outputs["ReplicationTaskArn"]
-            [described_task] = dms_client.describe_replication_tasks(
-                Filters=[{"Name": "replication-task-arn", "Values": [task]}]
-            )["ReplicationTasks"]
-            assert described_task["Status"] == "ready"
-            dms_client.start_replication_task(
-                ReplicationTaskArn=task, StartReplicationTaskType="start-replication"
-            )
 
-            def table() -> dict:
-                rows = dms_client.describe_table_statistics(ReplicationTaskArn=task)
-                return (rows["TableStatistics"] or [{}])[0]
+def hits_statistics(dms: Any, task: str) -> dict[str, Any]:
+    """The task's TableStatistics row of ``hits`` (empty before the task saw the table)."""
+    rows = dms.describe_table_statistics(ReplicationTaskArn=task)["TableStatistics"]
+    return next((r for r in rows if r["TableName"] == "hits"), {})
 
-            _wait(lambda: table().get("TableState") == "Table completed", "the full load")
-            assert table()["FullLoadRows"] == 150
-            with connect(source) as conn:
-                write_hits(conn, 20)
-            _wait(lambda: table().get("Inserts") == 20, "the changes")
-            dms_client.stop_replication_task(ReplicationTaskArn=task)
-            report = run_checks(source.url(), target.url())
-            assert [c.name for c in report.checks if c.status != "pass"] == []
 
-            cfn.delete_stack(StackName=prefix)
-            assert wait_for_stack(cfn, stack["StackId"])["StackStatus"] == "DELETE_COMPLETE"
+def test_the_stack_replicates_the_replica_into_its_target(local_cloud, servers):
+    with dms_stack(local_cloud, servers, unique_prefix("dmscf"), 150) as lab:
+        outputs, source, target = lab.outputs, lab.source, lab.target
+        cfn = _client(local_cloud, "cloudformation")
+        dms_client = _client(local_cloud, "dms")
+        task = outputs["ReplicationTaskArn"]
+        [described_task] = dms_client.describe_replication_tasks(
+            Filters=[{"Name": "replication-task-arn", "Values": [task]}]
+        )["ReplicationTasks"]
+        assert described_task["Status"] == "ready"
+        dms_client.start_replication_task(
+            ReplicationTaskArn=task, StartReplicationTaskType="start-replication"
+        )
+
+        def table() -> dict:
+            return hits_statistics(dms_client, task)
+
+        _wait(lambda: table().get("TableState") == "Table completed", "the full load")
+        assert table()["FullLoadRows"] == 150
+        with connect(source) as conn:
+            write_hits(conn, 20)
+        _wait(lambda: table().get("Inserts") == 20, "the changes")
+        dms_client.stop_replication_task(ReplicationTaskArn=task)
+        report = run_checks(source.url(), target.url())
+        assert [c.name for c in report.checks if c.status != "pass"] == []
+
+        cfn.delete_stack(StackName=lab.stack["StackName"])
+        assert wait_for_stack(cfn, lab.stack["StackId"])["StackStatus"] == "DELETE_COMPLETE"
 
 
 def _prepare_target(cloud: Any, server: BinlogServer, outputs: dict, dbname: str) -> DbTarget:

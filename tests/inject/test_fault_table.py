@@ -40,6 +40,7 @@ COMMON_OPTIONS = {
 OWN_OPTIONS = {
     "instance": {"--count": 1, "--asg": None, "--seed": None},
     "az": {"--az": None, "--duration": 300.0, "--seed": None},
+    "region": {"--duration": 300.0},
     "rds": {"--replica": False, "--replica-region": None, "--db": None},
     "s3": {"--key": "*", "--bucket": None, "--duration": 300.0},
 }
@@ -132,6 +133,7 @@ def test_fis_export_writes_one_template_per_row(
     assert [p.name for p in written] == [
         "fis-instance.json",
         "fis-az.json",
+        "fis-region.json",
         "fis-s3.json",
         "ssm-ReslabS3DenyRead.json",
     ]

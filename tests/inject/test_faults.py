@@ -100,6 +100,25 @@ def test_instance_refuses_an_untagged_group(world: World, journal: Journal) -> N
     assert journal.entries() == []
 
 
+# --- region -----------------------------------------------------------------------------------
+
+
+def test_region_loss_isolates_every_lab_subnet_and_recover_restores(
+    world: World, journal: Journal
+) -> None:
+    before = world.snapshot()
+    outcome = inject(world.lab, "region", Options(), journal, duration=0, say=quiet)
+    during = world.snapshot()
+    acl_id = outcome.entry.saved["acl0"]  # type: ignore[union-attr]
+    lab_subnets = {s for subnets in world.subnets.values() for s in subnets}
+    # every lab subnet, in every AZ, moved to the one deny-all ACL; the look-alikes did not
+    assert changed(before, during) == {"acls": {acl_id}, "subnet_acl": lab_subnets}
+    assert {during["subnet_acl"][s] for s in lab_subnets} == {acl_id}
+    assert journal.active(fault="region")[0].status == "injected"
+    assert len(recover_all(world, journal)) == 1
+    assert world.snapshot() == before
+
+
 # --- az ---------------------------------------------------------------------------------------
 
 

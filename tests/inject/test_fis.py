@@ -35,11 +35,13 @@ def exported(world: World, tmp_path: Path) -> dict[str, Any]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))}
 
 
-def test_export_writes_four_valid_templates_accepted_by_fis(world: World, tmp_path: Path) -> None:
+def test_export_writes_five_valid_templates_accepted_by_fis(world: World, tmp_path: Path) -> None:
     files = exported(world, tmp_path)
-    assert set(files) == {"fis-instance", "fis-az", "fis-rds", "fis-s3", "ssm-ReslabS3DenyRead"}
+    assert set(files) == {
+        "fis-instance", "fis-az", "fis-region", "fis-rds", "fis-s3", "ssm-ReslabS3DenyRead"
+    }  # fmt: skip
     action_ids = {}
-    for name in ("fis-instance", "fis-az", "fis-rds", "fis-s3"):
+    for name in ("fis-instance", "fis-az", "fis-region", "fis-rds", "fis-s3"):
         template = files[name]
         fis.validate(template)
         assert template["stopConditions"] == [{"source": "aws:cloudwatch:alarm", "value": ALARM}]
@@ -51,6 +53,7 @@ def test_export_writes_four_valid_templates_accepted_by_fis(world: World, tmp_pa
     assert action_ids == {
         "fis-instance": "aws:ec2:terminate-instances",
         "fis-az": "aws:network:disrupt-connectivity",
+        "fis-region": "aws:network:disrupt-connectivity",
         "fis-rds": "aws:rds:reboot-db-instances",
         "fis-s3": "aws:ssm:start-automation-execution",
     }
@@ -59,6 +62,7 @@ def test_export_writes_four_valid_templates_accepted_by_fis(world: World, tmp_pa
     assert az["targets"]["LabSubnetsInAz"]["filters"] == [
         {"path": "AvailabilityZone", "values": ["us-east-2b"]}
     ]
+    assert "filters" not in files["fis-region"]["targets"]["LabSubnets"]  # every AZ
     rds = files["fis-rds"]["actions"]["FailOver"]["parameters"]
     assert rds == {"forceFailover": "true"}
     s3 = json.loads(

@@ -7,23 +7,29 @@ STACKS = {
     "vpc": ("VPC", "vpc.yaml", "primary", (), False),
     "storage": ("Storage", "storage.yaml", "primary", (), False),
     "database": ("Database", "database.yaml", "primary", ("vpc",), False),
-    "replica": ("Replica", "replica.yaml", "secondary", ("database",), True),
+    "secondary_vpc": ("SecondaryVPC", "vpc.yaml", "secondary", (), True),
+    "replica": ("Replica", "replica.yaml", "secondary", ("database", "secondary_vpc"), True),
     "web": ("Web", "web.yaml", "primary", ("vpc", "database", "storage"), False),
+    "dms": ("Dms", "dms.yaml", "secondary", ("secondary_vpc", "database", "replica"), True),
 }
 
 # key -> {parameter: fact about the stack's region the create Lambda reads (region_parameters)}
-REGION_PARAMETERS = {"vpc": {"AvailabilityZoneCount": "availability_zone_count"}}
+REGION_PARAMETERS = {
+    key: {"AvailabilityZoneCount": "availability_zone_count"} for key in ("vpc", "secondary_vpc")
+}
 
+_VPC_OUTPUTS = {
+    "VpcId",
+    "PublicSubnetIds",
+    "PrivateSubnetIds",
+    "AvailabilityZones",
+    "LoadBalancerSecurityGroupId",
+    "WebSecurityGroupId",
+    "DatabaseSecurityGroupId",
+}
 OUTPUTS = {
-    "vpc": {
-        "VpcId",
-        "PublicSubnetIds",
-        "PrivateSubnetIds",
-        "AvailabilityZones",
-        "LoadBalancerSecurityGroupId",
-        "WebSecurityGroupId",
-        "DatabaseSecurityGroupId",
-    },
+    "vpc": _VPC_OUTPUTS,
+    "secondary_vpc": _VPC_OUTPUTS,
     "storage": {"WebsiteBucketName", "ReportBucketName", "ReportBucketArn"},
     "database": {
         "DBInstanceIdentifier",
@@ -34,6 +40,8 @@ OUTPUTS = {
         "Engine",
         "DatabaseName",
         "KmsKeyArn",
+        "DmsSourceSecretArn",
+        "DmsSourceSecretPrimaryArn",
     },
     "replica": {"ReplicaInstanceIdentifier", "ReplicaEndpointAddress", "ReplicaKmsKeyArn"},
     "web": {
@@ -42,6 +50,18 @@ OUTPUTS = {
         "AutoScalingGroupName",
         "TargetGroupArn",
         "WebAppMode",
+    },
+    "dms": {
+        "TargetInstanceIdentifier",
+        "TargetEndpointAddress",
+        "TargetEndpointPort",
+        "TargetMasterSecretArn",
+        "TargetUserSecretArn",
+        "ReplicationInstanceArn",
+        "ReplicationTaskArn",
+        "SourceEndpointArn",
+        "TargetEndpointArn",
+        "DmsKmsKeyArn",
     },
 }
 
@@ -62,6 +82,7 @@ EVENT_KEYS = {
     "webapp_mode",
     "poll_seconds",
     "skip_backup_check",
+    "dms",
 }
 
 # The seed's example event (builders guide), with the optional keys it leaves empty.
@@ -107,4 +128,10 @@ TAG_STYLE = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "Tags",
     "AWS::ElasticLoadBalancingV2::TargetGroup": "Tags",
     "AWS::ElasticLoadBalancingV2::Listener": "Tags",
+    "AWS::SecretsManager::Secret": "Tags",
+    "AWS::SecretsManager::SecretTargetAttachment": None,
+    "AWS::DMS::ReplicationSubnetGroup": "Tags",
+    "AWS::DMS::ReplicationInstance": "Tags",
+    "AWS::DMS::Endpoint": "Tags",
+    "AWS::DMS::ReplicationTask": "Tags",
 }

@@ -60,6 +60,8 @@ def policy_statements(key: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
         documents += [("Policies", p["PolicyDocument"]) for p in props.get("Policies", [])]
         for where, document in documents:
             for statement in (document or {}).get("Statement", []):
+                if "Fn::If" in statement:  # a conditional statement: its granting branch
+                    statement = statement["Fn::If"][1]
                 yield name, where, statement
 
 
@@ -233,8 +235,9 @@ def test_no_literal_password_and_no_hard_coded_names(key: str) -> None:
     for node in walk(TEMPLATES[key]):
         if isinstance(node, dict):
             for prop, value in node.items():
-                if "password" in prop.lower():  # only the switch that makes RDS manage it
-                    assert (prop, value) == ("ManageMasterUserPassword", True), prop
+                if "password" in prop.lower():  # RDS manages it, or Secrets Manager makes it
+                    generated = prop == "PasswordLength" and "GenerateStringKey" in node
+                    assert (prop, value) == ("ManageMasterUserPassword", True) or generated, prop
     for param in template_parameters(SPECS[key].template):
         assert "password" not in param.lower()
 
@@ -335,8 +338,11 @@ def test_policies_have_no_wildcard_action(key: str) -> None:
 
 
 def test_web_role_reads_only_its_secret_key_and_objects() -> None:
-    [policy] = TEMPLATES["web"]["Resources"]["InstanceRole"]["Properties"]["Policies"]
-    grants = {s["Sid"]: (s["Action"], s["Resource"]) for s in policy["PolicyDocument"]["Statement"]}
+    grants = {
+        s["Sid"]: (s["Action"], s["Resource"])
+        for name, where, s in policy_statements("web")
+        if name == "InstanceRole" and where == "Policies"
+    }
     assert grants["ReadDatabaseSecret"] == (
         "secretsmanager:GetSecretValue",
         {"Ref": "MasterUserSecretArn"},
@@ -351,7 +357,13 @@ def test_web_role_reads_only_its_secret_key_and_objects() -> None:
     image_actions, image_object = grants["ReadAndPlaceWebsiteImage"]
     assert image_actions == ["s3:GetObject", "s3:PutObject"]
     assert image_object["Fn::Sub"].endswith(":s3:::${WebsiteBucketName}/${WebsiteImageKey}")
-    assert len(grants) == 4
+    # two-region DMS mode only (condition HasDmsSource): the DMS source user's secret
+    assert grants["ReadDmsSourceUserSecret"] == (
+        "secretsmanager:GetSecretValue",
+        {"Ref": "DmsSourceSecretPrimaryArn"},
+    )
+    assert grants["DecryptDmsSourceUserSecretThroughSecretsManager"][0] == "kms:Decrypt"
+    assert len(grants) == 6
 
 
 def test_launch_template_requires_imdsv2_encrypts_ebs_and_runs_the_bootstrap() -> None:

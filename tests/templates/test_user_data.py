@@ -21,6 +21,7 @@ PARAMETERS = {
     "EndpointPort": "5432",
     "DatabaseName": "resiliency",
     "Engine": "postgres",
+    "DmsSourceSecretPrimaryArn": "",
     "WebsiteImageURL": "",
     "WebAppMode": "resilient",
     "WebsiteBucketName": "lab-websitebucket-1",

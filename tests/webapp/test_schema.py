@@ -71,3 +71,34 @@ def test_schema_files_split_into_create_statements() -> None:
     for engine in ("postgres", "mysql"):
         parts = statements(schema_sql(engine))
         assert all(p.upper().startswith("CREATE ") and "IF NOT EXISTS" in p.upper() for p in parts)
+
+
+def test_the_dms_source_user_comes_from_its_secret(mysql_url: str, moto_endpoint: str) -> None:
+    """The bootstrap's DMS step (two-region mode): the user and password travel only inside
+    the secret; the user gets the replication grants and SELECT on the lab database only."""
+    import json
+    import uuid
+
+    import boto3
+
+    user, password = f"dms{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    secret = boto3.client("secretsmanager", region_name="us-west-2").create_secret(
+        Name=f"dms-{user}", SecretString=json.dumps({"username": user, "password": password})
+    )["ARN"]
+    try:
+        missing = run_schema(mysql_url, "--dms-source-user")
+        assert missing.returncode == 2 and "WEBAPP_DMS_SOURCE_SECRET_ARN" in missing.stdout
+        os.environ["WEBAPP_DMS_SOURCE_SECRET_ARN"] = secret
+        made = run_schema(mysql_url, "--dms-source-user")
+        assert made.returncode == 0, made.stderr
+        assert f"DMS source user {user} ready" in made.stdout
+        assert password not in made.stdout + made.stderr
+        grants = " ".join(str(g[0]) for g in query(mysql_url, "SHOW GRANTS FOR %s@'%%'", (user,)))
+        # MariaDB shows REPLICATION CLIENT under its newer name, BINLOG MONITOR
+        assert "REPLICATION SLAVE" in grants
+        assert "REPLICATION CLIENT" in grants or "BINLOG MONITOR" in grants
+        database = parse_db_url(mysql_url).dbname
+        assert f"GRANT SELECT ON `{database}`.*" in grants
+    finally:
+        os.environ.pop("WEBAPP_DMS_SOURCE_SECRET_ARN", None)
+        query(mysql_url, "DROP USER IF EXISTS %s@'%%'", (user,))

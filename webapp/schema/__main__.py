@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="MySQL on RDS: also CALL mysql.rds_set_configuration (for AWS DMS)",
     )
+    parser.add_argument(
+        "--dms-source-user",
+        action="store_true",
+        help="MySQL: create the AWS DMS source user from the secret WEBAPP_DMS_SOURCE_SECRET_ARN",
+    )
     args = parser.parse_args(argv)
     try:
         target = db_target(os.environ)
@@ -60,9 +65,31 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"BinlogRetentionFailed: {exc}", file=sys.stderr)
                     return 3
                 print(f"binlog retention set to {args.binlog_retention_hours} hours")
+        if args.dms_source_user:
+            return _dms_source_user(conn, target)
     finally:
         with contextlib.suppress(Exception):
             conn.close()  # type: ignore[attr-defined]
+    return 0
+
+
+def _dms_source_user(conn: object, target: DbTarget) -> int:
+    """The DMS source user (only the grants DMS needs) from its secret: user and password never
+    pass through the command line or the environment, only the secret's ARN."""
+    from webapp.config import read_secret
+    from webapp.schema.dms_user import create_dms_user
+
+    arn = os.environ.get("WEBAPP_DMS_SOURCE_SECRET_ARN", "")
+    if not arn or target.engine != "mysql":
+        print("ConfigError: --dms-source-user needs MySQL and WEBAPP_DMS_SOURCE_SECRET_ARN")
+        return 2
+    user, password = read_secret(arn)
+    try:
+        create_dms_user(conn, "source", user, password, target.dbname)
+    except Exception as exc:
+        print(f"DmsUserFailed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+    print(f"DMS source user {user} ready on {target.redacted()}")
     return 0
 
 

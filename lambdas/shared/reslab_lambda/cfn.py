@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from reslab_lambda import replication
 from reslab_lambda.aws import client, error_code
 from reslab_lambda.errors import (
     BucketNotEmptied,
@@ -129,7 +130,7 @@ def check_dependencies(spec: StackSpec, stacks: Mapping[str, Any]) -> None:
     """Raise DependencyNotReady unless every stack ``spec`` depends on is complete."""
     for dep in spec.depends_on:
         status = (stacks.get(dep) or {}).get("status", "missing")
-        if status not in COMPLETE:
+        if status not in COMPLETE | {SKIPPED}:
             raise DependencyNotReady(
                 f"{spec.key}: cannot deploy on {dep} (handoff status {status}); deploy {dep} first"
             )
@@ -139,6 +140,8 @@ def dependency_outputs(spec: StackSpec, stacks: Mapping[str, Any]) -> dict[str, 
     outputs: dict[str, str] = {}
     for dep in spec.depends_on:
         handoff = stacks[dep]
+        if handoff.get("status") == SKIPPED:  # an optional stack this event does not deploy
+            continue
         stack = describe(client("cloudformation", handoff["region"]), handoff["stackname"])
         if stack is None or stack["StackStatus"] not in COMPLETE:
             status = stack["StackStatus"] if stack else "missing"
@@ -290,6 +293,12 @@ def status_of(key: str, event: Mapping[str, Any], action: str) -> dict[str, Any]
     name, status = spec.stack_name(event), stack["StackStatus"]
     if status in (CREATE_FAILED if action == "create" else DELETE_FAILED):
         raise stack_failed(cfn, spec, stack, region)
+    if spec.replication_task_output:
+        if action == "create" and status in COMPLETE:
+            status = replication.after_create(spec, region, stack)
+        elif action == "delete" and status != "DELETE_IN_PROGRESS":
+            # stopping, or stopped: the machine then calls delete_stack again
+            status = replication.before_delete(spec, region, stack) or replication.STOPPED
     return entry(name, status, region)
 
 
@@ -318,15 +327,20 @@ def empty_bucket(s3: Any, bucket: str) -> int:
     return deleted
 
 
-def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
-    buckets: list[str] = []
+def stack_resources(cfn: Any, stack_id: str, resource_type: str) -> list[str]:
+    """The physical ids of the stack's resources of ``resource_type``."""
+    found: list[str] = []
     for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
-        buckets.extend(
+        found.extend(
             r["PhysicalResourceId"]
             for r in page["StackResourceSummaries"]
-            if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")
+            if r["ResourceType"] == resource_type and r.get("PhysicalResourceId")
         )
-    return buckets
+    return found
+
+
+def stack_buckets(cfn: Any, stack_id: str) -> list[str]:
+    return stack_resources(cfn, stack_id, "AWS::S3::Bucket")
 
 
 def start_delete(key: str, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -334,10 +348,20 @@ def start_delete(key: str, event: Mapping[str, Any]) -> dict[str, Any]:
     found = existing(key, event)
     if isinstance(found, dict):
         return found
-    _, region, cfn, stack = found
+    spec, region, cfn, stack = found
     if stack["StackStatus"] != "DELETE_IN_PROGRESS":
-        s3 = client("s3", region)
-        for bucket in stack_buckets(cfn, stack["StackId"]):
-            empty_bucket(s3, bucket)
-        cfn.delete_stack(StackName=stack["StackId"])
+        if spec.replication_task_output:  # stop the task first; stack_status deletes after
+            waiting = replication.before_delete(spec, region, stack)
+            if waiting:
+                return entry(spec.stack_name(event), waiting, region)
+        _delete(cfn, region, stack)
     return status_of(key, event, "delete")
+
+
+def _delete(cfn: Any, region: str, stack: Mapping[str, Any]) -> str:
+    """Empty the stack's buckets (all versions) and delete it; the status it is in now."""
+    s3 = client("s3", region)
+    for bucket in stack_buckets(cfn, stack["StackId"]):
+        empty_bucket(s3, bucket)
+    cfn.delete_stack(StackName=stack["StackId"])
+    return "DELETE_IN_PROGRESS"

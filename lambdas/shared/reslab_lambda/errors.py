@@ -24,3 +24,7 @@ class TemplateTampered(LabError):
 
 class BucketNotEmptied(LabError):
     """Teardown could not delete every object version of a lab bucket (so not the stack)."""
+
+
+class ReplicationFailed(LabError):
+    """A stack's DMS replication task failed; the message names it and DMS's failure message."""

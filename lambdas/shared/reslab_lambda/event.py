@@ -16,7 +16,7 @@ from typing import Any
 from reslab_lambda.errors import InvalidEvent
 from reslab_lambda.keys import Constraint, Key, shown, unalias
 from reslab_lambda.regions import AWS_REGIONS
-from reslab_lambda.stacks import default_stack_prefix
+from reslab_lambda.stacks import DEFAULT_ENGINE, default_stack_prefix
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ENGINES = ("postgres", "mysql")
@@ -128,6 +128,22 @@ def _seconds(value: int, _event: Mapping[str, Any]) -> str | None:
     return None if 1 <= value <= 3600 else f"{value} is not between 1 and 3600"
 
 
+def _dms(value: bool, event: Mapping[str, Any]) -> str | None:
+    """``dms: true`` needs what the dms stack needs (AWS DMS takes no change data capture from
+    a PostgreSQL read replica: docs/dms.md)."""
+    if not value:
+        return None
+    if not event.get("secondary_region_name"):
+        return "needs secondary_region_name (the DMS target lives in the secondary region)"
+    engine = event.get("engine") or DEFAULT_ENGINE
+    if engine != "mysql":
+        return (
+            f"needs engine mysql, not {engine} "
+            "(AWS DMS takes no change data capture from a PostgreSQL read replica)"
+        )
+    return None
+
+
 def _poll_max(value: int, event: Mapping[str, Any]) -> str | None:
     low = event.get("poll_seconds", DEFAULT_POLL_SECONDS)
     if isinstance(low, int) and value < low:
@@ -162,6 +178,8 @@ EVENT_KEYS: tuple[Key, ...] = (
     Key("poll_seconds", int, default=DEFAULT_POLL_SECONDS, check=_seconds),
     Key("poll_max_seconds", int, check=_poll_max),
     Key("skip_backup_check", bool, default=False),
+    # Opt-in: the secondary_vpc and dms stacks (secondary region, engine mysql).
+    Key("dms", bool, default=False, check=_dms),
 )
 KEYS_BY_NAME = {k.name: k for k in EVENT_KEYS}
 

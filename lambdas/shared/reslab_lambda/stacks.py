@@ -18,6 +18,8 @@ from typing import Any
 TABLE_NAME = "stacks.json"
 _HERE = Path(__file__).resolve().parent
 _CANDIDATES = (_HERE / TABLE_NAME, _HERE.parents[2] / "cloudformation" / TABLE_NAME)
+#: The engine of an event without ``engine`` (database.yaml's default).
+DEFAULT_ENGINE = "postgres"
 #: A row's ``region`` -> the event key naming that region.
 REGION_EVENT_KEYS = {"primary": "region_name", "secondary": "secondary_region_name"}
 #: A row's ``install_parameters`` setting -> the deploy Lambda's environment variable holding it
@@ -49,6 +51,14 @@ class StackSpec:
     event_parameters: Mapping[str, str] = field(default_factory=dict)
     #: The stack is skipped when this event key is missing or empty (``optional`` rows only).
     requires_event_key: str | None = None
+    #: The stack is skipped for other database engines (event ``engine``, default
+    #: :data:`DEFAULT_ENGINE`); empty = every engine.
+    requires_engine: tuple[str, ...] = ()
+    #: An event boolean that must be true for the stack to deploy (``dms``: opt-in).
+    switch: str | None = None
+    #: The output naming a DMS replication task the deploy starts (and waits for its full
+    #: load) after CREATE_COMPLETE, and the teardown stops before deleting the stack.
+    replication_task_output: str | None = None
     #: Template parameter -> install setting (:data:`INSTALL_SETTINGS`).
     install_parameters: Mapping[str, str] = field(default_factory=dict)
     #: Template parameter -> fact about the stack's region (:data:`REGION_FACTS`).
@@ -56,7 +66,7 @@ class StackSpec:
 
     @property
     def optional(self) -> bool:
-        return self.requires_event_key is not None
+        return bool(self.requires_event_key or self.requires_engine or self.switch)
 
     @property
     def template_file(self) -> str:
@@ -81,7 +91,16 @@ class StackSpec:
         """The region the stack lives in; None when the stack is skipped (no secondary)."""
         if self.requires_event_key and not event.get(self.requires_event_key):
             return None
+        if self.requires_engine and event_engine(event) not in self.requires_engine:
+            return None
+        if self.switch and event.get(self.switch) is not True:
+            return None
         return str(event["secondary_region_name" if self.secondary else "region_name"])
+
+
+def event_engine(event: Mapping[str, Any]) -> str:
+    """The event's database engine (``engine``, else :data:`DEFAULT_ENGINE`)."""
+    return str(event.get("engine") or DEFAULT_ENGINE)
 
 
 def table_path() -> Path:
@@ -103,6 +122,9 @@ def _spec(row: Mapping[str, Any], prefix: str) -> StackSpec:
         default_prefix=prefix,
         event_parameters=dict(row.get("event_parameters", {})),
         requires_event_key=row.get("requires_event_key") if row.get("optional") else None,
+        requires_engine=tuple(row.get("requires_engine", ())) if row.get("optional") else (),
+        switch=row.get("switch") if row.get("optional") else None,
+        replication_task_output=row.get("replication_task_output"),
         install_parameters=_known(row, "install_parameters", INSTALL_SETTINGS),
         region_parameters=_known(row, "region_parameters", REGION_FACTS),
     )

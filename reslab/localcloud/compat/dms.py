@@ -295,6 +295,7 @@ def _patch_backend() -> None:
     delete_endpoint = Backend.delete_endpoint
     delete_instance = Backend.delete_replication_instance
     create_subnet_group = Backend.create_replication_subnet_group
+    delete_subnet_group = Backend.delete_replication_subnet_group
 
     def create_replication_task(self: Any, *args: Any, **kw: Any) -> Any:
         try:
@@ -397,7 +398,16 @@ def _patch_backend() -> None:
         subnets = _check_subnets(self, list(kw.get("subnet_ids") or []))
         group = create_subnet_group(self, *args, **kw)
         group.reslab_subnets = subnets
+        if kw.get("tags"):  # moto tags it under its name; AWS under its ARN (ListTagsForResource)
+            self.tagger.tag_resource(_subnet_group_arn(self, group), kw["tags"])
         return group
+
+    def delete_subnet_group_untagged(self: Any, identifier: str) -> Any:
+        group = self.replication_subnet_groups.get(identifier)
+        result = delete_subnet_group(self, identifier)
+        if group is not None:
+            self.tagger.delete_all_tags_for_resource(_subnet_group_arn(self, group))
+        return result
 
     Backend.create_replication_task = create_replication_task  # type: ignore[method-assign]
     Backend.describe_replication_tasks = describe_replication_tasks  # type: ignore[method-assign]
@@ -408,6 +418,14 @@ def _patch_backend() -> None:
     Backend.delete_endpoint = delete_endpoint_unused  # type: ignore[method-assign]
     Backend.delete_replication_instance = delete_instance_unused  # type: ignore[method-assign]
     Backend.create_replication_subnet_group = create_subnet_group_checked  # type: ignore[method-assign]
+    Backend.delete_replication_subnet_group = delete_subnet_group_untagged  # type: ignore[method-assign]
+
+
+def _subnet_group_arn(backend: Any, group: Any) -> str:
+    return (
+        f"arn:aws:dms:{backend.region_name}:{backend.account_id}:subgrp:"
+        f"{group.replication_subnet_group_identifier}"
+    )
 
 
 def _endpoints(task: Any) -> tuple[str, str]:
