@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAMBDAS := $(sort $(dir $(wildcard lambdas/*/Makefile)))
-PYTEST_ARGS ?=
+# Two workers: the suite waits on servers, Lambdas and stacks as much as it computes (the
+# local cloud and databases are per worker; tests isolate by name).
+PYTEST_ARGS ?= -n 2
 
 .PHONY: venv demo test lint bench package lambdas clean docs-screenshots chromium
 

@@ -21,6 +21,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("verify-backup", "Restore a snapshot into a temporary instance, check it, and print the verdict."),
     ("reports", "List the verification history (newest first) with verdicts, from the report bucket; or fetch one report's HTML (--download/--open ID)."),
     ("recover", "Undo injections still in force, from the journal (safe to run twice)."),
+    ("failover", "Make the DMS target in the secondary region the database: drain the task, stop it, print the target's endpoint and master secret and the time taken."),
+    ("db-rpo", "Count the rows of TABLE that PRIMARY_URL holds and TARGET_URL does not (identically): the recovery point of a failover, with db-diff's in-database checksums."),
     ("mode", "Switch the web app between fragile and resilient: updates the web stack's WebAppMode parameter and waits (on AWS the instances are replaced one by one; no redeploy)."),
     ("package", "Build reproducible artifacts (two builds give identical bytes), a VERSION and SHA256SUMS."),
     ("sweep", "Find everything still tagged with the workshop; delete it in a safe order with --delete."),
