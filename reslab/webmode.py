@@ -17,13 +17,11 @@ from botocore.exceptions import ClientError
 
 from reslab.clients import ClientFactory
 from reslab.errors import ReslabError, StackFailed
-from reslab_lambda.cfn import describe
+from reslab_lambda.cfn import CAPABILITIES, describe, first_failure
 from reslab_lambda.event import WEBAPP_MODES
 from reslab_lambda.stacks import spec_for
 
 MODE_PARAMETER = "WebAppMode"
-#: The capabilities the deploy Lambda creates the web stack with (it has an IAM role).
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 
 
 class InvalidMode(ReslabError):
@@ -77,16 +75,6 @@ def _web_stack(clients: ClientFactory, event: Mapping[str, Any]) -> tuple[Any, s
     return cfn, region, stack
 
 
-def _update_failure(cfn: Any, stack: Mapping[str, Any], since: float) -> str:
-    events = cfn.describe_stack_events(StackName=stack["StackId"])["StackEvents"]
-    for event in sorted(events, key=lambda e: e["Timestamp"]):
-        status = event.get("ResourceStatus", "")
-        if event["Timestamp"].timestamp() >= since - 1 and status.endswith("_FAILED"):
-            reason = event.get("ResourceStatusReason") or "no reason given"
-            return f"{event['LogicalResourceId']}: {reason}"
-    return stack.get("StackStatusReason") or "no reason given"
-
-
 def set_mode(
     clients: ClientFactory,
     event: Mapping[str, Any],
@@ -121,7 +109,7 @@ def set_mode(
             StackName=stack["StackName"],
             UsePreviousTemplate=True,
             Parameters=parameters,
-            Capabilities=CAPABILITIES,
+            Capabilities=CAPABILITIES,  # those the deploy Lambda created the stack with
         )
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message") or str(exc)
@@ -136,7 +124,7 @@ def set_mode(
             break
         time.sleep(poll_seconds)
     if status != "UPDATE_COMPLETE":
-        reason = _update_failure(cfn, current or stack, since)
+        reason = first_failure(cfn, current or stack, since)
         raise StackFailed(f"stack {stack['StackName']} ({region}) is {status}: {reason}")
     seconds = time.monotonic() - started
     return ModeChange(stack["StackName"], region, before, mode, status, seconds)

@@ -106,12 +106,16 @@ def template_source(url: str, body: bytes | None) -> dict[str, str]:
     return {"TemplateURL": url}
 
 
-def first_failure(cfn: Any, stack: Mapping[str, Any]) -> str:
-    """The oldest ``*_FAILED`` event's reason (the root cause), else the stack's own reason."""
+def first_failure(cfn: Any, stack: Mapping[str, Any], since: float | None = None) -> str:
+    """The oldest ``*_FAILED`` event's reason (the root cause), else the stack's own reason;
+    ``since`` (epoch seconds): only events of the operation that started then (an update's,
+    not the stack's older history)."""
     events: list[dict[str, Any]] = []
     for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack["StackId"]):
         events.extend(page["StackEvents"])
     for event in sorted(events, key=lambda e: e["Timestamp"]):
+        if since is not None and event["Timestamp"].timestamp() < since - 1:
+            continue  # the 1 s: CloudFormation's event times are whole seconds
         if event.get("ResourceStatus", "").endswith("_FAILED") and event.get(
             "ResourceStatusReason"
         ):
