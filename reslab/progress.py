@@ -47,7 +47,19 @@ class StackLine:
     def elapsed(self, now: float) -> str:
         if self.started is None:
             return ""
-        return f"{max(0.0, (self.ended or now) - self.started):.1f}s"
+        return short_duration(max(0.0, (self.ended or now) - self.started))
+
+
+def short_duration(seconds: float) -> str:
+    """Seconds to at most six characters: ``4.5s``, ``12m05s``, ``3h07m``; a stack that takes
+    hours (an RDS replica in a busy region) never widens the table and folds the names."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 @dataclass
@@ -106,7 +118,9 @@ class StackProgress:
     def table(self) -> Table:
         now = time.monotonic()
         table = Table(title=f"stacks ({self.event.get('workshop', '')})")
-        for column in ("stack", "name", "region", "status", "elapsed"):
+        table.add_column("stack")
+        table.add_column("name", no_wrap=True)  # a stack name is looked up by hand: never folded
+        for column in ("region", "status", "elapsed"):
             table.add_column(column)
         for line in self.lines:
             style = "green" if line.status.endswith("COMPLETE") else None

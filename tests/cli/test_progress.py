@@ -9,7 +9,7 @@ from rich.console import Console
 
 from reslab.cli.deploy_cmds import next_steps
 from reslab.fleet.lab import describe_stage
-from reslab.progress import StackLine, phase
+from reslab.progress import StackLine, phase, short_duration
 from reslab_lambda.stacks import stack_table
 
 
@@ -19,6 +19,18 @@ def test_a_stack_created_ahead_of_this_clock_is_never_negative() -> None:
     assert line.elapsed(100.0) == "0.0s"
     assert line.update("CREATE_COMPLETE", now=104.5)
     assert line.elapsed(200.0) == "4.5s"  # ended: frozen, on the monotonic clock
+
+
+def test_long_durations_stay_short() -> None:
+    assert [short_duration(s) for s in (59.94, 60, 725, 3599, 3600, 11220, 400_000)] == [
+        "59.9s",
+        "1m00s",
+        "12m05s",
+        "59m59s",
+        "1h00m",
+        "3h07m",
+        "111h06m",
+    ]
 
 
 def test_a_phase_says_when_it_starts_and_how_long_it_took() -> None:

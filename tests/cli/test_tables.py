@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from rich.console import Console
 from rich.table import Table
@@ -27,8 +28,9 @@ def piped(table: Table) -> list[str]:
 def test_the_stack_table_fits() -> None:
     event = validate_event(local_event("reslab", {"workshop": "a-rather-long-workshop-name"}))
     progress = StackProgress(lambda service, region: None, event, Console(file=io.StringIO()))
+    hours_ago = time.monotonic() - 5 * 3600  # elapsed times come from this clock, not uptime
     for line in progress.lines:
-        line.update("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", 0.0)
+        line.update("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", hours_ago)
     lines = piped(progress.table())
     assert max(map(len, lines)) <= 80, "\n".join(lines)
     assert any("ResiliencyDatabase" in line for line in lines)
