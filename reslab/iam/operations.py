@@ -215,13 +215,22 @@ OPERATIONS: tuple[Operation, ...] = (
         also=(pass_role("roleArn", "fis.amazonaws.com"),),
     ),
     op("fis", "DeleteExperimentTemplate", {"experiment-template": Param("id")}),
-    # --- IAM (sweep, ensure) ---------------------------------------------------------------------
+    # --- IAM (sweep, ensure, install's DMS service roles) -------------------------------------
     op(
         "iam",
         "CreateRole",
         {"role": Derived("role_arn_of_path", "Path", "RoleName")},
         tags="Tags",
         context={"iam:PermissionsBoundary": Param("PermissionsBoundary")},
+    ),
+    op(
+        "iam",
+        "AttachRolePolicy",
+        {"role": ROLE},
+        context={
+            "iam:PolicyARN": Param("PolicyArn"),
+            "iam:PermissionsBoundary": Lookup("role_boundary", "RoleName"),
+        },
     ),
     op("iam", "GetRole", {"role": ROLE}),
     op("iam", "ListRoles"),

@@ -20,6 +20,7 @@ from reslab import packaging
 from reslab.clients import ClientFactory
 from reslab.errors import ReslabError, StackFailed
 from reslab.functions import FUNCTIONS
+from reslab.installer.dms_roles import ensure_dms_service_roles
 from reslab.machines import MACHINES
 from reslab_lambda import event as event_keys
 from reslab_lambda.cfn import describe, first_failure
@@ -206,9 +207,12 @@ def install(
 
     ``event`` must be normalised (``reslab.event.validate_event``). Templates go to ``cfn_bucket``
     in ``cfn_region``; the installer artifacts to ``artifact_bucket`` (default: ``boot_bucket``,
-    which is in ``region_name`` as Lambda code must be).
+    which is in ``region_name`` as Lambda code must be). An event with ``dms: true`` first gets
+    the account's DMS service roles, created when absent (:mod:`reslab.installer.dms_roles`).
     """
     region, workshop = event["region_name"], event["workshop"]
+    if event.get("dms") is True:  # account prerequisites of the DMS mode, created if absent
+        ensure_dms_service_roles(clients("iam", region), _partition(region))
     cfn_s3 = clients("s3", event["cfn_region"])
     ensure_bucket(cfn_s3, event["cfn_bucket"], event["cfn_region"], workshop)
     upload_templates(cfn_s3, event)
@@ -232,6 +236,12 @@ def install(
     )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     return Installation.from_outputs(name, region, stack["StackId"], outputs)
+
+
+def _partition(region: str) -> str:
+    import boto3
+
+    return boto3.session.Session().get_partition_for_region(region)
 
 
 def is_local_endpoint(client: Any) -> bool:

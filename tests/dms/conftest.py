@@ -85,3 +85,13 @@ def postgres_pair(logical_pg: DbTarget) -> Iterator[tuple[DbTarget, DbTarget]]:
     with connect(logical_pg) as conn:
         for name in names:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(autouse=True)
+def _dms_account_roles(request: pytest.FixtureRequest) -> None:
+    """The account prerequisites ``reslab install`` creates for ``dms: true`` (``dms-vpc-role``
+    first: the local cloud refuses a replication subnet group without it, as AWS does)."""
+    if "local_cloud" in request.fixturenames:
+        from reslab.installer.dms_roles import ensure_dms_service_roles
+
+        ensure_dms_service_roles(request.getfixturevalue("local_cloud").client("iam"))

@@ -48,13 +48,14 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("14", "27", "28"), _CFN + "property_shapes"),
     Patch(("29", "30", "30b"), _CFN + "stack_updates"),
     Patch(("31",), _CFN + "template_url"),
-    Patch(("33", "34", "35", "36", "37"), "reslab.localcloud.compat.dms"),
+    Patch(("33", "34", "35", "36", "37", "57"), "reslab.localcloud.compat.dms"),
     Patch(("38",), _CFN + "dynamic_refs"),
     Patch(("39",), _CFN + "conditional_exports"),
     Patch(("18",), "reslab.localcloud.webtier"),
     Patch(("25",), "reslab.localcloud.serialise"),
     Patch(("11b",), _CFN + "parameter_constraints"),
     Patch(("13b",), _CFN + "condition_tag"),
+    Patch(("56",), "reslab.localcloud.compat.iam_managed"),
 )
 
 

@@ -22,7 +22,9 @@ can be deleted. Here:
 * Endpoints: a secret without its access role, or with a password as well, is refused
   (InvalidParameterCombinationException).
 * CreateReplicationSubnetGroup checks the subnets exist, lie in one VPC and cover two AZs
-  (ReplicationSubnetGroupDoesNotCoverEnoughAZs), and describes them.
+  (ReplicationSubnetGroupDoesNotCoverEnoughAZs), and describes them; like AWS it needs the
+  account's ``dms-vpc-role`` (gap 57: AccessDeniedFault without it; ``reslab install`` creates
+  it, ``installer/dms_roles.py``).
 * Deleting a task that runs, or an endpoint or an instance that a task uses:
   InvalidResourceStateFault.
 
@@ -82,6 +84,29 @@ class InvalidSubnet(JsonRESTError):
 
     def __init__(self, message: str) -> None:
         super().__init__("InvalidSubnet", message)
+
+
+class AccessDeniedFault(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("AccessDeniedFault", message)
+
+
+#: The account-wide role DMS assumes to place a subnet group's network interfaces.
+DMS_VPC_ROLE = "dms-vpc-role"
+
+
+def _check_vpc_role(backend: Any) -> None:
+    """AWS refuses a replication subnet group while the account has no ``dms-vpc-role``."""
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[backend.account_id][backend.partition]
+    if not any(role.name == DMS_VPC_ROLE for role in iam.roles.values()):
+        raise AccessDeniedFault(
+            f"The IAM Role arn:{backend.partition}:iam::{backend.account_id}:role/"
+            f"{DMS_VPC_ROLE} is not configured properly."
+        )
 
 
 class LocalTasks:
@@ -395,6 +420,7 @@ def _patch_backend() -> None:
         return delete_instance(self, arn)
 
     def create_subnet_group_checked(self: Any, *args: Any, **kw: Any) -> Any:
+        _check_vpc_role(self)
         subnets = _check_subnets(self, list(kw.get("subnet_ids") or []))
         group = create_subnet_group(self, *args, **kw)
         group.reslab_subnets = subnets
