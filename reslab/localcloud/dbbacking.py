@@ -8,6 +8,11 @@ Each moto DB instance gets a real database:
   ``reslab.dburl`` takes it as ``postgresql://user:pw@/db?host=<Address>``.
 * ``db_url`` given (postgres or mysql URL): a per-instance database ``<instance id>`` (sanitised)
   on that server, dropped when the instance is deleted.
+* ``db_url`` = :data:`PRIVATE_MYSQL`: each instance its own private MariaDB with a binary log
+  (``binlog_server.BinlogServer``), as each RDS MySQL instance is its own server: ``DBName`` and
+  the master user are honoured, and a read replica's server really follows its source's (GTID
+  replication from the source's first binlog, read-only, ``log_slave_updates``), so it holds
+  what the primary wrote, moments later, and a DMS task can read its binlog (docs/dms.md).
 
 Either way a per-instance login role with a generated password is created; its credentials go
 into the instance's managed secret (never logged). The backing engine wins over the template's
@@ -33,7 +38,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reslab.checks.quoting import quote_mysql
 from reslab.dburl import DbTarget, connect, parse_db_url
@@ -41,7 +46,22 @@ from reslab.errors import LocalCloudError
 from reslab.localcloud.context import cloud_context
 from reslab.localcloud.serialise import released
 
+if TYPE_CHECKING:
+    from reslab.localcloud.binlog_server import BinlogServer
+
 _IDENT_RE = re.compile(r"[^a-z0-9_]")
+#: The ``db_url`` that gives every MySQL instance its own private binlog server.
+PRIVATE_MYSQL = "private-mysql"
+#: The database a private MySQL instance without ``DBName`` is reached in (RDS creates none).
+_NO_DBNAME = "mysql"
+#: What RDS gives a MySQL master user: no SUPER (so a read replica's read_only holds for it),
+#: but CREATE USER, the replication privileges and GRANT OPTION (the bootstrap makes the DMS user).
+_RDS_MASTER_PRIVILEGES = (
+    "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "
+    "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
+    "REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, "
+    "EVENT, TRIGGER"
+)
 #: What a stopped pgserver cluster keeps that belongs to that one server, not to a copy.
 _SERVER_FILES = ("postmaster.pid", "postmaster.opts", "log", ".handle_pids.json")
 
@@ -64,6 +84,7 @@ class _Backing:
     admin: DbTarget  # a superuser login on the same server (blocks/unblocks connections)
     server: Any = None  # pgserver.PostgresServer when embedded
     pgdata: Path | None = None
+    mysql_server: BinlogServer | None = None  # PRIVATE_MYSQL
 
 
 class DbBacking:
@@ -76,7 +97,8 @@ class DbBacking:
     """
 
     def __init__(self, db_url: str | None, state_dir: Path) -> None:
-        self.admin = parse_db_url(db_url) if db_url else None
+        self.private_mysql = db_url == PRIVATE_MYSQL
+        self.admin = parse_db_url(db_url) if db_url and not self.private_mysql else None
         self.root = state_dir / "rds"
         self._instances: dict[str, _Backing] = {}
         self._lock = threading.RLock()
@@ -90,6 +112,8 @@ class DbBacking:
 
     @property
     def engine(self) -> str:
+        if self.private_mysql:
+            return "mysql"
         return self.admin.engine if self.admin else "postgres"
 
     # -- public --------------------------------------------------------------------------------
@@ -112,7 +136,9 @@ class DbBacking:
             if known is not None:
                 return known.target
             login = (source.target.user, source.target.password) if source else None
-            if self.admin is None:
+            if self.private_mysql:
+                backing = self._private_mysql(instance_id, dbname, master_username, source)
+            elif self.admin is None:
                 backing = self._embedded(instance_id, dbname, master_username, login)
             else:
                 with self._provisioning:
@@ -131,6 +157,9 @@ class DbBacking:
         if backing is None:
             return
         with released():
+            if backing.mysql_server is not None:
+                backing.mysql_server.shutdown()
+                return
             if backing.server is not None:
                 with self._provisioning:
                     backing.server.cleanup()
@@ -142,6 +171,23 @@ class DbBacking:
                     b.target.user == backing.target.user for b in self._instances.values()
                 )
             self._drop_shared(backing.target, drop_login=not login_in_use)
+
+    def promote(self, instance_id: str) -> None:
+        """A read replica becomes a standalone, writable instance (its source is gone or it was
+        promoted); nothing for other backings, whose replicas never followed."""
+        with self._lock:
+            backing = self._instances.get(instance_id)
+        if backing is None or backing.mysql_server is None:
+            return
+        with released():
+            conn = connect(backing.admin)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("STOP SLAVE")
+                    cur.execute("RESET SLAVE ALL")
+                    cur.execute("SET GLOBAL read_only = 0")
+            finally:
+                conn.close()
 
     # -- outages (RebootDBInstance, StopDBInstance / StartDBInstance) ----------------------------
     def block(self, instance_id: str) -> None:
@@ -194,6 +240,8 @@ class DbBacking:
         conn = connect(admin)
         try:
             with conn.cursor() as cur:
+                if backing.mysql_server is not None:  # a replica keeps its own account state
+                    cur.execute("SET SESSION sql_log_bin = 0")
                 for host in ("%", "localhost"):
                     verb = "LOCK" if blocked else "UNLOCK"
                     cur.execute(f"ALTER USER %s@%s ACCOUNT {verb}", (target.user, host))
@@ -301,6 +349,55 @@ class DbBacking:
         subprocess.run(["cp", "-a", str(template), str(pgdata)], check=True)
         for name in _SERVER_FILES:
             (pgdata / name).unlink(missing_ok=True)
+
+    # -- a private MySQL server per instance (PRIVATE_MYSQL) --------------------------------------
+    def _private_mysql(
+        self,
+        instance_id: str,
+        dbname: str | None,
+        master_username: str | None,
+        source: _Backing | None,
+    ) -> _Backing:
+        """Start the instance's own server. A replica's follows ``source``'s and so receives its
+        master user, database and rows; a primary gets the master user (every privilege, with
+        GRANT OPTION: RDS's master user creates the DMS user) and ``dbname``."""
+        from reslab.localcloud.binlog_server import BinlogServer
+
+        server = BinlogServer(self.root / sanitise_identifier(instance_id)).start()
+        try:
+            admin = parse_db_url(server.admin_url())
+            if source is not None and source.mysql_server is not None:
+                server.follow(source.mysql_server)
+                target = replace(source.target, host="127.0.0.1", port=server.port)
+                return _Backing(target=target, admin=admin, mysql_server=server)
+            user = sanitise_identifier(master_username or "admin", 80)
+            password = generate_password()
+            name = sanitise_identifier(dbname, 64) if dbname else _NO_DBNAME
+            conn = connect(admin)
+            try:
+                with conn.cursor() as cur:
+                    if name != _NO_DBNAME:
+                        cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote_mysql(name)}")
+                    for host in ("%", "localhost"):
+                        cur.execute("CREATE USER %s@%s IDENTIFIED BY %s", (user, host, password))
+                        cur.execute(
+                            f"GRANT {_RDS_MASTER_PRIVILEGES} ON *.* TO %s@%s WITH GRANT OPTION",
+                            (user, host),
+                        )
+            finally:
+                conn.close()
+        except BaseException:
+            server.shutdown()
+            raise
+        target = DbTarget(
+            engine="mysql",
+            host="127.0.0.1",
+            port=server.port,
+            user=user,
+            password=password,
+            dbname=name,
+        )
+        return _Backing(target=target, admin=admin, mysql_server=server)
 
     # -- database on a shared server (db_url) ---------------------------------------------------
     def _shared(self, instance_id: str, login: tuple[str, str] | None) -> _Backing:

@@ -123,6 +123,7 @@ def _promote_replicas(backend: Any, primary: Any) -> None:
         if replica is not None:
             replica.is_replica = False
             replica.source_db_instance_identifier = None
+            dbbacking.backing().promote(replica.db_instance_identifier)
         primary.replicas.remove(ref)
 
 
