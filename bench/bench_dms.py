@@ -10,6 +10,11 @@ wal_level=logical), on the lab's ``hits`` table:
    row's lag = when the target committed it (the task's observer) - when the source committed
    it (the writer's clock after COMMIT). p50 and p99 over all rows; baseline: the writer's
    commit interval (BATCH / RATE), the spacing of the changes themselves.
+3. MySQL, the lab's path (docs/dms.md: the task reads the read replica): the rows are written on
+   a primary, a replica follows it (GTID, ``log_slave_updates``, ``BinlogServer.follow()``, as
+   ``dbbacking.PRIVATE_MYSQL`` runs an RDS read replica) and the task reads the replica's binlog.
+   Lag = primary COMMIT to target COMMIT, so it includes the replica's apply; baseline: the
+   direct lag of phase 2 in the same run (ratio = what the replica hop costs).
 
     .venv/bin/python -m bench.bench_dms          # alone (prints its table)
     .venv/bin/python -m bench dms                # with the others, once registered
@@ -86,6 +91,37 @@ def _databases(engine: str, stack: ExitStack) -> Iterator[tuple[DbTarget, DbTarg
     for db in dbs:
         _schema(db)
     yield dbs[0], dbs[1], dbs[2]
+
+
+@contextmanager
+def _replica_chain(stack: ExitStack) -> Iterator[tuple[DbTarget, DbTarget, DbTarget]]:
+    """MySQL primary (written), its following replica (read by the task), and the target."""
+    root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dms-replica-")))
+    primary = stack.enter_context(BinlogServer(root / "primary"))
+    replica = stack.enter_context(BinlogServer(root / "replica"))
+    target_server = stack.enter_context(BinlogServer(root / "target"))
+    replica.follow(primary)
+    source = parse_db_url(primary.create_database("bench_src"))
+    target = parse_db_url(target_server.create_database("bench_tgt"))
+    for db in (source, target):
+        _schema(db)
+    yield source, parse_db_url(replica.admin_url("bench_src")), target
+
+
+def _wait_for_rows(db: DbTarget, rows: int, timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        conn = connect(db)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM hits")
+                if cur.fetchone()[0] >= rows:
+                    return
+        finally:
+            conn.close()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the replica did not hold {rows} rows within {timeout_s:.0f} s")
+        time.sleep(0.2)
 
 
 def _fill(db: DbTarget, rows: int) -> None:
@@ -222,8 +258,48 @@ def measure(engine: str) -> list[BenchResult]:
     ]
 
 
+def measure_via_replica(direct: list[BenchResult]) -> list[BenchResult]:
+    """Phase 3: CDC lag from the primary through its replica to the target."""
+    with ExitStack() as stack:
+        source, replica, target = stack.enter_context(_replica_chain(stack))
+        _fill(source, ROWS)
+        _wait_for_rows(replica, ROWS)
+        meter = _LagMeter()
+        task = ReplicationTask(
+            "bench-mysql-via-replica",
+            replica,
+            target,
+            parse_table_mappings(schema_mappings(replica.dbname, ("hits",))),
+            settings=TaskSettings(prep_mode="TRUNCATE_BEFORE_LOAD", commit_rate=COMMIT_RATE),
+            target_schema=target.dbname,
+            observer=meter.observe,
+        )
+        task.start()
+        task.wait_until_loaded(600)
+        meter.write_steadily(source, ROWS)
+        _wait_for_rows(replica, 2 * ROWS)
+        task.wait_until_caught_up(600)
+        task.stop()
+        task.delete()
+        lags_ms = [lag * 1000 for lag in meter.lags()]
+        if len(lags_ms) != ROWS:
+            raise RuntimeError(f"via replica: {len(lags_ms)} of {ROWS} changes observed")
+    by_name = {r.name: r.value for r in direct}
+    return [
+        BenchResult(
+            f"dms_mysql_via_replica_cdc_lag_{label}",
+            _percentile(lags_ms, fraction),
+            "ms",
+            f"direct from the source (p{label[1:]}, same run)",
+            by_name[f"dms_mysql_cdc_lag_{label}"],
+        )
+        for label, fraction in (("p50", 0.50), ("p99", 0.99))
+    ]
+
+
 def run() -> list[BenchResult]:
-    return [result for engine in ("mysql", "postgres") for result in measure(engine)]
+    mysql = measure("mysql")
+    return [*mysql, *measure_via_replica(mysql), *measure("postgres")]
 
 
 if __name__ == "__main__":
