@@ -15,7 +15,9 @@ from reslab.errors import LocalCloudError
 def up(
     port: int = typer.Option(0, help="TCP port on 127.0.0.1 (0 picks a free one)."),
     db_url: str | None = typer.Option(
-        None, help="Back RDS instances with databases on this server (postgres/mysql URL)."
+        None,
+        help="Back RDS instances with databases on this server (postgres/mysql URL), or "
+        "'private-mysql': each MySQL instance its own binlog server, replicas that follow.",
     ),
     state_dir: Path | None = typer.Option(
         None, help="Keep embedded databases and web-app logs here (default: a temp dir)."
