@@ -23,6 +23,7 @@ from tests.dms.writer import write_hits
 from tests.localcloud.instances import create_instance
 from tests.templates.test_lint import run_checkov
 from webapp.schema import statements
+from webapp.schema.dms_target import prepare_dms_target
 from webapp.schema.dms_user import create_dms_user
 
 TEMPLATE = "dms.yaml"
@@ -188,15 +189,14 @@ def test_the_stack_replicates_the_replica_into_its_target(local_cloud, servers):
 
 
 def _prepare_target(cloud: Any, server: BinlogServer, outputs: dict, dbname: str) -> DbTarget:
-    """The target preparation step: the lab's schema and the DMS target user from its secret."""
+    """The target preparation step (``webapp.schema.dms_target``): the lab's schema and the DMS
+    target user from its secret, as the target's admin (here the server's root: a shared-server
+    backing gives the instance's master user its own database only)."""
     sm = _client(cloud, "secretsmanager")
     secret = json.loads(
         sm.get_secret_value(SecretId=outputs["TargetUserSecretArn"])["SecretString"]
     )
     assert {"username", "password", "host", "port"} <= set(secret)
-    admin = parse_db_url(server.create_database(dbname))
-    with connect(admin) as conn, conn.cursor() as cur:
-        for statement in statements(lab_schema("mysql")):
-            cur.execute(statement)
-        create_dms_user(conn, "target", secret["username"], secret["password"], dbname)
-    return admin
+    admin = parse_db_url(server.admin_url())
+    prepare_dms_target(admin, dbname, secret, connect)
+    return admin.with_dbname(dbname)

@@ -88,3 +88,35 @@ def test_the_sql_holds_no_name_or_password_and_unknown_roles_are_refused():
         assert "@dms_password = NULL" in sql
     with pytest.raises(ValueError, match="role"):
         dms_user_sql("admin")  # type: ignore[arg-type]
+
+
+def test_target_preparation_makes_the_schema_and_the_user_and_can_run_again(binlog_server):
+    """``webapp.schema.dms_target``: a fresh database gets the lab's schema (its index too) and
+    the DMS target user from the secret; a rerun keeps the rows and takes a rotated password."""
+    from reslab.dburl import parse_db_url
+    from webapp.schema.dms_target import prepare_dms_target
+
+    admin = parse_db_url(binlog_server.admin_url())
+    database, user = f"prep_{uuid.uuid4().hex[:8]}", f"dms_t_{uuid.uuid4().hex[:6]}"
+    secret = {"username": user, "password": "p'w\\" + secrets.token_urlsafe(12)}
+    try:
+        prepare_dms_target(admin, database, secret, connect)
+        as_target = replace(admin, dbname=database, user=user, password=secret["password"])
+        with connect(as_target) as conn:
+            write_hits(conn, 3)
+        rotated = {**secret, "password": secrets.token_urlsafe(16)}
+        prepare_dms_target(admin, database, rotated, connect)
+        rotated_login = replace(as_target, password=rotated["password"])
+        with connect(rotated_login) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM hits")
+            assert cur.fetchone()[0] == 3  # the rerun kept the rows
+            cur.execute("SHOW INDEX FROM hits WHERE Key_name = 'hits_hit_time_idx'")
+            assert cur.fetchall()
+        with pytest.raises(pymysql.err.OperationalError, match="denied"):
+            connect(as_target).close()  # the old password no longer works
+        with pytest.raises(ValueError, match="not a database name"):
+            prepare_dms_target(admin, "x`; DROP DATABASE mysql; --", secret, connect)
+    finally:
+        with connect(admin) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+            cur.execute("DROP USER IF EXISTS %s@'%%', %s@'localhost'", (user, user))
