@@ -56,7 +56,7 @@ PRIVATE_MYSQL = "private-mysql"
 _NO_DBNAME = "mysql"
 #: What RDS gives a MySQL master user: no SUPER (so a read replica's read_only holds for it),
 #: but CREATE USER, the replication privileges and GRANT OPTION (the bootstrap makes the DMS user).
-_RDS_MASTER_PRIVILEGES = (
+RDS_MASTER_PRIVILEGES = (
     "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "
     "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
     "REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, "
@@ -381,7 +381,7 @@ class DbBacking:
                     for host in ("%", "localhost"):
                         cur.execute("CREATE USER %s@%s IDENTIFIED BY %s", (user, host, password))
                         cur.execute(
-                            f"GRANT {_RDS_MASTER_PRIVILEGES} ON *.* TO %s@%s WITH GRANT OPTION",
+                            f"GRANT {RDS_MASTER_PRIVILEGES} ON *.* TO %s@%s WITH GRANT OPTION",
                             (user, host),
                         )
             finally:

@@ -8,7 +8,8 @@ instance's fresh backing database:
   ``<state_dir>/rds-snapshots/<hash>.dump`` (binaries matching the server's major version:
   ``/usr/lib/postgresql/<major>/bin`` or pgserver's bundled ones); MySQL/MariaDB: a database
   ``snap_<hash>`` on the same server filled with ``SHOW CREATE TABLE`` + ``INSERT ... SELECT``
-  per base table;
+  per base table; on ``private-mysql`` servers (one per instance, gone with it) a
+  ``mariadb-dump`` file, like PostgreSQL's;
 * restore: exactly that data into the new instance's backing database, owned by the SOURCE's
   login (as on AWS, a restored instance keeps the snapshot's master user and password);
 * forget: deleting a snapshot deletes the copy.
@@ -37,8 +38,8 @@ _PG_LOCATIONS = ("/usr/lib/postgresql/{major}/bin", "/usr/local/pgsql-{major}/bi
 
 @dataclass(frozen=True)
 class Capture:
-    engine: str  # "postgres" | "mysql" | "empty"
-    location: str  # dump file (postgres) or snapshot database name (mysql)
+    engine: str  # "postgres" | "mysql" | "mysql-dump" | "empty"
+    location: str  # dump file (postgres, mysql-dump) or snapshot database name (mysql)
     owner: DbTarget | None  # the source's login: the restored data belongs to it
     admin: DbTarget | None = None  # the server's admin login (mysql: holds the snapshot DB)
 
@@ -111,6 +112,57 @@ def _mysql_copy(admin: DbTarget, source_db: str, target_db: str, create: bool) -
         conn.close()
 
 
+def _private_root(target: DbTarget) -> DbTarget:
+    """Root of the instance's own ``private-mysql`` server (loopback, no password)."""
+    return DbTarget("mysql", "127.0.0.1", target.port, "root", "", target.dbname)
+
+
+def _mysql_dump(root: DbTarget, database: str, path: Path) -> None:
+    argv = [
+        "mariadb-dump",
+        f"--host={root.host}",
+        f"--port={root.port}",
+        f"--user={root.user}",
+        "--single-transaction",
+        "--skip-lock-tables",
+        f"--result-file={path}",
+        database,
+    ]
+    _run(argv, dict(os.environ), "mariadb-dump")
+
+
+def _mysql_load(root: DbTarget, path: Path, database: str, owner: DbTarget | None) -> None:
+    """The dump into ``database`` of the new instance's server; the snapshot's master login
+    (``owner``, with its password) made there too, as a restored RDS instance keeps it."""
+    conn = connect(root.with_dbname("mysql"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote_mysql(database)}")
+            if owner is not None:
+                for host in ("%", "localhost"):
+                    cur.execute(
+                        "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s",
+                        (owner.user, host, owner.password),
+                    )
+                    cur.execute(
+                        "ALTER USER %s@%s IDENTIFIED BY %s", (owner.user, host, owner.password)
+                    )
+                    cur.execute(
+                        f"GRANT {dbbacking.RDS_MASTER_PRIVILEGES} ON *.* TO %s@%s "
+                        "WITH GRANT OPTION",
+                        (owner.user, host),
+                    )
+    finally:
+        conn.close()
+    argv = ["mariadb", f"--host={root.host}", f"--port={root.port}", f"--user={root.user}"]
+    with open(path, "rb") as dump:
+        proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [*argv, database], stdin=dump, capture_output=True, timeout=300, check=False
+        )
+    if proc.returncode != 0:
+        raise LocalCloudError(f"mariadb (load) failed: {proc.stderr.decode()[-500:]}")
+
+
 class SnapshotStore:
     """The data copies behind moto's DB snapshots (one per region + snapshot id).
 
@@ -151,6 +203,11 @@ class SnapshotStore:
             argv = [_pg_bin(source, "pg_dump"), "-Fc", "--no-owner", "--no-privileges"]
             _run([*argv, *_pg_args(source), "--file", str(path)], _pg_env(source), "pg_dump")
             capture = Capture("postgres", str(path), source)
+        elif dbbacking.backing().private_mysql:
+            path = self.root / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".sql")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _mysql_dump(_private_root(source), source.dbname, path)
+            capture = Capture("mysql-dump", str(path), source)
         else:
             admin = _admin()
             snap_db = "snap_" + hashlib.sha256(key.encode()).hexdigest()[:20]
@@ -173,6 +230,8 @@ class SnapshotStore:
         owner = capture.owner
         if capture.engine == "postgres":
             _pg_restore(capture, target)
+        elif capture.engine == "mysql-dump":
+            _mysql_load(_private_root(target), Path(capture.location), target.dbname, owner)
         else:
             admin = capture.admin or _admin()
             _mysql_copy(admin, capture.location, target.dbname, create=False)
@@ -186,7 +245,7 @@ class SnapshotStore:
             still_used = capture is not None and capture in self._captures.values()
         if capture is None or still_used:
             return
-        if capture.engine == "postgres":
+        if capture.engine in ("postgres", "mysql-dump"):
             Path(capture.location).unlink(missing_ok=True)
         elif capture.engine == "mysql":
             _drop_mysql_db(capture.admin or _admin(), capture.location)

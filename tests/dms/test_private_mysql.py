@@ -5,6 +5,7 @@ two-region DMS lab needs (the task reads the replica's binary log)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pymysql
@@ -78,3 +79,41 @@ def test_a_read_replica_follows_its_primary_and_is_read_only_until_promoted(
             write_hits(conn, 1)
         assert _count(on_replica) == 58
         west.delete_db_instance(DBInstanceIdentifier=f"{name}-r", SkipFinalSnapshot=True)
+
+
+def test_a_snapshot_of_a_private_server_restores_into_another_with_the_master_login(
+    local_cloud: Any,
+) -> None:
+    """The database stack's final snapshot and the restore check work on these servers too: the
+    snapshot is a dump (the source's server goes with its instance), the copy keeps the
+    snapshot's master user and password, as on AWS."""
+    rds = local_cloud.client("rds", PRIMARY_REGION)
+    name = unique_prefix("privsnap")
+    with dbbacking.switch_backing(dbbacking.PRIVATE_MYSQL):
+        source_db = create_instance(rds, f"{name}-s", "mysql", "admin", DBName="resiliency")
+        secret = source_db["MasterUserSecret"]["SecretArn"]
+        source = _login(local_cloud, source_db, secret)
+        with connect(source) as conn, conn.cursor() as cur:
+            for statement in statements(lab_schema("mysql")):
+                cur.execute(statement)
+        with connect(source) as conn:
+            write_hits(conn, 12)
+        # deleted with a final snapshot: the data outlives the instance's server
+        rds.delete_db_instance(
+            DBInstanceIdentifier=f"{name}-s", FinalDBSnapshotIdentifier=f"{name}-final"
+        )
+        rds.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier=f"{name}-c",
+            DBSnapshotIdentifier=f"{name}-final",
+            DBInstanceClass="db.t3.micro",
+        )
+        [copy] = rds.describe_db_instances(DBInstanceIdentifier=f"{name}-c")["DBInstances"]
+        # the snapshot's master user and password (the source's secret went with it)
+        on_copy = replace(source, host=copy["Endpoint"]["Address"], port=copy["Endpoint"]["Port"])
+        assert on_copy.port != source.port
+        assert _count(on_copy) == 12
+        with connect(on_copy) as conn, conn.cursor() as cur:
+            cur.execute("SHOW INDEX FROM hits WHERE Key_name = 'hits_hit_time_idx'")
+            assert cur.fetchall()  # the schema came whole
+        rds.delete_db_instance(DBInstanceIdentifier=f"{name}-c", SkipFinalSnapshot=True)
+        rds.delete_db_snapshot(DBSnapshotIdentifier=f"{name}-final")
