@@ -97,10 +97,15 @@ class DmsStack:
 
 @contextmanager
 def dms_stack(
-    cloud: Any, servers: tuple[BinlogServer, BinlogServer], name: str, rows: int
+    cloud: Any,
+    servers: tuple[BinlogServer, BinlogServer],
+    name: str,
+    rows: int,
+    prepare_target: bool = True,
 ) -> Iterator[DmsStack]:
     """Source instance (``rows`` hits, the DMS user from a secret) on the first server, the
-    stack ``name`` and its prepared target on the second; the stack is left to the caller."""
+    stack ``name`` and its target on the second, prepared unless ``prepare_target`` is false
+    (no lab schema, no ``dms_target`` user); the stack is left to the caller."""
     from reslab.localcloud.compat import dms
     from reslab.localcloud.compat.cloudformation import dynamic_refs
 
@@ -148,7 +153,11 @@ def dms_stack(
             stack = wait_for_stack(cfn, name)
             assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
             outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-            target = _prepare_target(cloud, secondary, outputs, source.dbname)
+            target = (
+                _prepare_target(cloud, secondary, outputs, source.dbname)
+                if prepare_target
+                else parse_db_url(secondary.admin_url(source.dbname))
+            )
             yield DmsStack(stack, outputs, source, target)
 
 

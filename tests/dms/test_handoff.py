@@ -19,6 +19,7 @@ from reslab.event import local_event, validate_event
 from reslab.localcloud.binlog_server import BinlogServer
 from reslab.localcloud.testing import unique_prefix
 from reslab_lambda import cfn, replication
+from reslab_lambda.errors import ReplicationFailed
 from tests.dms.test_dms_api import REGION, _client, _wait
 from tests.dms.test_dms_template import dms_stack, hits_statistics
 from tests.dms.writer import scalar, write_hits
@@ -74,6 +75,41 @@ def test_the_handoff_starts_the_task_waits_for_the_full_load_and_stops_it_before
         )["ReplicationTasks"]
         assert described["Status"] == "stopped"
         assert cfn.status_of("dms", event, "delete")["status"] == replication.STOPPED
+        assert cfn.start_delete("dms", event)["status"] in ("DELETE_IN_PROGRESS", cfn.GONE)
+        _wait(
+            lambda: cfn.status_of("dms", event, "delete")["status"] == cfn.GONE,
+            "the stack's deletion",
+        )
+
+
+def _replication_failure(event: dict[str, Any]) -> str | None:
+    """The ReplicationFailed message of the create handoff's next status, None while it waits."""
+    try:
+        cfn.status_of("dms", event, "create")
+    except ReplicationFailed as exc:
+        return str(exc)
+    return None
+
+
+def test_an_unprepared_target_ends_the_deploy_with_replication_failed_and_a_hint(
+    local_cloud: Any, servers: tuple[BinlogServer, BinlogServer], aws_env: None
+) -> None:
+    """What a lab without the target preparation step meets (on AWS today, docs/dms.md): the
+    task cannot log in as dms_target, and the deploy says so and where to look."""
+    prefix = unique_prefix("unprep").replace("-", "").capitalize()
+    event = validate_event(
+        local_event(
+            prefix.lower(),
+            {"stack_prefix": prefix, "secondary_region_name": REGION, "engine": "mysql",
+             "dms": True},
+        )
+    )  # fmt: skip
+    with dms_stack(local_cloud, servers, f"{prefix}Dms", 5, prepare_target=False):
+        assert cfn.status_of("dms", event, "create")["status"] == replication.FULL_LOAD
+        message = _wait(lambda: _replication_failure(event), "the task's failure")
+        assert "failed: " in message and "denied" in message.lower()  # DMS's own reason
+        assert "docs/dms.md#target-preparation" in message
+        # the teardown deletes the stack of a failed task without stopping anything
         assert cfn.start_delete("dms", event)["status"] in ("DELETE_IN_PROGRESS", cfn.GONE)
         _wait(
             lambda: cfn.status_of("dms", event, "delete")["status"] == cfn.GONE,

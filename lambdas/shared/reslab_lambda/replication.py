@@ -61,10 +61,10 @@ def after_create(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> str:
         raise ReplicationFailed(f"stack {stack['StackName']} ({spec.key}): task {arn} not found")
     status = task["Status"]
     if status == "failed":
+        reason = task.get("LastFailureMessage") or task.get("StopReason") or "no reason given"
         raise ReplicationFailed(
             f"replication task {task['ReplicationTaskIdentifier']} of stack "
-            f"{stack['StackName']} ({spec.key}, {region}) failed: "
-            f"{task.get('LastFailureMessage') or task.get('StopReason') or 'no reason given'}"
+            f"{stack['StackName']} ({spec.key}, {region}) failed: {reason}{_hint(reason)}"
         )
     if status in ("ready", "stopped"):  # never started / stopped by an earlier teardown
         dms.start_replication_task(
@@ -78,6 +78,16 @@ def after_create(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> str:
     if status == "running" and stats.get("FullLoadProgressPercent") == 100:
         return str(stack["StackStatus"])
     return FULL_LOAD
+
+
+def _hint(reason: str) -> str:
+    """Where to look when DMS could not log in: the DMS users come from their secrets."""
+    if "denied" not in reason.lower():
+        return ""
+    return (
+        " -- a DMS user was refused: the source user is made by the web tier's bootstrap, the "
+        "target user and schema by the target preparation (docs/dms.md#target-preparation)"
+    )
 
 
 def before_delete(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> str | None:
