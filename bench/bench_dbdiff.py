@@ -15,6 +15,16 @@ Baselines, each on the same two databases:
 * ``reladiff -c %``: reladiff 0.6 for each table (``-k id -c %``), in its own virtualenv under
   build/bench (installed from PyPI on first use).
 
+Floors, timed in the same turns (this process, connections opened inside the timing, no
+program start-up): what any faithful comparison must at least pay on these servers.
+
+* ``read floor``: every value of each side's tables read once, both sides at once, with the
+  cheapest read of a value the engine has (the sum of ``pg_column_size`` / ``LENGTH`` of
+  every column: no text conversion, no hashing), the least a comparison of every value does;
+* ``read + integrity floor``: the same, and the target's integrity check (amcheck / CHECK
+  TABLE, exactly as db-diff runs it) on a third connection, all at once;
+* ``integrity check alone``: the target's integrity check on its own.
+
 Also: ``db-diff --workers 2`` against the default, and the command's start-up
 (``reslab db-diff --help``) against assembling the whole CLI.
 
@@ -28,12 +38,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.bench_checks import interleaved_medians
 from bench.dbdiff_data import TABLES, ensure_pair, execute
 from bench.result import BenchResult
-from reslab.dburl import parse_db_url
+from reslab.checks.engines import DIALECTS
+from reslab.checks.quoting import quote_ident
+from reslab.dburl import connect, parse_db_url
 
 ROOT = Path(__file__).resolve().parents[1]
 RESLAB = ROOT / ".venv" / "bin" / "reslab"
@@ -124,12 +137,60 @@ def reladiff(binary: Path, source: str, target: str) -> None:
         )
 
 
-def assert_detects_a_change(source: str, target: str) -> None:
-    """db-diff must exit 1 naming ``hits`` after one value changed in the target's middle."""
+#: The cheapest expression that reads a value (no text conversion, no hashing): its stored size.
+VALUE_SIZE = {"postgres": "pg_column_size({column})", "mysql": "LENGTH({column})"}
+_COLUMNS_SQL = (
+    "SELECT column_name FROM information_schema.columns"
+    " WHERE table_schema = {schema} AND table_name = %s ORDER BY ordinal_position"
+)
+
+
+def value_read(engine: str, url: str) -> None:
+    """Every value of every row of each table read once (summed sizes), one statement each."""
+    schema = "current_schema()" if engine == "postgres" else "DATABASE()"
+    with connect(url, autocommit=True) as conn, conn.cursor() as cur:
+        if engine == "postgres":
+            cur.execute("SET max_parallel_workers_per_gather = 0")  # one process per side
+        for table in TABLES:
+            cur.execute(_COLUMNS_SQL.format(schema=schema), (table,))
+            columns = [quote_ident(engine, str(name)) for (name,) in cur.fetchall()]
+            sizes = " + ".join(
+                f"coalesce({VALUE_SIZE[engine].format(column=c)}, 0)" for c in columns
+            )
+            cur.execute(f"SELECT count(*), sum({sizes}) FROM {quote_ident(engine, table)}")  # noqa: S608
+            cur.fetchall()
+
+
+def integrity_check(engine: str, url: str) -> None:
+    with connect(url, autocommit=True) as conn:
+        result = DIALECTS[engine].consistency(conn)
+    if result.status != "pass":
+        raise RuntimeError(f"integrity check did not pass: {result}")
+
+
+def floor(engine: str, source: str, target: str, *, check: bool) -> None:
+    """Both value reads (and the target's integrity check) at once, each on its own connection."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        running = [pool.submit(value_read, engine, url) for url in (source, target)]
+        if check:
+            running.append(pool.submit(integrity_check, engine, target))
+        for future in running:
+            future.result()
+
+
+def assert_detects_a_change(binary: Path, source: str, target: str) -> None:
+    """After one value changed in the target's middle, db-diff must exit 1 naming ``hits``,
+    and reladiff must list the changed row (so its timed runs compare every column too)."""
     original = execute(target, "SELECT user_agent FROM hits WHERE id = 500000")[0][0]
     execute(target, PROBE["change"])
     try:
         result = db_diff(source, target)
+        rows = subprocess.run(
+            [str(binary), source, "hits", target, "hits", "-k", "id", "-c", "%"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         engine = parse_db_url(target).engine
         literal = "'" + str(original).replace("'", "''") + "'"
@@ -138,6 +199,9 @@ def assert_detects_a_change(source: str, target: str) -> None:
             execute(target, "VACUUM hits")
     if result.returncode != 1 or "data.checksum[hits]" not in result.stdout:
         raise RuntimeError(f"db-diff missed a changed value: {result.stdout}{result.stderr}")
+    listed = [line for line in rows.splitlines() if "500000" in line]
+    if len(listed) != 2:  # the row as in the source (-) and as in the target (+)
+        raise RuntimeError(f"reladiff missed a changed value: {rows}")
 
 
 def startup() -> BenchResult:
@@ -166,7 +230,7 @@ def run() -> list[BenchResult]:
     binary = reladiff_bin()
     for engine in ("postgres", "mysql"):
         source, target = ensure_pair(engine)
-        assert_detects_a_change(source, target)
+        assert_detects_a_change(binary, source, target)
         matching(source, target)  # warm-up; also proves the pair is identical
         actions: dict[str, Callable[[], object]] = {
             "db-diff": lambda s=source, t=target: matching(s, t),
@@ -176,6 +240,11 @@ def run() -> list[BenchResult]:
             ),
             "reladiff": lambda s=source, t=target: reladiff(binary, s, t),
         }
+        actions["read floor"] = lambda e=engine, s=source, t=target: floor(e, s, t, check=False)
+        actions["read + integrity floor"] = lambda e=engine, s=source, t=target: floor(
+            e, s, t, check=True
+        )
+        actions["integrity check alone"] = lambda e=engine, t=target: integrity_check(e, t)
         # two server processes per table and side (PostgreSQL: parallel query; MySQL: ranges)
         actions["db-diff --workers 2"] = lambda s=source, t=target: matching(s, t, "--workers", "2")
         medians = interleaved_medians(actions)
@@ -198,6 +267,20 @@ def run() -> list[BenchResult]:
             BenchResult(
                 f"dbdiff.{engine}.vs_reladiff", took, "s", "reladiff 0.6 -c %", medians["reladiff"]
             ),
+        ]
+        results += [
+            BenchResult(
+                f"dbdiff.{engine}.{name}",
+                medians[action],
+                "s",
+                f"{dumper} pair | sha256sum",
+                medians["dump pair"],
+            )
+            for name, action in (
+                ("read_floor", "read floor"),
+                ("read_integrity_floor", "read + integrity floor"),
+                ("integrity_alone", "integrity check alone"),
+            )
         ]
         results.append(
             BenchResult(
