@@ -153,14 +153,16 @@ def _resources_of_type(stack: Any, cfn_type: str) -> list[Any]:
 
 
 def launch_of(stack: Any) -> Launch | None:
-    """The stack's Auto Scaling group's first instance, launched from its template's version;
-    None without a group, instances or user data."""
+    """The stack's Auto Scaling group's first instance, launched from its launch template's
+    latest version; None without a group, instances or user data."""
     for asg in _resources_of_type(stack, ASG_TYPE):
         template = getattr(asg, "ec2_launch_template", None)
         instances = [state.instance for state in getattr(asg, "instance_states", [])]
         if template is None or not instances:
             continue
-        data = template.get_version(getattr(asg, "launch_template_version", None)).data
+        # web.yaml's group follows LatestVersionNumber: an update's new version is the one
+        # launched (moto keeps the group's version as it was resolved at creation).
+        data = template.latest_version().data
         user_data = data.get("UserData")
         if not user_data:
             continue
