@@ -30,7 +30,7 @@ UNIT = "webapp.service"
 #: The user data's own bound (its 6 fetch attempts, the schema wait, the app's start).
 USER_DATA_TIMEOUT_S = 300.0
 #: After the user data: how long the app has to answer its health check.
-HEALTH_TIMEOUT_S = 30.0
+HEALTH_TIMEOUT_S = 60.0
 TAIL_LINES = 12
 
 
@@ -167,7 +167,7 @@ def _wait_healthy(instance: Instance) -> None:
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
                 if response.status == 200:
                     instance.healthy = True
                     return
