@@ -28,7 +28,7 @@ class MetadataService:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="reslab-imds", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="reslab-imds", daemon=True
         )
 
     @property
