@@ -52,7 +52,7 @@ def _timed(args: list[str]) -> float:
 def direct_deploy() -> None:
     """Baseline process: the five stacks created in order by the Lambda code, no state machine."""
     from reslab.event import local_event, validate_event
-    from reslab.installer.install import ensure_bucket, upload_templates
+    from reslab.installer.install import ensure_bucket, upload_boot, upload_templates
     from reslab.localcloud import LocalCloud
     from reslab_lambda import cfn
     from reslab_lambda.stacks import stack_table
@@ -67,6 +67,10 @@ def direct_deploy() -> None:
         s3 = cloud.client("s3", event["cfn_region"])
         ensure_bucket(s3, event["cfn_bucket"], event["cfn_region"], event["workshop"])
         upload_templates(s3, event)
+        # what the web instances' user data fetches (the install's upload, as on the real path)
+        boot = cloud.client("s3", event["region_name"])
+        ensure_bucket(boot, event["boot_bucket"], event["region_name"], event["workshop"])
+        upload_boot(boot, event)
         handoff: dict[str, Any] = {}
         for spec in stack_table():
             entry = cfn.start_create(spec.key, event, handoff)

@@ -27,6 +27,7 @@ from reslab.errors import LocalCloudError
 from reslab.event import load_event, local_event, validate_event
 from reslab.installer.install import install
 from reslab.progress import BackupProgress, StackProgress, phase, stack_outputs
+from reslab.webhealth import WebHealth, unhealthy_error, web_health
 
 NO_LOCAL_CLOUD = (
     "no local cloud is running, so there is no local lab (a lab lives in the cloud that "
@@ -133,13 +134,31 @@ def run_machine(
     return outcome
 
 
-def print_summary(tgt: Target, event: dict[str, Any], console: Console) -> None:
+def print_summary(
+    tgt: Target, event: dict[str, Any], console: Console
+) -> dict[str, dict[str, str]]:
+    """The lab's address lines; returns the stacks' outputs."""
     outputs = stack_outputs(tgt.clients, validate_event(event))
     web, db = outputs.get("web", {}), outputs.get("database", {})
     console.print(f"website:  {web.get('WebsiteURL', '-')}")
     console.print(f"mode:     {web.get('WebAppMode', '-')} (switch: reslab mode fragile|resilient)")
     endpoint = f"{db['EndpointAddress']}:{db.get('EndpointPort', '')}" if db else "-"
     console.print(f"database: {endpoint}")
+    return outputs
+
+
+def report_web_health(
+    tgt: Target, event: dict[str, Any], web_outputs: dict[str, str], console: Console
+) -> WebHealth | None:
+    """The web tier's line; an unhealthy tier's instance log tail below it."""
+    health = web_health(tgt.clients, validate_event(event), web_outputs)
+    if health is not None:
+        console.print(f"web tier: {health.line()}", markup=False)
+        if health.log_tail:
+            console.print(f"  bootstrap log of {health.unhealthy[0]} (tail):", markup=False)
+            for line in health.log_tail.splitlines():
+                console.print(f"    {line}", markup=False, highlight=False)
+    return health
 
 
 def next_steps(local: bool, cloud_started_here: bool) -> list[str]:
@@ -174,13 +193,19 @@ def deploy(
     with target(is_local, db_url, time_scale) as tgt:
         outcome = run_machine(tgt, lab.name, event, "deploy", lab.as_json)
         summary = _stderr if lab.as_json else Console(soft_wrap=True)
-        print_summary(tgt, event, summary)
-        summary.print(f"backups:  {backup_verdict(outcome)}")
+        outputs = print_summary(tgt, event, summary)
+        health = None
         if outcome.status == "SUCCEEDED":
+            health = report_web_health(tgt, event, outputs.get("web", {}), summary)
+        summary.print(f"backups:  {backup_verdict(outcome)}")
+        broken = bool(health and health.unhealthy and not health.healthy)
+        if outcome.status == "SUCCEEDED" and not broken:
             summary.print("next:")
             for step in next_steps(tgt.local, tgt.started_here):
                 summary.print(f"  {step}", markup=False)
     outcome.raise_for_status()
+    if broken and health is not None:
+        raise unhealthy_error(health)
 
 
 def lab_event(lab: LabOptions) -> tuple[bool, dict[str, Any]]:

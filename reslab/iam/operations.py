@@ -114,6 +114,7 @@ OPERATIONS: tuple[Operation, ...] = (
     # --- Auto Scaling, CloudWatch, tagging API: no resource-level permissions --------------------
     op("autoscaling", "DescribeAutoScalingGroups"),
     op("cloudwatch", "GetMetricStatistics"),
+    op("elbv2", "DescribeTargetHealth"),  # reslab deploy: the web tier's health
     op(
         "resourcegroupstaggingapi",
         "GetResources",
@@ -206,6 +207,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     op("ec2", "ReleaseAddress", {"elastic-ip": Param("AllocationId")}),
     op("ec2", "TerminateInstances", {"instance": Param("InstanceIds[]")}),
+    op("ec2", "GetConsoleOutput", {"instance": Param("InstanceId")}),  # an unhealthy instance
     # --- FIS (reslab fis export --validate) ------------------------------------------------------
     op(
         "fis",

@@ -1,20 +1,22 @@
-"""The web tier, real: a web stack's load balancer serves the real web app on 127.0.0.1.
+"""The web tier, real: a web stack's instances run their user data; the load balancer serves them.
 
-When a CloudFormation stack containing an ``AWS::ElasticLoadBalancingV2::LoadBalancer`` has been
-created, ``python -m webapp.schema`` creates the table (as the EC2 bootstrap does), then
-``python -m webapp --port 0 --host 127.0.0.1`` starts with ``WEBAPP_DB_URL`` (the backing
-database, found through the stack's ``MasterUserSecretArn`` parameter, else its
-``EndpointAddress``), ``WEBAPP_INSTANCE_ID``/``WEBAPP_AZ`` of the first instance of the stack's
-Auto Scaling group, and the load balancer's DNSName becomes ``127.0.0.1:<port>`` -- so the
-stack output ``WebsiteURL`` (``http://${LoadBalancer.DNSName}/``) serves it. One app process per
-load balancer (not per instance). It stops when the stack is deleted or the cloud stops.
+When a CloudFormation stack containing an ``AWS::ElasticLoadBalancingV2::LoadBalancer`` and an
+Auto Scaling group has been created, the group's first instance boots (:mod:`.userdata`): the
+launch template's user data as CloudFormation rendered it runs under bash -- it fetches the
+bootstrap object from the boot bucket and runs it, which downloads ``webapp.tar.gz``, creates the
+table, places the website image and starts the web app (gunicorn, through the ``systemctl``
+shim) on the instance's port -- and the load balancer's DNSName becomes ``127.0.0.1:<port>``, so
+the stack output ``WebsiteURL`` (``http://${LoadBalancer.DNSName}/``) serves it. One booted
+instance per group stands for all of them (they would run the same user data): the group's other
+instances report its health and console output. It stops when the stack is deleted or the cloud
+stops.
 
-The stack's ``WebAppMode`` parameter becomes ``WEBAPP_MODE``, ``Workshop`` the page's lab name,
-and ``WebsiteBucketName``/``WebsiteImageKey`` the picture (``python -m webapp.image`` puts it in
-the bucket first, as the bootstrap does; the page links it with a URL presigned for this local
-cloud, so the browser reads it from the local S3 and ``reslab inject s3`` breaks it).
+A bootstrap that fails (a missing object, a wrong key, a denied read, a bad argument) leaves the
+instance unhealthy: nothing serves the port, ``DescribeTargetHealth`` says ``unhealthy`` and
+``GetConsoleOutput`` has the user data's output (``compat/instances.py``); the stack itself
+completes, as on AWS (CloudFormation does not wait for the instances' health).
 
-An update of the stack (``reslab mode resilient``) restarts the app with the new parameters on
+An update of the stack (``reslab mode resilient``) boots a new instance with the new user data on
 the same port, so ``WebsiteURL`` keeps working (on AWS the Auto Scaling group replaces its
 instances one by one).
 """
@@ -22,105 +24,93 @@ instances one by one).
 from __future__ import annotations
 
 import itertools
-import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reslab.dburl import DbTarget
 from reslab.errors import LocalCloudError
-from reslab.localcloud import dbbacking
 from reslab.localcloud.context import cloud_context
 from reslab.localcloud.serialise import released
+from reslab.localcloud.userdata.instance import Instance, LaunchSpec, boot
 
 LB_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
-START_TIMEOUT_S = 30.0
-_LISTENING = re.compile(r"listening on http://[^:\s]+:(\d+)")
 
 
 @dataclass
 class WebApp:
+    """A web stack's booted instance and what points at it."""
+
     stack_id: str
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
+    instance: Instance
+    #: Every instance of the group (the booted one first): they share its health and log.
+    instance_ids: tuple[str, ...]
+    target_group_arns: tuple[str, ...]
+
+    @property
+    def port(self) -> int:
+        return self.instance.port
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
+    @property
+    def log_path(self) -> Path:
+        return self.instance.console_log
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What a web stack asks of the tier: the instance to boot and who reports on it."""
+
+    spec: LaunchSpec
+    instance_ids: tuple[str, ...]
+    target_group_arns: tuple[str, ...]
+
 
 class WebTier:
-    """The web apps; starting or stopping one steps out of the request lock (child processes
-    that may call the local cloud, seconds of waiting)."""
+    """The booted instances; booting or stopping one steps out of the request lock (the user
+    data calls the local cloud, and takes seconds)."""
 
     def __init__(self, state_dir: Path) -> None:
-        self.log_dir = state_dir / "web"
+        self.root_dir = state_dir / "web"
         self.apps: dict[str, WebApp] = {}
-        #: Log file numbers: apps start concurrently, and two sharing a log would read each
-        #: other's "listening on" line.
+        #: Instance directories are numbered: an update boots the same instance id again.
         self._numbers = itertools.count()
 
-    def start(self, stack_id: str, env: dict[str, str]) -> WebApp:
+    def start(self, stack_id: str, launch: Launch, port: int = 0) -> WebApp:
         with released():
-            return self._start(stack_id, env)
+            return self._start(stack_id, launch, port)
 
-    def restart(self, stack_id: str, env: dict[str, str]) -> WebApp:
-        """The app of ``stack_id`` started again with ``env``, on the port it had."""
+    def restart(self, stack_id: str, launch: Launch) -> WebApp:
+        """The stack's instance replaced by one booted from ``launch``, on the port it had."""
         old = self.apps.pop(stack_id, None)
         with released():
-            if old is None:
-                return self._start(stack_id, env)
-            if old.process.poll() is None:
-                _terminate(old)
-            return self._start(stack_id, env, port=old.port)
+            if old is not None:
+                old.instance.stop()
+            return self._start(stack_id, launch, old.port if old else 0)
 
-    def _start(self, stack_id: str, env: dict[str, str], port: int = 0) -> WebApp:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_dir / f"{next(self._numbers)}-{int(time.time())}.log"
-        with open(log_path, "wb") as log:
-            # What bootstrap/bootstrap.sh does on EC2 before starting the app.
-            subprocess.run(
-                [sys.executable, "-m", "webapp.schema", "--wait", "30"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                timeout=60,
-                check=False,
-            )
-            if env.get("WEBAPP_IMAGE_BUCKET"):
-                subprocess.run(
-                    [sys.executable, "-m", "webapp.image"],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    timeout=60,
-                    check=False,
-                )
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "webapp", "--port", str(port), "--host", "127.0.0.1"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        app = WebApp(stack_id, proc, _wait_for_port(proc, log_path), log_path)
+    def _start(self, stack_id: str, launch: Launch, port: int) -> WebApp:
+        root = self.root_dir / f"{next(self._numbers)}-{launch.spec.instance_id}"
+        instance = boot(launch.spec, root, port or _free_port())
+        app = WebApp(stack_id, instance, launch.instance_ids, launch.target_group_arns)
         self.apps[stack_id] = app
         return app
 
+    def for_instance(self, instance_id: str) -> WebApp | None:
+        return next((a for a in self.apps.values() if instance_id in a.instance_ids), None)
+
+    def for_target_group(self, arn: str) -> WebApp | None:
+        return next((a for a in self.apps.values() if arn in a.target_group_arns), None)
+
     def stop(self, stack_id: str) -> None:
         app = self.apps.pop(stack_id, None)
-        if app is None or app.process.poll() is not None:
+        if app is None:
             return
         with released():
-            _terminate(app)
+            app.instance.stop()
 
     def reset(self) -> None:
         for stack_id in list(self.apps):
@@ -130,28 +120,10 @@ class WebTier:
         self.reset()
 
 
-def _terminate(app: WebApp) -> None:
-    os.killpg(app.process.pid, signal.SIGTERM)
-    try:
-        app.process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(app.process.pid, signal.SIGKILL)
-        app.process.wait()
-
-
-def _wait_for_port(proc: subprocess.Popen[bytes], log_path: Path) -> int:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        match = _LISTENING.search(log_path.read_text(errors="replace"))
-        if match:
-            return int(match.group(1))
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    if proc.poll() is None:
-        proc.kill()
-    tail = log_path.read_text(errors="replace")[-600:]
-    raise LocalCloudError(f"the web app did not start (see {log_path}): {tail}")
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def tier() -> WebTier:
@@ -159,6 +131,14 @@ def tier() -> WebTier:
     if state_dir is None:
         raise LocalCloudError("the local cloud is not running")
     return cloud_context.service("web", lambda: WebTier(state_dir))
+
+
+def running_tier() -> WebTier | None:
+    """The web tier if the cloud has one (for the read-only patches: no tier is created)."""
+    if cloud_context.state_dir is None:
+        return None
+    service = cloud_context.services.get("web")
+    return service if isinstance(service, WebTier) else None
 
 
 # -- stack hooks -------------------------------------------------------------------------------
@@ -172,70 +152,37 @@ def _resources_of_type(stack: Any, cfn_type: str) -> list[Any]:
     return out
 
 
-def _db_target(stack: Any) -> DbTarget | None:
-    params = stack.resource_map.resolved_parameters
-    secret_arn = params.get("MasterUserSecretArn")
-    if secret_arn:
-        from moto.secretsmanager.models import secretsmanager_backends
-
-        region = secret_arn.split(":")[3]
-        backend = secretsmanager_backends[stack.account_id][region]
-        doc = json.loads(backend.get_secret_value(secret_arn, None, None)["SecretString"])
-        if {"engine", "host", "port", "dbname"} <= doc.keys():
-            socket = doc["host"] if str(doc["host"]).startswith("/") else None
-            return DbTarget(
-                engine=doc["engine"],
-                host=doc["host"],
-                port=int(doc["port"]),
-                user=doc["username"],
-                password=doc["password"],
-                dbname=doc["dbname"],
-                socket_dir=socket,
-            )
-    address = params.get("EndpointAddress")
-    store = dbbacking.backing()
-    for instance_id in list(store._instances):
-        target = store.target_for(instance_id)
-        if target is not None and address in (target.host, target.socket_dir):
-            return target
-    return None
-
-
-def _instance_env(stack: Any) -> dict[str, str]:
+def launch_of(stack: Any) -> Launch | None:
+    """The stack's Auto Scaling group's first instance, launched from its launch template's
+    latest version; None without a group, instances or user data."""
     for asg in _resources_of_type(stack, ASG_TYPE):
-        for state in getattr(asg, "instance_states", []):
-            inst = state.instance
-            return {"WEBAPP_INSTANCE_ID": inst.id, "WEBAPP_AZ": inst.availability_zone or ""}
-    return {"WEBAPP_INSTANCE_ID": "i-local", "WEBAPP_AZ": f"{stack.region_name}a"}
-
-
-def app_env(stack: Any) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WEBAPP_"))}
-    env.update(_instance_env(stack))
-    env.update(
-        {
-            "AWS_ENDPOINT_URL": cloud_context.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
-            "AWS_REGION": stack.region_name,
-            "AWS_DEFAULT_REGION": stack.region_name,
-        }
-    )
-    target = _db_target(stack)
-    if target is not None:
-        env["WEBAPP_DB_URL"] = target.url()
-    params = stack.resource_map.resolved_parameters
-    image = params.get("WebsiteImageURL")
-    if image:
-        env["WEBAPP_IMAGE_URL"] = str(image)
-    if params.get("WebAppMode"):
-        env["WEBAPP_MODE"] = str(params["WebAppMode"])
-    if params.get("Workshop"):
-        env["WEBAPP_WORKSHOP"] = str(params["Workshop"])
-    if params.get("WebsiteBucketName") and params.get("WebsiteImageKey"):
-        env["WEBAPP_IMAGE_BUCKET"] = str(params["WebsiteBucketName"])
-        env["WEBAPP_IMAGE_KEY"] = str(params["WebsiteImageKey"])
-    return env
+        template = getattr(asg, "ec2_launch_template", None)
+        instances = [state.instance for state in getattr(asg, "instance_states", [])]
+        if template is None or not instances:
+            continue
+        # web.yaml's group follows LatestVersionNumber: an update's new version is the one
+        # launched (moto keeps the group's version as it was resolved at creation).
+        data = template.latest_version().data
+        user_data = data.get("UserData")
+        if not user_data:
+            continue
+        text = user_data.decode() if hasattr(user_data, "decode") else str(user_data)
+        first = instances[0]
+        spec = LaunchSpec(
+            instance_id=first.id,
+            availability_zone=first.availability_zone or f"{stack.region_name}a",
+            region=stack.region_name,
+            user_data=text,
+            profile_arn=(data.get("IamInstanceProfile") or {}).get("Arn"),
+            endpoint_url=cloud_context.endpoint_url,
+            time_scale=cloud_context.time_scale,
+        )
+        return Launch(
+            spec,
+            tuple(i.id for i in instances),
+            tuple(getattr(asg, "target_group_arns", None) or ()),
+        )
+    return None
 
 
 def _refresh_outputs(stack: Any) -> None:
@@ -249,17 +196,21 @@ def _refresh_outputs(stack: Any) -> None:
 
 def on_stack_created(stack: Any) -> None:
     lbs = _resources_of_type(stack, LB_TYPE)
-    if not lbs:
+    launch = launch_of(stack) if lbs else None
+    if launch is None:
         return
-    app = tier().start(stack.stack_id, app_env(stack))
+    app = tier().start(stack.stack_id, launch)
     for lb in lbs:
         lb.dns_name = f"127.0.0.1:{app.port}"
     _refresh_outputs(stack)
 
 
 def on_stack_updated(stack: Any) -> None:
-    if _resources_of_type(stack, LB_TYPE) and stack.stack_id in tier().apps:
-        tier().restart(stack.stack_id, app_env(stack))
+    if stack.stack_id not in tier().apps:
+        return
+    launch = launch_of(stack)
+    if launch is not None:
+        tier().restart(stack.stack_id, launch)
         _refresh_outputs(stack)
 
 

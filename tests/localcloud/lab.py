@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cfnlint.decode.cfn_yaml import loads
 
+from reslab.installer.install import ensure_bucket, upload_boot
 from reslab.localcloud.testing import wait_for_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,8 @@ def deploy(cloud, prefix: str, keys: list[str], regions: dict[str, str]) -> dict
             if value is not None:
                 params.append({"ParameterKey": name, "ParameterValue": value})
         region = regions[entry["region"]]
+        if entry["key"] == "web":
+            put_boot_objects(cloud, region)
         cfn = cloud.client("cloudformation", region)
         name = f"{prefix}{entry['suffix']}"
         cfn.create_stack(
@@ -54,6 +57,19 @@ def deploy(cloud, prefix: str, keys: list[str], regions: dict[str, str]) -> dict
         )
         out[entry["key"]] = {"name": name, "region": region, "stack": wait_for_stack(cfn, name)}
     return out
+
+
+def put_boot_objects(cloud, region: str) -> None:
+    """What the install uploads and the web instances' user data fetches (bootstrap.sh,
+    webapp.tar.gz) in the boot bucket of ``EVENT_VALUES``."""
+    s3 = cloud.client("s3", region)
+    ensure_bucket(s3, EVENT_VALUES["BootBucket"], region, EVENT_VALUES["Workshop"])
+    event = {
+        "boot_bucket": EVENT_VALUES["BootBucket"],
+        "boot_prefix": EVENT_VALUES["BootPrefix"],
+        "boot_object": EVENT_VALUES["BootObject"],
+    }
+    upload_boot(s3, event)
 
 
 def delete(cloud, deployed: dict[str, dict]) -> None:

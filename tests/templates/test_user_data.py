@@ -46,7 +46,8 @@ def render_user_data() -> str:
     data = load_template("web")["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
     template = data["UserData"]["Fn::Base64"]["Fn::Sub"]
     assert isinstance(template, str)
-    return re.sub(r"\$\{([^!}][^}]*)\}", lambda m: PARAMETERS[m.group(1)], template)
+    rendered = re.sub(r"\$\{([^!}][^}]*)\}", lambda m: PARAMETERS[m.group(1)], template)
+    return rendered.replace("${!", "${")  # Fn::Sub's literal: ${!Name} renders as ${Name}
 
 
 def test_user_data_is_valid_bash() -> None:
@@ -59,9 +60,10 @@ def test_user_data_fetches_and_runs_the_bootstrap(tmp_path: Path) -> None:
     (bin_dir / "aws").write_text(FAKE_AWS)
     (bin_dir / "aws").chmod(0o755)
     (tmp_path / "bootstrap.sh").write_text(FAKE_BOOTSTRAP)
-    script = render_user_data().replace("/opt/reslab", str(tmp_path / "opt"))
+    script = render_user_data()
     env = {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "BOOT_ROOT": str(tmp_path),  # the instance's root (unset on EC2: /opt/reslab)
         "FAKE_AWS_LOG": str(tmp_path / "aws.log"),
         "FAKE_BOOTSTRAP": str(tmp_path / "bootstrap.sh"),
         "FAKE_ENV_OUT": str(tmp_path / "env.out"),
@@ -69,7 +71,9 @@ def test_user_data_fetches_and_runs_the_bootstrap(tmp_path: Path) -> None:
     subprocess.run([shutil.which("bash") or "bash", "-c", script], env=env, check=True, timeout=30)
 
     calls = (tmp_path / "aws.log").read_text().splitlines()
-    assert calls == [f"s3 cp s3://boot-bucket/Reliability/bootstrap.sh {tmp_path}/opt/bootstrap.sh"]
+    assert calls == [
+        f"s3 cp s3://boot-bucket/Reliability/bootstrap.sh {tmp_path}/opt/reslab/bootstrap.sh"
+    ]
     seen = dict(line.split("=", 1) for line in (tmp_path / "env.out").read_text().splitlines())
     assert seen["WEBAPP_DB_SECRET_ARN"] == PARAMETERS["MasterUserSecretArn"]
     assert seen["WEBAPP_DB_HOST"] == PARAMETERS["EndpointAddress"]
@@ -88,17 +92,20 @@ def test_user_data_fetches_and_runs_the_bootstrap(tmp_path: Path) -> None:
 
 
 def test_user_data_fails_when_the_bootstrap_cannot_be_fetched(tmp_path: Path) -> None:
-    script = render_user_data().replace("/opt/reslab", str(tmp_path / "opt"))
-    script = script.replace("sleep 10", "sleep 0")  # keep the 6 attempts, not the waits
+    script = render_user_data().replace("sleep 10", "sleep 0")  # keep the 6 attempts, not the waits
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "aws").write_text('#!/bin/sh\necho "$@" >> "$FAKE_AWS_LOG"\nexit 1\n')
     (bin_dir / "aws").chmod(0o755)
-    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_AWS_LOG": str(tmp_path / "aws.log")}
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "FAKE_AWS_LOG": str(tmp_path / "aws.log"),
+        "BOOT_ROOT": str(tmp_path),
+    }
     result = subprocess.run(["bash", "-c", script], env=env, timeout=30)
     assert result.returncode == 1
     assert len((tmp_path / "aws.log").read_text().splitlines()) == 6
-    assert not (tmp_path / "opt" / "bootstrap.sh").exists()
+    assert not (tmp_path / "opt" / "reslab" / "bootstrap.sh").exists()
 
 
 def test_user_data_exports_what_the_bootstrap_reads() -> None:

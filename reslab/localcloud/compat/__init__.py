@@ -51,11 +51,12 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("33", "34", "35", "36", "37", "57"), "reslab.localcloud.compat.dms"),
     Patch(("38",), _CFN + "dynamic_refs"),
     Patch(("39",), _CFN + "conditional_exports"),
-    Patch(("18",), "reslab.localcloud.webtier"),
+    Patch(("18", "53"), "reslab.localcloud.webtier"),
     Patch(("25",), "reslab.localcloud.serialise"),
     Patch(("11b",), _CFN + "parameter_constraints"),
     Patch(("13b",), _CFN + "condition_tag"),
     Patch(("56",), "reslab.localcloud.compat.iam_managed"),
+    Patch(("54", "55"), "reslab.localcloud.compat.instances"),
 )
 
 
