@@ -55,6 +55,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("25",), "reslab.localcloud.serialise"),
     Patch(("11b",), _CFN + "parameter_constraints"),
     Patch(("13b",), _CFN + "condition_tag"),
+    Patch(("40",), "reslab.localcloud.compat.iam_enforce"),
+    Patch(("41",), "reslab.localcloud.compat.iam_sessions"),
 )
 
 
