@@ -173,7 +173,7 @@ class MotoState:
                 _default_document(iam.get_policy(boundary_arn)), f"boundary {boundary_arn}"
             )
         return PrincipalPolicies(
-            identity=tuple(_parsed(d, name) for name, d in docs),
+            identity=tuple(_parsed(_text(d), name) for name, d in docs),
             boundary=boundary,
             tags=_tag_list(getattr(entity, "tags", None)),
         )
@@ -306,6 +306,11 @@ class MotoState:
             "states": self._machine_tags,
             "iam": lambda arn, w: _tag_list(self._role(arn, w).tags) if ":role/" in arn else {},
         }
+
+
+def _text(document: Any) -> str:
+    """A policy document as text: moto keeps a CloudFormation role's inline policies as dicts."""
+    return document if isinstance(document, str) else json.dumps(document)
 
 
 def _default_document(policy: Any) -> str:

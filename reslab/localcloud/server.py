@@ -169,6 +169,19 @@ class LocalCloud:
         """A boto3 client bound to the local cloud (fake credentials)."""
         return client_for(self.endpoint_url, service, region)
 
+    @contextmanager
+    def enforcing_iam(self, enabled: bool = True) -> Iterator[LocalCloud]:
+        """``with cloud.enforcing_iam(): ...`` -- IAM enforced (or not) inside the block only
+        (tests sharing one cloud); the access log is kept."""
+        from reslab.localcloud.compat import iam_enforce
+
+        previous = iam_enforce.enforcement.enabled
+        iam_enforce.enforcement.enabled = enabled
+        try:
+            yield self
+        finally:
+            iam_enforce.enforcement.enabled = previous
+
     @property
     def access_log(self) -> Any:
         """Every IAM decision of this cloud (``reslab.iam.accesslog.AccessLog``)."""

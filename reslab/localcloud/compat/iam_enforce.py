@@ -120,10 +120,9 @@ def decide(
 
 
 def _api_params(response: Any, operation: str, url_params: dict[str, Any] | None = None) -> Any:
-    """The request's parameters as the API names them (moto's protocol parsers), read into a
+    """The request's parameters as the API names them (moto's protocol parsers, into plain
+    dicts: moto's own ``params`` of some services is a snake_case ``XFormedDict``), read into a
     local value: the response object is not changed."""
-    if getattr(response, "automated_parameter_parsing", False) and hasattr(response, "params"):
-        return response.params
     from moto.core.parse import PROTOCOL_PARSERS
     from moto.core.request import determine_request_protocol
     from moto.core.utils import get_service_model
