@@ -185,7 +185,8 @@ class MotoState:
         for stack in _backend("cloudformation", where).stacks.values():
             if stack.name == name and stack.status != "DELETE_COMPLETE":
                 return str(stack.stack_id)
-        return None
+        # no such stack (yet): AWS authorizes the name with any stack id
+        return f"arn:{where.partition}:cloudformation:{where.region}:{where.account}:stack/{name}/*"
 
     def _secret(self, secret_id: str, where: Where) -> Any:
         where = _where_of(secret_id, where) if secret_id.startswith("arn:") else where
