@@ -33,7 +33,7 @@ def _read_until_export(proc: subprocess.Popen[str]) -> list[str]:
 def test_local_up_serves_boto3_and_backs_rds_with_db_url(tmp_path, mysql_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reslab", "local", "up", "--db-url", mysql_url],
+        [sys.executable, "-m", "reslab", "local", "up", "--db-url", mysql_url, "--no-iam"],
         cwd=tmp_path,
         env=env,
         text=True,
@@ -77,6 +77,7 @@ def test_local_up_serves_boto3_and_backs_rds_with_db_url(tmp_path, mysql_url):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "stopping the local cloud" in out
+    assert "IAM enforcement is OFF (debugging only)" in out
     assert not (tmp_path / ".reslab" / "local.json").exists()
     assert discover(tmp_path) is None
     root = pymysql.connect(
