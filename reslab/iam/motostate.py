@@ -284,6 +284,15 @@ class MotoState:
         backend = get_backend(where.account, where.region)
         return _tag_list(backend.get_tags_list_for_state_machine(arn))
 
+    def _parameter_tags(self, arn: str, where: Where) -> dict[str, str]:
+        """An SSM parameter's tags (its ARN drops the name's leading slash)."""
+        if ":parameter/" not in arn:
+            return {}
+        parameter = self._parameter(arn, where)
+        if parameter is None:
+            return {}
+        return dict(_backend("ssm", where).list_tags_for_resource("Parameter", parameter.name))
+
     # --- tags ------------------------------------------------------------------------------
     def _tag_readers(self) -> dict[str, Callable[[str, Where], dict[str, str]]]:
         return {
@@ -305,6 +314,7 @@ class MotoState:
                 _backend("cloudformation", w).get_stack(arn).tags or {}
             ),
             "states": self._machine_tags,
+            "ssm": self._parameter_tags,
             "iam": lambda arn, w: _tag_list(self._role(arn, w).tags) if ":role/" in arn else {},
         }
 

@@ -296,7 +296,7 @@ OPERATIONS: tuple[Operation, ...] = (
     op("logs", "DeleteLogGroup", {"log-group": Param("logGroupName")}),
     # --- RDS -------------------------------------------------------------------------------------
     op("rds", "DescribeDBInstances", {"db": DB}),
-    op("rds", "DescribeDBSnapshots", {"snapshot": SNAPSHOT}),
+    op("rds", "DescribeDBSnapshots", {"db": DB, "snapshot": SNAPSHOT}),
     op("rds", "ListTagsForResource", {WHOLE_ARN: Param("ResourceName")}),
     op(
         "rds",
