@@ -87,7 +87,7 @@ def target(
         raise LocalCloudError(NO_LOCAL_CLOUD)
     with LocalCloud(db_url=db_url, time_scale=time_scale, iam=iam) as cloud:
         _stderr.print(f"local cloud at {cloud.endpoint_url} (lives as long as this command)")
-        if not cloud.iam:
+        if iam is False:  # --no-iam
             _stderr.print(IAM_OFF_NOTICE)
         try:
             yield Target(cache(cloud.client), True, started_here=True)

@@ -49,6 +49,8 @@ def up(
         state_file = write_state(cloud.endpoint_url)
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
+        if no_iam:
+            typer.echo(IAM_OFF_NOTICE)
         typer.echo(f"local cloud listening on {cloud.endpoint_url}")
         typer.echo(f"export AWS_ENDPOINT_URL={cloud.endpoint_url}")
         typer.echo(
@@ -56,8 +58,6 @@ def up(
             "AWS_DEFAULT_REGION=us-east-1"
         )
         typer.echo(f"state: {state_file} -- Ctrl-C stops it")
-        if not cloud.iam:
-            typer.echo(IAM_OFF_NOTICE)
         saved, ticks = 0, 0
         while not stop.wait(0.5):
             ticks += 1

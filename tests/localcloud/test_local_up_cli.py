@@ -42,6 +42,7 @@ def test_local_up_serves_boto3_and_backs_rds_with_db_url(tmp_path, mysql_url):
     )
     try:
         lines = _read_until_export(proc)
+        assert lines[0] == "IAM enforcement is OFF (debugging only)"
         endpoint = lines[-1].split("=", 1)[1]
         assert endpoint.startswith("http://127.0.0.1:")
         state = json.loads((tmp_path / ".reslab" / "local.json").read_text())
@@ -77,7 +78,6 @@ def test_local_up_serves_boto3_and_backs_rds_with_db_url(tmp_path, mysql_url):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "stopping the local cloud" in out
-    assert "IAM enforcement is OFF (debugging only)" in out
     assert not (tmp_path / ".reslab" / "local.json").exists()
     assert discover(tmp_path) is None
     root = pymysql.connect(
