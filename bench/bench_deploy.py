@@ -34,18 +34,20 @@ TIME_SCALES = (60, 30)
 REPEAT = 3
 
 
-def _env() -> dict[str, str]:
+def _env(iam: bool | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if iam is not None:  # bench_iam: the local cloud's IAM enforcement on or off
+        env["RESLAB_LOCAL_IAM"] = "1" if iam else "0"
     env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull  # no credentials: the local cloud
     env["AWS_CONFIG_FILE"] = os.devnull
     env["PYTHONPATH"] = str(REPO_ROOT)  # the baseline process imports bench.bench_deploy
     return env
 
 
-def _timed(args: list[str]) -> float:
+def _timed(args: list[str], iam: bool | None = None) -> float:
     with tempfile.TemporaryDirectory() as cwd:
         start = time.perf_counter()
-        subprocess.run(args, cwd=cwd, env=_env(), check=True, capture_output=True, timeout=600)
+        subprocess.run(args, cwd=cwd, env=_env(iam), check=True, capture_output=True, timeout=600)
         return time.perf_counter() - start
 
 

@@ -283,6 +283,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "backup_notify",
         grants=(
             Grant(("ssm:GetParameter",), "slack-parameter"),
+            # or the one an event names (slack_webhook_parameter), if it carries the workshop tag
+            Grant(("ssm:GetParameter",), "parameters", _WORKSHOP),
             # the SecureString decrypts with the parameter's key, through SSM only
             Grant(
                 ("kms:Decrypt",),

@@ -63,6 +63,16 @@ def _report_bucket(client: Any, install_name: str, stack_prefix: str) -> str | N
     ).get("ReportBucketName")
 
 
+def _install_workshop(sfn: Any, machine_arn: str) -> str | None:
+    """The workshop tag of the install the restore machine belongs to: the run tags its snapshot
+    and copy with it, and the install's roles create only what carries exactly that tag."""
+    try:
+        tags = sfn.list_tags_for_resource(resourceArn=machine_arn)["tags"]
+    except Exception:  # noqa: BLE001 - untagged or unreadable: the event's default
+        return None
+    return next((str(t["value"]) for t in tags if t.get("key") == "workshop"), None)
+
+
 INSTALL_NAME = typer.Option(
     "reslab", "--name", help="Installer stack whose report bucket is the default."
 )
@@ -196,8 +206,12 @@ def verify_backup(
     if local or endpoint_url:
         event.update({"poll_seconds": 1, "poll_max_seconds": 4})
     sfn = client("stepfunctions")
+    machine_arn = _state_machine(client, state_machine)
+    workshop = _install_workshop(sfn, machine_arn)
+    if workshop:
+        event["workshop"] = workshop
     arn = sfn.start_execution(
-        stateMachineArn=_state_machine(client, state_machine),
+        stateMachineArn=machine_arn,
         name=f"verify-{uuid.uuid4().hex[:12]}",
         input=json.dumps(event),
     )["executionArn"]

@@ -54,7 +54,11 @@ def use_local(force_local: bool) -> bool:
 
 @contextmanager
 def target(
-    local: bool, db_url: str | None, time_scale: float | None, start: bool = True
+    local: bool,
+    db_url: str | None,
+    time_scale: float | None,
+    start: bool = True,
+    iam: bool | None = None,
 ) -> Iterator[Target]:
     """The local cloud (reused or, with ``start``, started here) or AWS through boto3's default
     session. Without ``start`` (commands that read or remove what a running cloud holds) and no
@@ -67,22 +71,30 @@ def target(
             cache(lambda service, region: boto3.client(service, region_name=region)), False
         )
         return
-    from reslab.localcloud import LocalCloud, discover
-    from reslab.localcloud.server import client_for
+    from reslab.localcloud import LocalCloud, discover, iam_report
+    from reslab.localcloud.server import IAM_OFF_NOTICE, client_for
 
     for name in ("moto", "werkzeug"):  # moto logs every failed state with a traceback
         logging.getLogger(name).setLevel(logging.CRITICAL)
     endpoint = discover()
     if endpoint:
-        if db_url or time_scale:
-            _stderr.print("reusing the running local cloud: --db-url/--time-scale are its own")
+        if db_url or time_scale or iam is not None:
+            _stderr.print(
+                "reusing the running local cloud: --db-url/--time-scale/--no-iam are its own"
+            )
         yield Target(cache(lambda service, region: client_for(endpoint, service, region)), True)
         return
     if not start:
         raise LocalCloudError(NO_LOCAL_CLOUD)
-    with LocalCloud(db_url=db_url, time_scale=time_scale) as cloud:
+    with LocalCloud(db_url=db_url, time_scale=time_scale, iam=iam) as cloud:
         _stderr.print(f"local cloud at {cloud.endpoint_url} (lives as long as this command)")
-        yield Target(cache(cloud.client), True, started_here=True)
+        if iam is False:  # --no-iam
+            _stderr.print(IAM_OFF_NOTICE)
+        try:
+            yield Target(cache(cloud.client), True, started_here=True)
+        finally:
+            if cloud.iam:
+                iam_report.save(cloud.access_log)
 
 
 def resolve_event(
@@ -187,10 +199,13 @@ def deploy(
     time_scale: float | None = typer.Option(
         None, "--time-scale", help="Local: hold stacks in progress for AWS time / N."
     ),
+    no_iam: bool = typer.Option(
+        False, "--no-iam", help="Local: do not enforce IAM in the cloud started here (debugging)."
+    ),
 ) -> None:
     """Deploy the lab: VPC + Storage, then Database, then Replica + Web, then the backup check."""
     is_local, event = lab_event(lab)
-    with target(is_local, db_url, time_scale) as tgt:
+    with target(is_local, db_url, time_scale, iam=False if no_iam else None) as tgt:
         outcome = run_machine(tgt, lab.name, event, "deploy", lab.as_json)
         summary = _stderr if lab.as_json else Console(soft_wrap=True)
         outputs = print_summary(tgt, event, summary)

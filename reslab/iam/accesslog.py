@@ -66,6 +66,10 @@ class AccessLog:
         with self._lock:
             return list(self._entries)
 
+    def size(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

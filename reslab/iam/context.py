@@ -100,7 +100,7 @@ def values_at(params: Mapping[str, Any], path: str) -> list[Any]:
 
 
 # --- pure derivations --------------------------------------------------------------------------
-def _function_arn(where: Where, name: str | None, qualifier: str | None) -> str | None:
+def _function_arn(where: Where, name: str | None, qualifier: str | None = None) -> str | None:
     """FunctionName as Lambda accepts it: name, ``name:qualifier``, partial or full ARN."""
     if not name:
         return None

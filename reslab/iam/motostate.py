@@ -173,7 +173,7 @@ class MotoState:
                 _default_document(iam.get_policy(boundary_arn)), f"boundary {boundary_arn}"
             )
         return PrincipalPolicies(
-            identity=tuple(_parsed(d, name) for name, d in docs),
+            identity=tuple(_parsed(_text(d), name) for name, d in docs),
             boundary=boundary,
             tags=_tag_list(getattr(entity, "tags", None)),
         )
@@ -185,7 +185,8 @@ class MotoState:
         for stack in _backend("cloudformation", where).stacks.values():
             if stack.name == name and stack.status != "DELETE_COMPLETE":
                 return str(stack.stack_id)
-        return None
+        # no such stack (yet): AWS authorizes the name with any stack id
+        return f"arn:{where.partition}:cloudformation:{where.region}:{where.account}:stack/{name}/*"
 
     def _secret(self, secret_id: str, where: Where) -> Any:
         where = _where_of(secret_id, where) if secret_id.startswith("arn:") else where
@@ -283,6 +284,15 @@ class MotoState:
         backend = get_backend(where.account, where.region)
         return _tag_list(backend.get_tags_list_for_state_machine(arn))
 
+    def _parameter_tags(self, arn: str, where: Where) -> dict[str, str]:
+        """An SSM parameter's tags (its ARN drops the name's leading slash)."""
+        if ":parameter/" not in arn:
+            return {}
+        parameter = self._parameter(arn, where)
+        if parameter is None:
+            return {}
+        return dict(_backend("ssm", where).list_tags_for_resource("Parameter", parameter.name))
+
     # --- tags ------------------------------------------------------------------------------
     def _tag_readers(self) -> dict[str, Callable[[str, Where], dict[str, str]]]:
         return {
@@ -304,8 +314,14 @@ class MotoState:
                 _backend("cloudformation", w).get_stack(arn).tags or {}
             ),
             "states": self._machine_tags,
+            "ssm": self._parameter_tags,
             "iam": lambda arn, w: _tag_list(self._role(arn, w).tags) if ":role/" in arn else {},
         }
+
+
+def _text(document: Any) -> str:
+    """A policy document as text: moto keeps a CloudFormation role's inline policies as dicts."""
+    return document if isinstance(document, str) else json.dumps(document)
 
 
 def _default_document(policy: Any) -> str:

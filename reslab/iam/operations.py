@@ -108,6 +108,9 @@ _CFN_CHANGE = {
     "cloudformation:RoleArn": Param("RoleARN"),
     "cloudformation:TemplateUrl": Param("TemplateURL"),
 }
+#: The secret RDS creates for ManageMasterUserPassword is named ``rds!db-<id>`` (id not known
+#: before the call): a policy must allow ``secret:rds!*`` (or wider) for it.
+_RDS_MANAGED_SECRET = {"SecretId": Fixed("rds!db-*")}
 _READ_TEMPLATE = Authorization("s3:GetObject", {"object": TEMPLATE}, when=Param("TemplateURL"))
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -304,7 +307,7 @@ OPERATIONS: tuple[Operation, ...] = (
     op("logs", "DeleteLogGroup", {"log-group": Param("logGroupName")}),
     # --- RDS -------------------------------------------------------------------------------------
     op("rds", "DescribeDBInstances", {"db": DB}),
-    op("rds", "DescribeDBSnapshots", {"snapshot": SNAPSHOT}),
+    op("rds", "DescribeDBSnapshots", {"db": DB, "snapshot": SNAPSHOT}),
     op("rds", "ListTagsForResource", {WHOLE_ARN: Param("ResourceName")}),
     op(
         "rds",
@@ -335,13 +338,13 @@ OPERATIONS: tuple[Operation, ...] = (
             tag_on_create("rds:AddTagsToResource", "db", DB, "Tags"),
             Authorization(
                 "secretsmanager:CreateSecret",
-                {"Secret": {}},
+                {"Secret": _RDS_MANAGED_SECRET},
                 when=Param("ManageMasterUserPassword"),
                 via="rds",
             ),
             Authorization(
                 "secretsmanager:TagResource",
-                {"Secret": {}},
+                {"Secret": _RDS_MANAGED_SECRET},
                 when=Param("ManageMasterUserPassword"),
                 via="rds",
             ),

@@ -34,6 +34,22 @@ _lock = threading.Lock()
 _running: LocalCloud | None = None
 
 
+#: ``RESLAB_LOCAL_IAM=0``/``1`` overrides the default of ``LocalCloud(iam=None)``.
+IAM_ENV = "RESLAB_LOCAL_IAM"
+IAM_DEFAULT = False
+IAM_OFF_NOTICE = "IAM enforcement is OFF (debugging only)"
+
+
+def iam_default() -> bool:
+    """Whether a LocalCloud enforces IAM when not told: ``RESLAB_LOCAL_IAM``, else the default."""
+    raw = os.environ.get(IAM_ENV, "").strip().lower()
+    if raw in ("0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    return IAM_DEFAULT
+
+
 class LocalCloud:
     """An AWS look-alike on 127.0.0.1 (see docs/local-cloud.md)."""
 
@@ -44,6 +60,7 @@ class LocalCloud:
         state_dir: str | os.PathLike[str] | None = None,
         port: int = 0,
         lambda_concurrency: int | None = None,
+        iam: bool | None = None,
     ) -> None:
         if time_scale is not None and time_scale <= 0:
             raise LocalCloudError("time_scale must be > 0 (or None for no hold)")
@@ -52,6 +69,8 @@ class LocalCloud:
         self.port = port
         #: Lambda invocations running at once (None: RESLAB_LAMBDA_CONCURRENCY or 2 x cores).
         self.lambda_concurrency = lambda_concurrency
+        #: Whether every request is authorized against the caller's IAM policies (docs/iam.md).
+        self.iam = iam_default() if iam is None else iam
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir) if state_dir else None
         self._server: Any = None
@@ -64,6 +83,7 @@ class LocalCloud:
         from moto.core.config import default_user_config
 
         from reslab.localcloud import compat, serialise
+        from reslab.localcloud.compat import iam_enforce
 
         with _lock:
             if _running is not None:
@@ -79,6 +99,7 @@ class LocalCloud:
             _quiet_logs()
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
             compat.install_all()
+            iam_enforce.enforcement.configure(self.iam)
             self._server = serialise.server("127.0.0.1", self.port)
             self._server.start()
             host, port = self._server.get_host_and_port()
@@ -106,6 +127,7 @@ class LocalCloud:
             if _running is not self:  # not started, or stopped already
                 return
         cloud_context.shutdown()
+        _stop_enforcing()
         if self._server is not None:
             try:
                 self._server.stop()
@@ -146,6 +168,26 @@ class LocalCloud:
     def client(self, service: str, region: str = DEFAULT_REGION) -> Any:
         """A boto3 client bound to the local cloud (fake credentials)."""
         return client_for(self.endpoint_url, service, region)
+
+    @contextmanager
+    def enforcing_iam(self, enabled: bool = True) -> Iterator[LocalCloud]:
+        """``with cloud.enforcing_iam(): ...`` -- IAM enforced (or not) inside the block only
+        (tests sharing one cloud); the access log is kept."""
+        from reslab.localcloud.compat import iam_enforce
+
+        previous = iam_enforce.enforcement.enabled
+        iam_enforce.enforcement.enabled = enabled
+        try:
+            yield self
+        finally:
+            iam_enforce.enforcement.enabled = previous
+
+    @property
+    def access_log(self) -> Any:
+        """Every IAM decision of this cloud (``reslab.iam.accesslog.AccessLog``)."""
+        from reslab.localcloud.compat import iam_enforce
+
+        return iam_enforce.enforcement.log
 
     def reset(self) -> None:
         """Forget every resource (moto reset), drop the backing databases, stop web apps."""
@@ -202,6 +244,12 @@ def _quiet_logs() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     if not os.environ.get("RESLAB_LOCALCLOUD_DEBUG"):
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+
+
+def _stop_enforcing() -> None:
+    from reslab.localcloud.compat import iam_enforce
+
+    iam_enforce.enforcement.configure(False)
 
 
 def _forget_moto_state() -> None:

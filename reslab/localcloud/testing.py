@@ -8,6 +8,7 @@ The ``local_cloud`` fixture is session-scoped, so isolate tests by NAME, not by 
 from __future__ import annotations
 
 import io
+import json
 import time
 import uuid
 import zipfile
@@ -63,7 +64,8 @@ def wait_for_stack(cfn: Any, stack_name: str, timeout: float = 60) -> dict[str, 
 
 
 def lambda_role(cloud: Any, name: str = "reslab-local-lambda") -> str:
-    """ARN of an IAM role Lambda/Step Functions accept (created on first use)."""
+    """ARN of an IAM role Lambda/Step Functions accept (created on first use) that may invoke
+    the account's functions and start its state machines."""
     iam = cloud.client("iam")
     policy = (
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",'
@@ -72,4 +74,29 @@ def lambda_role(cloud: Any, name: str = "reslab-local-lambda") -> str:
     try:
         return str(iam.get_role(RoleName=name)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=policy)["Role"]["Arn"])
+        arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=policy)["Role"]["Arn"])
+    account = arn.split(":")[4]
+    # what the tests' machines do with it when the cloud enforces IAM: run the account's
+    # functions and nested executions (scoped to the account, as a lab role is)
+    grants = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": f"arn:aws:lambda:*:{account}:function:*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["states:StartExecution", "states:DescribeExecution"],
+                "Resource": [
+                    f"arn:aws:states:*:{account}:stateMachine:*",
+                    f"arn:aws:states:*:{account}:execution:*",
+                ],
+            },
+        ],
+    }
+    iam.put_role_policy(
+        RoleName=name, PolicyName="test-machines", PolicyDocument=json.dumps(grants)
+    )
+    return arn

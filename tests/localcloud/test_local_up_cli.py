@@ -33,7 +33,7 @@ def _read_until_export(proc: subprocess.Popen[str]) -> list[str]:
 def test_local_up_serves_boto3_and_backs_rds_with_db_url(tmp_path, mysql_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reslab", "local", "up", "--db-url", mysql_url],
+        [sys.executable, "-m", "reslab", "local", "up", "--db-url", mysql_url, "--no-iam"],
         cwd=tmp_path,
         env=env,
         text=True,
@@ -42,6 +42,7 @@ def test_local_up_serves_boto3_and_backs_rds_with_db_url(tmp_path, mysql_url):
     )
     try:
         lines = _read_until_export(proc)
+        assert lines[0] == "IAM enforcement is OFF (debugging only)"
         endpoint = lines[-1].split("=", 1)[1]
         assert endpoint.startswith("http://127.0.0.1:")
         state = json.loads((tmp_path / ".reslab" / "local.json").read_text())

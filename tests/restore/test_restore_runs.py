@@ -22,7 +22,14 @@ EXPECT = {
 
 def _webhook(lab: RestoreLab, slack: SlackServer) -> str:
     name = f"/{lab.prefix}/slack-webhook-{len(slack.posts)}-{id(slack)}"
-    lab.client("ssm").put_parameter(Name=name, Value=slack.url, Type="SecureString", Overwrite=True)
+    ssm = lab.client("ssm")
+    ssm.put_parameter(Name=name, Value=slack.url, Type="SecureString", Overwrite=True)
+    # the notify Lambda reads parameters carrying the install's workshop tag (or its own one)
+    ssm.add_tags_to_resource(
+        ResourceType="Parameter",
+        ResourceId=name,
+        Tags=[{"Key": "workshop", "Value": "restore-tests"}],
+    )
     return name
 
 

@@ -57,6 +57,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("13b",), _CFN + "condition_tag"),
     Patch(("56",), "reslab.localcloud.compat.iam_managed"),
     Patch(("54", "55"), "reslab.localcloud.compat.instances"),
+    Patch(("40",), "reslab.localcloud.compat.iam_enforce"),
+    Patch(("41",), "reslab.localcloud.compat.iam_sessions"),
 )
 
 
