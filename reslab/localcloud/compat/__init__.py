@@ -55,6 +55,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("25",), "reslab.localcloud.serialise"),
     Patch(("11b",), _CFN + "parameter_constraints"),
     Patch(("13b",), _CFN + "condition_tag"),
+    Patch(("59",), _CFN + "stack_events"),
+    Patch(("60",), "reslab.localcloud.compat.events_lambda"),
 )
 
 
