@@ -99,8 +99,9 @@ _DESCRIBE_DMS_TASKS = Grant(("dms:DescribeReplicationTasks",), "any")  # no reso
 _START_DMS_TASKS = Grant(("dms:StartReplicationTask", "dms:StopReplicationTask"), "dms-tasks")
 _STOP_DMS_TASKS = Grant(("dms:StopReplicationTask",), "dms-tasks")
 #: The event-driven handoff (``reslab_lambda.handoff``): the task tokens stored in SSM
-#: parameters named after the lab's stacks, answered to the deploy and teardown machines only.
-_ANSWER_WAITS = Grant(("states:SendTaskSuccess", "states:SendTaskFailure"), "lab-machines")
+#: parameters named after the lab's stacks. SendTaskSuccess/Failure have no resource-level
+#: permission in IAM (the task token is the capability): "*" is the only scope AWS accepts.
+_ANSWER_WAITS = Grant(("states:SendTaskSuccess", "states:SendTaskFailure"), "any")
 _TAKE_TOKENS = Grant(("ssm:GetParameter", "ssm:DeleteParameter"), "await-parameters")
 _deploy_side = partial(
     Function,

@@ -15,7 +15,6 @@ install (``RESOURCE_KINDS`` there); a role's policy is its grants in order. Kind
 | ``report-buckets`` | the install's report bucket and the lab's buckets, with their objects |
 | ``slack-parameter`` | the SSM parameter naming the Slack webhook |
 | ``dms-tasks`` | DMS replication tasks of the account (their ARNs are generated, no prefix) |
-| ``lab-machines`` | the install's deploy and teardown state machines |
 | ``await-parameters`` | the SSM parameters holding task tokens (``/reslab/await/<StackPrefix>*``) |
 | ``event-rules`` | the rule forwarding stack events (one name, in every region of the account) |
 | ``event-forwarder-role`` | the role that rule forwards events to the home region with |
@@ -54,7 +53,6 @@ RESOURCE_KINDS = (
     "slack-parameter",
     "dms-tasks",
     "template-manifest",
-    "lab-machines",
     "await-parameters",
     "event-rules",
     "event-forwarder-role",

@@ -206,14 +206,6 @@ RESOURCE_KINDS: Mapping[str, Any] = {
     "dms-tasks": _sub("arn:${AWS::Partition}:dms:*:${AWS::AccountId}:task:*"),
     "report-buckets": [_arn("ReportBucket"), _sub("${ReportBucket.Arn}/*"), *_LAB_BUCKETS],
     "template-manifest": _sub("arn:${AWS::Partition}:s3:::${ArtifactBucket}/" + MANIFEST_KEY),
-    "lab-machines": [
-        _sub(
-            "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
-            f"${{AWS::StackName}}-{name}"
-        )
-        for name, builder in MACHINES.items()
-        if builder == "deploy"
-    ],
     "await-parameters": _regional("ssm", "parameter" + PARAMETER_ROOT + "${StackPrefix}*"),
     "event-rules": _sub(
         "arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/${AWS::StackName}-stack-events"

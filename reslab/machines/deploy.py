@@ -69,7 +69,9 @@ def _await_task(key: str, action: str, nxt: str, fallback: str, fail: str) -> di
         },
         "ResultPath": f"$.stacks.{key}",
         "TimeoutSecondsPath": "$.event.await_seconds",
-        "Retry": [{**RETRY[0], "ErrorEquals": [e for e in RETRY[0]["ErrorEquals"] if e != _NO_ANSWER]}],
+        "Retry": [
+            {**RETRY[0], "ErrorEquals": [e for e in RETRY[0]["ErrorEquals"] if e != _NO_ANSWER]}
+        ],
         "Catch": [
             {"ErrorEquals": [_NO_ANSWER], "ResultPath": "$.error", "Next": fallback},
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail},

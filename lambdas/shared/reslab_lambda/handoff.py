@@ -77,8 +77,12 @@ def store_token(entry: Mapping[str, Any], task: Mapping[str, Any]) -> str:
     ssm = client("ssm", home_region())
     name = parameter_name(entry["stackname"], entry["region"])
     value = json.dumps(
-        {"token": task["token"], "key": task["key"], "action": task["action"],
-         "event": task["event"]},  # fmt: skip
+        {
+            "token": task["token"],
+            "key": task["key"],
+            "action": task["action"],
+            "event": task["event"],
+        },  # fmt: skip
         separators=(",", ":"),
     )
     put = {"Name": name, "Value": value, "Type": "String", "Tier": "Intelligent-Tiering"}

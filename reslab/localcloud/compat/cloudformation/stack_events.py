@@ -100,7 +100,11 @@ def install() -> None:
         return
     from moto.cloudformation.models import Stack as FakeStack
 
-    create_resources, update, delete = FakeStack.create_resources, FakeStack.update, FakeStack.delete
+    create_resources, update, delete = (
+        FakeStack.create_resources,
+        FakeStack.update,
+        FakeStack.delete,
+    )
 
     def create_then_event(self: Any) -> None:
         create_resources(self)
