@@ -57,6 +57,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("13b",), _CFN + "condition_tag"),
     Patch(("59",), _CFN + "stack_events"),
     Patch(("60",), "reslab.localcloud.compat.events_lambda"),
+    Patch(("61",), "reslab.localcloud.compat.task_failure_cause"),
 )
 
 
