@@ -448,6 +448,7 @@ OPERATIONS: tuple[Operation, ...] = (
         also=(tag_on_create("ssm:AddTagsToResource", "parameter", PARAMETER, "Tags"),),
     ),
     op("ssm", "DeleteParameter", {"parameter": PARAMETER}),
+    op("ssm", "ListTagsForResource", {"parameter": Derived("without_leading_slash", "ResourceId")}),
     # --- EventBridge (the rule forwarding stack events: reslab_lambda.handoff) -------------------
     op(
         "events",
@@ -463,6 +464,11 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
     ),
     op("events", "PutTargets", {"rule-on-default-event-bus": {"RuleName": Param("Rule")}}),
+    op("events", "ListRules"),
+    op("events", "ListTagsForResource", {"rule-on-default-event-bus": Param("ResourceARN")}),
+    op("events", "ListTargetsByRule", {"rule-on-default-event-bus": {"RuleName": Param("Rule")}}),
+    op("events", "RemoveTargets", {"rule-on-default-event-bus": {"RuleName": Param("Rule")}}),
+    op("events", "DeleteRule", {"rule-on-default-event-bus": {"RuleName": Param("Name")}}),
     # --- Step Functions --------------------------------------------------------------------------
     op("stepfunctions", "SendTaskSuccess"),
     op("stepfunctions", "SendTaskFailure"),
