@@ -125,12 +125,6 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
         ready_choices.append({"Variable": status, "StringEquals": STOPPED, "Next": s["start"]})
     wait_seconds, poll_max = "$.wait.seconds", "$.event.poll_max_seconds"
     states: dict[str, Any] = {
-        s["init"]: {
-            "Type": "Pass",
-            "Parameters": {"seconds.$": "$.event.poll_seconds"},
-            "ResultPath": "$.wait",
-            "Next": s["start"],
-        },
         s["start"]: _task(start_fn, start_params, f"$.stacks.{key}", s["started"], s["failed"]),
         s["started"]: {
             "Type": "Choice",
@@ -138,6 +132,13 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
             "Default": s["await"],
         },
         s["await"]: _await_task(key, action, s["ready"], s["check"], s["failed"]),
+        s["init"]: {
+            "Type": "Pass",
+            "Comment": "The first poll: a status without an event.",
+            "Parameters": {"seconds.$": "$.event.poll_seconds"},
+            "ResultPath": "$.wait",
+            "Next": s["wait"],
+        },
         s["wait"]: {"Type": "Wait", "SecondsPath": wait_seconds, "Next": s["check"]},
         s["check"]: _task(
             "stack_status",
@@ -151,6 +152,7 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
             "Choices": [
                 *ready_choices,
                 _status_is(status, sorted(CFN_IN_PROGRESS), s["await"]),
+                {"Variable": wait_seconds, "IsPresent": False, "Next": s["init"]},
                 {"Variable": wait_seconds, "NumericLessThanPath": poll_max, "Next": s["backoff"]},
             ],
             "Default": s["wait"],
@@ -178,7 +180,7 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
         s["done"]: {"Type": "Pass", "Parameters": {f"{key}.$": f"$.stacks.{key}"}, "End": True},
         s["failed"]: _fail(f"{verb} of the {label} stack failed (StackFailed names the reason)."),
     }
-    return {"StartAt": s["init"], "States": states}
+    return {"StartAt": s["start"], "States": states}
 
 
 #: The deploy machine's last states: the lab is up and (unless skipped) its backups verified.

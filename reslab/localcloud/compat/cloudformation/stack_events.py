@@ -9,6 +9,8 @@ status on the stack region's default bus when the stack shows it: at once, or wh
 ``*_IN_PROGRESS``.
 
 Test hook: :func:`losing` drops the events of stacks matching a pattern (a lost event).
+Bench hook: :data:`SHOWN_AT` records when each stack showed its final status (the moment its
+event is due, lost or not).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ SOURCE = "aws.cloudformation"
 DETAIL_TYPE = "CloudFormation Stack Status Change"
 #: Stack name patterns whose events are dropped (:func:`losing`).
 _LOST: set[str] = set()
+#: Stack id -> wall-clock time (``time.time()``) it last showed a final status.
+SHOWN_AT: dict[str, float] = {}
 _installed = False
 
 
@@ -50,6 +54,7 @@ def put_status_event(stack: Any, status: str) -> None:
     """Put the stack's status change event on its region's default bus (under the lock)."""
     from moto.events.models import events_backends
 
+    SHOWN_AT[stack.stack_id] = time.time()
     if any(fnmatch.fnmatchcase(stack.name, pattern) for pattern in _LOST):
         return
     detail = {
