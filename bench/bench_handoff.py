@@ -12,7 +12,9 @@ Two labs deploy side by side in one local cloud (real templates, backup check sk
 
 Figures: state transitions of the deploy execution (states entered), and the delay from a
 stack's completion (when it shows its final status: ``stack_events.SHOWN_AT``) to its branch's
-``X done`` state, the start of what comes next (median over the lab's stacks, in AWS seconds).
+``X done`` state, the start of what comes next (median over the lab's stacks), both scaled to
+AWS seconds (x30: this also multiplies the local cloud's own latency, Lambda processes on a busy
+machine, by 30) and in local wall seconds (the event path's latency, which AWS does not scale).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def _deploy(cloud: Any, event: dict[str, Any], machine: str, lose_events: bool) 
 
 
 def _figures(cloud: Any, event: dict[str, Any], outcome: Any) -> tuple[int, list[float]]:
-    """(state transitions, each stack's completion -> done delay in AWS seconds)."""
+    """(state transitions, each stack's completion -> done delay in local seconds)."""
     from reslab import execution
     from reslab.event import validate_event
     from reslab.localcloud.compat.cloudformation import stack_events
@@ -85,7 +87,7 @@ def _figures(cloud: Any, event: dict[str, Any], outcome: Any) -> tuple[int, list
         stack = describe(cloud.client("cloudformation", region), spec.stack_name(normalised))
         shown = stack_events.SHOWN_AT.get(stack["StackId"]) if stack else None
         if shown is not None:
-            delays.append(max(0.0, done - shown) * TIME_SCALE)
+            delays.append(max(0.0, done - shown))
     transitions = sum(1 for e in events if e["type"].endswith("StateEntered"))
     return transitions, delays
 
@@ -113,10 +115,18 @@ def run() -> list[BenchResult]:
             po_transitions,
         ),
         BenchResult(
-            "stack completion -> next stage, median over the stacks (AWS-equivalent)",
-            statistics.median(ev_delays),
+            "stack completion -> next stage, median over the stacks (AWS-equivalent: x30)",
+            statistics.median(ev_delays) * TIME_SCALE,
             "s",
             "fixed 30 s poll, same deploy side by side",
+            statistics.median(po_delays) * TIME_SCALE,
+        ),
+        BenchResult(
+            "stack completion -> next stage, median (local wall seconds, not scaled: the event "
+            "path's own latency -- EventBridge, stack_event, SendTaskSuccess)",
+            statistics.median(ev_delays),
+            "s",
+            "fixed 30 s poll (1 local s), same deploy side by side",
             statistics.median(po_delays),
         ),
     ]
