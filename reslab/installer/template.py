@@ -472,13 +472,15 @@ def _stack_events() -> dict[str, dict[str, Any]]:
                 "EventPattern": event_pattern(stacks),
                 "State": "ENABLED",
                 "Targets": [{"Id": "stack-event", "Arn": _arn(target)}],
+                "Tags": _tags(),
             },
         },
         "StackEventPermission": {
             "Type": "AWS::Lambda::Permission",
+            "DependsOn": target,
             "Properties": {
                 "Action": "lambda:InvokeFunction",
-                "FunctionName": _ref(target),
+                "FunctionName": _sub("${AWS::StackName}-stack_event"),
                 "Principal": "events.amazonaws.com",
                 "SourceArn": _arn("StackEventRule"),
                 "SourceAccount": _ref("AWS::AccountId"),
