@@ -106,9 +106,10 @@ def test_the_token_store_is_emptied_and_sweep_removes_the_forwarding_rule(
     stored = lab.client("ssm").get_parameters_by_path(Path="/reslab/await/", Recursive=True)
     assert not [p for p in stored["Parameters"] if lab.event["stack_prefix"] in p["Name"]]
     workshop = lab.event["workshop"]
-    [rule] = [f for kind in (sweep.KINDS_BY_NAME["event-rule"],)
-              for f in sweep.find_kind(lab.cloud.client, kind, workshop, list(REGIONS),
-                                       sweep.Hints())]  # fmt: skip
+    kind = sweep.KINDS_BY_NAME["event-rule"]
+    found = sweep.find_kind(lab.cloud.client, kind, workshop, list(REGIONS), sweep.Hints())
+    # the installer stack's rule (home region) goes with the stack; the forwarding rule is swept
+    [rule] = [f for f in found if f.region == "us-west-2"]
     assert (rule.region, rule.id) == ("us-west-2", f"{lab.name}-stack-events")
     sweep.delete_event_rule(lab.cloud.client, rule, 0)
     names = [r["Name"] for r in lab.client("events", "us-west-2").list_rules()["Rules"]]
