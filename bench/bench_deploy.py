@@ -5,12 +5,8 @@
    a fresh process that starts the local cloud, uploads the templates and creates the five stacks
    one after the other by calling the deploy Lambda's own code directly (no state machine, no
    Lambda processes), polling every 0.2 s: the cost of the orchestration itself.
-2. State transitions of a full deploy with typical AWS durations compressed by ``time_scale``
-   (the local cloud holds each stack in progress for AWS time / N), using the machine's backoff
-   (Wait from poll_seconds doubling to 4x) versus a fixed poll, both labs deployed side by side in
-   one local cloud. Wait seconds are integers (as on AWS), so at time scale 30 one local second is
-   30 AWS seconds: the backoff is exactly the AWS default (30 s -> 120 s) and the baseline is a
-   fixed 30 s poll. At time scale 60 the shortest poll is 60 AWS seconds (fixed 1 s baseline).
+The state transitions of a full deploy at typical AWS stack times, and the delay from a stack's
+completion to the next stage, are ``bench.bench_handoff`` (stack events against a fixed poll).
 
 ``python -m bench.bench_deploy direct`` is the baseline process of (1).
 """
@@ -18,19 +14,16 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench.result import BenchResult
 from reslab import REPO_ROOT
 
-TIME_SCALES = (60, 30)
 REPEAT = 3
 
 
@@ -101,45 +94,8 @@ def wall_times() -> list[BenchResult]:
     ]
 
 
-def _transitions(cloud: Any, name: str, poll_max: int) -> int:
-    from reslab import execution
-    from reslab.event import local_event, validate_event
-    from reslab.installer.install import install
-
-    event = local_event(name, {"stack_prefix": name.capitalize(), "poll_seconds": 1,
-                               "poll_max_seconds": poll_max})  # fmt: skip
-    inst = install(cloud.client, name, validate_event(event))
-    sfn = cloud.client("stepfunctions", "us-east-2")
-    outcome = execution.wait(sfn, execution.start(sfn, inst.machines["deploy"], event, name))
-    if outcome.status != "SUCCEEDED":
-        raise RuntimeError(f"{name}: {outcome.error}: {outcome.cause}")
-    events = execution.history(sfn, outcome.arn)
-    return sum(1 for e in events if e["type"].endswith("StateEntered"))
-
-
-def transitions(time_scale: int) -> BenchResult:
-    from reslab.localcloud import LocalCloud
-
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
-    with LocalCloud(time_scale=time_scale) as cloud, ThreadPoolExecutor(2) as pool:
-        backoff = pool.submit(_transitions, cloud, f"bo{time_scale}", 4)
-        fixed = pool.submit(_transitions, cloud, f"fx{time_scale}", 1)
-        value, baseline = backoff.result(), fixed.result()
-    aws_poll = time_scale  # seconds of AWS time per local Wait second
-    return BenchResult(
-        f"state transitions, full deploy, time scale {time_scale} "
-        f"(backoff {aws_poll}s->{4 * aws_poll}s AWS-equivalent)",
-        value,
-        "transitions",
-        f"fixed {aws_poll}s poll (AWS-equivalent), same time scale",
-        baseline,
-    )
-
-
 def run() -> list[BenchResult]:
-    results = wall_times()
-    results.extend(transitions(scale) for scale in TIME_SCALES)
-    return results
+    return wall_times()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from reslab.grants import Grant
 from reslab.restore.steps import INSTALL_DEFAULTS, TEMP_TAG
 from reslab_lambda.cfn import CFN_ROLE_ENV, MANIFEST_ENV
 from reslab_lambda.event import INSTALLED_PREFIX_ENV
+from reslab_lambda.handoff import FORWARDER_ROLE_ENV, RULE_ENV
 from reslab_lambda.stacks import INSTALL_SETTINGS
 
 #: The builders whose machines call a function: ``deploy`` (the deploy and teardown machines,
@@ -57,6 +58,9 @@ class Function:
     carries: tuple[str, ...] = ()
     #: pip requirements vendored into the zip for the Lambda runtime.
     requirements: tuple[str, ...] = ()
+    #: Invoked by the EventBridge rule delivering stack events, not by a machine (so no
+    #: machine role may invoke it: ``called_by`` leaves it out).
+    event_target: bool = False
 
     def __post_init__(self) -> None:
         if self.machine not in MACHINES:
@@ -94,6 +98,11 @@ _PASS_CFN_ROLE = Grant(
 _DESCRIBE_DMS_TASKS = Grant(("dms:DescribeReplicationTasks",), "any")  # no resource-level scope
 _START_DMS_TASKS = Grant(("dms:StartReplicationTask", "dms:StopReplicationTask"), "dms-tasks")
 _STOP_DMS_TASKS = Grant(("dms:StopReplicationTask",), "dms-tasks")
+#: The event-driven handoff (``reslab_lambda.handoff``): the task tokens stored in SSM
+#: parameters named after the lab's stacks. SendTaskSuccess/Failure have no resource-level
+#: permission in IAM (the task token is the capability): "*" is the only scope AWS accepts.
+_ANSWER_WAITS = Grant(("states:SendTaskSuccess", "states:SendTaskFailure"), "any")
+_TAKE_TOKENS = Grant(("ssm:GetParameter", "ssm:DeleteParameter"), "await-parameters")
 _deploy_side = partial(
     Function,
     machine="deploy",
@@ -197,6 +206,41 @@ FUNCTIONS: tuple[Function, ...] = (
             _PASS_CFN_ROLE,
             _DESCRIBE_DMS_TASKS,
             _STOP_DMS_TASKS,
+        ),
+    ),
+    _deploy_side(
+        "await_stack",
+        environment={
+            INSTALLED_PREFIX_ENV: "stack-prefix",
+            RULE_ENV: "stack-event-rule",
+            FORWARDER_ROLE_ENV: "event-forwarder-role",
+        },
+        grants=(
+            Grant(_STACKS_READ, "lab-stacks"),
+            _DESCRIBE_DMS_TASKS,
+            _START_DMS_TASKS,
+            Grant(("ssm:PutParameter", "ssm:AddTagsToResource"), "await-parameters"),
+            _TAKE_TOKENS,
+            _ANSWER_WAITS,
+            # outside the home region: the rule forwarding stack events home (one name)
+            Grant(("events:PutRule", "events:PutTargets", "events:TagResource"), "event-rules"),
+            Grant(
+                ("iam:PassRole",),
+                "event-forwarder-role",
+                {"StringEquals": {"iam:PassedToService": "events.amazonaws.com"}},
+            ),
+        ),
+    ),
+    _deploy_side(
+        "stack_event",
+        event_target=True,
+        environment={INSTALLED_PREFIX_ENV: "stack-prefix"},
+        grants=(
+            Grant(_STACKS_READ, "lab-stacks"),
+            _DESCRIBE_DMS_TASKS,
+            _START_DMS_TASKS,
+            _TAKE_TOKENS,
+            _ANSWER_WAITS,
         ),
     ),
     _restore_step(
@@ -308,4 +352,4 @@ def function(folder: str) -> Function:
 
 def called_by(machine: str) -> tuple[Function, ...]:
     """The functions ``machine``'s machines call, in catalogue order."""
-    return tuple(f for f in FUNCTIONS if f.machine == machine)
+    return tuple(f for f in FUNCTIONS if f.machine == machine and not f.event_target)

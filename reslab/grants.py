@@ -15,6 +15,9 @@ install (``RESOURCE_KINDS`` there); a role's policy is its grants in order. Kind
 | ``report-buckets`` | the install's report bucket and the lab's buckets, with their objects |
 | ``slack-parameter`` | the SSM parameter naming the Slack webhook |
 | ``dms-tasks`` | DMS replication tasks of the account (their ARNs are generated, no prefix) |
+| ``await-parameters`` | the SSM parameters holding task tokens (``/reslab/await/<StackPrefix>*``) |
+| ``event-rules`` | the rule forwarding stack events (one name, in every region of the account) |
+| ``event-forwarder-role`` | the role that rule forwards events to the home region with |
 | ``template-manifest`` | the installed version's manifest (``<ArtifactPrefix>templates.json``) |
 | ``lab-dbs`` | RDS instances in the install's region and account |
 | ``verify-dbs`` | the restore check's temporary instances (``verify-*``) |
@@ -50,6 +53,9 @@ RESOURCE_KINDS = (
     "slack-parameter",
     "dms-tasks",
     "template-manifest",
+    "await-parameters",
+    "event-rules",
+    "event-forwarder-role",
     "lab-dbs",
     "verify-dbs",
     "verify-snapshots",

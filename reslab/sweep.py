@@ -20,6 +20,7 @@ from rich.table import Table
 from reslab.clients import ClientFactory
 from reslab.errors import ReslabError
 from reslab_lambda.cfn import empty_bucket, stack_buckets, stack_resources
+from reslab_lambda.handoff import PARAMETER_ROOT as AWAIT_ROOT
 from reslab_lambda.stacks import deploy_levels
 
 Say = Callable[[str], None]
@@ -103,6 +104,42 @@ def find_schedule_groups(clients: ClientFactory, region: str, w: str, _hints: Hi
         if tags.get(WORKSHOP_TAG) == w:
             found.append(Found("schedule-group", region, group["Name"], group["Arn"]))
     return found
+
+
+def find_await_tokens(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
+    """Task tokens a deploy or teardown stored and nobody answered (``reslab_lambda.handoff``)."""
+    ssm = clients("ssm", region)
+    filters = [{"Key": "Path", "Option": "Recursive", "Values": [AWAIT_ROOT.rstrip("/")]}]
+    found = []
+    for parameter in _pages(ssm, "describe_parameters", "Parameters", ParameterFilters=filters):
+        name = parameter["Name"]
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+        if _tags(tags).get(WORKSHOP_TAG) == w:
+            found.append(Found("await-token", region, name, parameter.get("ARN", "")))
+    return found
+
+
+def find_event_rules(clients: ClientFactory, region: str, w: str, _hints: Hints) -> list[Found]:
+    """The rules forwarding the lab's stack events to the deploy's region."""
+    events = clients("events", region)
+    found = []
+    for rule in _pages(events, "list_rules", "Rules"):
+        tags = events.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]
+        if _tags(tags).get(WORKSHOP_TAG) == w:
+            found.append(Found("event-rule", region, rule["Name"], rule["Arn"]))
+    return found
+
+
+def delete_await_token(clients: ClientFactory, f: Found, _poll: float) -> None:
+    clients("ssm", f.region).delete_parameter(Name=f.id)
+
+
+def delete_event_rule(clients: ClientFactory, f: Found, _poll: float) -> None:
+    events = clients("events", f.region)
+    targets = events.list_targets_by_rule(Rule=f.id)["Targets"]
+    if targets:
+        events.remove_targets(Rule=f.id, Ids=[t["Id"] for t in targets])
+    events.delete_rule(Name=f.id)
 
 
 #: An output only the installer stack has: it holds the role the lab's stacks are deleted with.
@@ -588,8 +625,9 @@ class Kind:
 
 
 #: Deletion order: injected ACLs (give subnets back) -> machines (nothing restarts a deploy) ->
-#: stacks (reverse dependency order; a stack's running DMS task is stopped first) -> DMS tasks
-#: (stopped first), endpoints, replication instances, subnet groups, instances, NAT gateways,
+#: stacks (reverse dependency order; a stack's running DMS task is stopped first) -> the rules
+#: forwarding stack events and unanswered task tokens -> DMS tasks (stopped first), endpoints,
+#: replication instances, subnet groups, instances, NAT gateways,
 #: EIPs a failed stack delete left -> databases (temporary restores first) -> snapshots ->
 #: ENIs -> buckets -> Lambdas' + RDS log groups -> Lambdas -> roles -> secrets -> KMS keys.
 KINDS: tuple[Kind, ...] = (
@@ -597,6 +635,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("schedule-group", find_schedule_groups, delete_schedule_group),
     Kind("state-machine", find_machines, delete_machine),
     Kind("stack", find_stacks, delete_stack),
+    Kind("event-rule", find_event_rules, delete_event_rule),
+    Kind("await-token", find_await_tokens, delete_await_token),
     Kind("dms-task", find_dms_tasks, delete_dms_task),
     Kind("dms-endpoint", find_dms_endpoints, delete_dms_endpoint),
     Kind("dms-replication-instance", find_dms_instances, delete_dms_instance),
@@ -690,6 +730,8 @@ COVERED_ARNS = (
     ":endpoint:",
     ":rep:",
     ":subgrp:",
+    ":rule/",
+    ":parameter/reslab/await/",
 )
 
 

@@ -101,6 +101,7 @@ BUCKET = Param("Bucket")
 OBJECT = {"BucketName": Param("Bucket"), "ObjectName": Param("Key")}
 DB = Param("DBInstanceIdentifier")
 SNAPSHOT = Param("DBSnapshotIdentifier")
+PARAMETER = Derived("without_leading_slash", "Name")
 TEMPLATE = Derived("s3_object_of_url", "TemplateURL")
 SCHEDULE = {"GroupName": Param("GroupName", default="default"), "ScheduleName": Param("Name")}
 
@@ -454,7 +455,37 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
         ),
     ),
+    op(
+        "ssm",
+        "PutParameter",
+        {"parameter": PARAMETER},
+        also=(tag_on_create("ssm:AddTagsToResource", "parameter", PARAMETER, "Tags"),),
+    ),
+    op("ssm", "DeleteParameter", {"parameter": PARAMETER}),
+    op("ssm", "ListTagsForResource", {"parameter": Derived("without_leading_slash", "ResourceId")}),
+    # --- EventBridge (the rule forwarding stack events: reslab_lambda.handoff) -------------------
+    op(
+        "events",
+        "PutRule",
+        {"rule-on-default-event-bus": {"RuleName": Param("Name")}},
+        also=(
+            tag_on_create(
+                "events:TagResource",
+                "rule-on-default-event-bus",
+                {"RuleName": Param("Name")},
+                "Tags",
+            ),
+        ),
+    ),
+    op("events", "PutTargets", {"rule-on-default-event-bus": {"RuleName": Param("Rule")}}),
+    op("events", "ListRules"),
+    op("events", "ListTagsForResource", {"rule-on-default-event-bus": Param("ResourceARN")}),
+    op("events", "ListTargetsByRule", {"rule-on-default-event-bus": {"RuleName": Param("Rule")}}),
+    op("events", "RemoveTargets", {"rule-on-default-event-bus": {"RuleName": Param("Rule")}}),
+    op("events", "DeleteRule", {"rule-on-default-event-bus": {"RuleName": Param("Name")}}),
     # --- Step Functions --------------------------------------------------------------------------
+    op("stepfunctions", "SendTaskSuccess"),
+    op("stepfunctions", "SendTaskFailure"),
     op("stepfunctions", "ListStateMachines"),
     op(
         "stepfunctions",
@@ -528,6 +559,9 @@ _EXECUTIONS = {
 TASK_INTEGRATIONS: dict[str, tuple[Authorization, ...]] = {
     "function": (Authorization("lambda:InvokeFunction", {"function": FUNCTION}),),
     "lambda:invoke": (Authorization("lambda:InvokeFunction", {"function": FUNCTION}),),
+    "lambda:invoke.waitForTaskToken": (
+        Authorization("lambda:InvokeFunction", {"function": FUNCTION}),
+    ),
     "states:startExecution": (_START,),
     "states:startExecution.sync": (
         _START,

@@ -163,7 +163,12 @@ def deploy_stack(
         _wait(cfn, existing["StackId"], poll_seconds, ("DELETE_COMPLETE",))
         existing = None
     if existing is None:
-        stack_id = cfn.create_stack(**request, OnFailure="ROLLBACK")["StackId"]
+        try:
+            stack_id = cfn.create_stack(**request, OnFailure="ROLLBACK")["StackId"]
+        except ClientError as exc:  # a retried call (read timeout) finds its own create
+            if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+                raise
+            stack_id = describe(cfn, stack_name)["StackId"]  # type: ignore[index]
     else:
         stack_id = existing["StackId"]
         try:

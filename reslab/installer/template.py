@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from reslab import REPO_ROOT
-from reslab.functions import FUNCTIONS, Function, called_by
+from reslab.functions import FUNCTIONS, Function, called_by, function
 from reslab.grants import Grant
 from reslab.installer import cfn_role
 from reslab.machines import MACHINES
@@ -34,6 +34,7 @@ from reslab.machines.restore import RESTORE_MACHINE_PLACEHOLDER
 from reslab.packaging import HANDLER, RUNTIME
 from reslab_lambda.event import KEYS_BY_NAME
 from reslab_lambda.handler import LOG_LEVEL_ENV
+from reslab_lambda.handoff import PARAMETER_ROOT, event_pattern
 
 TEMPLATE_PATH = REPO_ROOT / "cloudformation" / "installer.yaml"
 MEMORY_MB = 256
@@ -205,6 +206,11 @@ RESOURCE_KINDS: Mapping[str, Any] = {
     "dms-tasks": _sub("arn:${AWS::Partition}:dms:*:${AWS::AccountId}:task:*"),
     "report-buckets": [_arn("ReportBucket"), _sub("${ReportBucket.Arn}/*"), *_LAB_BUCKETS],
     "template-manifest": _sub("arn:${AWS::Partition}:s3:::${ArtifactBucket}/" + MANIFEST_KEY),
+    "await-parameters": _regional("ssm", "parameter" + PARAMETER_ROOT + "${StackPrefix}*"),
+    "event-rules": _sub(
+        "arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/${AWS::StackName}-stack-events"
+    ),
+    "event-forwarder-role": _arn("EventForwarderRole"),
     "lab-dbs": _regional("rds", "db:*"),
     "verify-dbs": _regional("rds", "db:verify-*"),
     "verify-snapshots": _regional(
@@ -298,6 +304,8 @@ ENVIRONMENT_VALUES: Mapping[str, Any] = {
     "lab-boundary": _ref("LabRoleBoundary"),
     "template-manifest": _sub("s3://${ArtifactBucket}/" + MANIFEST_KEY),
     "stack-prefix": _ref("StackPrefix"),
+    "stack-event-rule": _sub("${AWS::StackName}-stack-events"),
+    "event-forwarder-role": _arn("EventForwarderRole"),
     "report_bucket": _ref("ReportBucket"),
     "slack_webhook_parameter": _ref("SlackWebhookParameter"),
 }
@@ -440,6 +448,45 @@ def _machines() -> dict[str, dict[str, Any]]:
             f"{name}.asl.json", name, MACHINE_ROLES[builder], _substitutions(builder)
         )
     return resources
+
+
+def _stack_events() -> dict[str, dict[str, Any]]:
+    """The home region's rule delivering the lab's stack completions (from any region: the
+    rules ``await_stack`` puts elsewhere forward them here) to ``stack_event``, and the role
+    those rules forward with (``reslab_lambda.handoff``)."""
+    target = function("stack_event").logical_id + "Function"
+    stacks = _sub("arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/${StackPrefix}*")
+    home_bus = _sub(
+        "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+    )
+    return {
+        "EventForwarderRole": _role(
+            "events.amazonaws.com",
+            [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": home_bus}],
+        ),
+        "StackEventRule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": _sub("${AWS::StackName}-stack-events"),
+                "Description": "reslab: the lab's stack completions, to the waiting execution",
+                "EventPattern": event_pattern(stacks),
+                "State": "ENABLED",
+                "Targets": [{"Id": "stack-event", "Arn": _arn(target)}],
+                "Tags": _tags(),
+            },
+        },
+        "StackEventPermission": {
+            "Type": "AWS::Lambda::Permission",
+            "DependsOn": target,
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": _sub("${AWS::StackName}-stack_event"),
+                "Principal": "events.amazonaws.com",
+                "SourceArn": _arn("StackEventRule"),
+                "SourceAccount": _ref("AWS::AccountId"),
+            },
+        },
+    }
 
 
 def _report_bucket() -> dict[str, dict[str, Any]]:
@@ -655,6 +702,7 @@ def template() -> dict[str, Any]:
     for fn in FUNCTIONS:
         resources.update(_function_resources(fn))
     resources.update(_machines())
+    resources.update(_stack_events())
     resources.update(_report_bucket())
     resources.update(_schedule())
     resources.update(_ssm_parameters())

@@ -1,8 +1,12 @@
 """The deploy and teardown state machines, generated from the stack table.
 
-One Parallel state per dependency level (``reslab_lambda.stacks.deploy_levels``), one wait loop
-per stack (Wait with backoff, then the ``stack_status`` Lambda); the deploy machine then verifies
-the backups with a nested restore-integrity execution (``reslab.machines.restore``).
+One Parallel state per dependency level (``reslab_lambda.stacks.deploy_levels``), one wait per
+stack: an ``Await`` Task (``lambda:invoke.waitForTaskToken``) that the stack's completion event
+answers with its handoff entry (``reslab_lambda.handoff``); its timeout (event key
+``await_seconds``) is the fallback for a lost event: one ``stack_status`` check, then the Await
+again. A status CloudFormation sends no event for (a DMS task's full load) is polled: Wait with
+backoff, then ``stack_status``. The deploy machine then verifies the backups with a nested
+restore-integrity execution (``reslab.machines.restore``).
 Regenerate with ``python -m reslab.machines`` (:mod:`reslab.machines.generate`).
 """
 
@@ -10,9 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from reslab.functions import function
 from reslab.machines.asl import lambda_task
 from reslab.machines.restore import nested_verification
-from reslab_lambda.cfn import COMPLETE, GONE, SKIPPED
+from reslab_lambda.cfn import CFN_IN_PROGRESS, COMPLETE, GONE, SKIPPED
 from reslab_lambda.replication import STOPPED
 from reslab_lambda.stacks import StackSpec, deploy_levels
 
@@ -42,6 +47,39 @@ def _task(
     )
 
 
+#: The Await Task's error when no answer came within ``await_seconds`` (a lost event).
+_NO_ANSWER = "States.Timeout"
+
+
+def _await_task(key: str, action: str, nxt: str, fallback: str, fail: str) -> dict[str, Any]:
+    """Invoke ``await_stack`` with the task token; the answer (the stack's event, or
+    ``await_stack`` itself) is the stack's handoff entry, or its named error."""
+    fn = function("await_stack")
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {
+            "FunctionName": f"${{{fn.placeholder}}}",
+            "Payload": {
+                "key": key,
+                "event.$": "$.event",
+                "action": action,
+                "token.$": "$$.Task.Token",
+            },
+        },
+        "ResultPath": f"$.stacks.{key}",
+        "TimeoutSecondsPath": "$.event.await_seconds",
+        "Retry": [
+            {**RETRY[0], "ErrorEquals": [e for e in RETRY[0]["ErrorEquals"] if e != _NO_ANSWER]}
+        ],
+        "Catch": [
+            {"ErrorEquals": [_NO_ANSWER], "ResultPath": "$.error", "Next": fallback},
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail},
+        ],
+        "Next": nxt,
+    }
+
+
 def _fail(comment: str) -> dict[str, Any]:
     return {
         "Type": "Fail",
@@ -56,7 +94,8 @@ def _status_is(variable: str, statuses: list[str], nxt: str) -> dict[str, Any]:
 
 
 def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
-    """One stack's loop: start the action, then Wait (doubling up to the cap) and check."""
+    """One stack's wait: start the action, then Await its completion event; a status without
+    an event (a DMS task's) is polled: Wait (doubling up to the cap) and check."""
     label, key = spec.label, spec.key
     verb = "Create" if action == "create" else "Delete"
     status = f"$.stacks.{key}.status"
@@ -65,6 +104,7 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
         "init": f"Init wait {label}",
         "start": f"{verb} {label}",
         "started": f"{label} {verb.lower()} started",
+        "await": f"Await {label}",
         "wait": f"Wait {label}",
         "check": f"Check {label}",
         "ready": f"{label} {'ready' if action == 'create' else 'gone'}?",
@@ -85,17 +125,19 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
         ready_choices.append({"Variable": status, "StringEquals": STOPPED, "Next": s["start"]})
     wait_seconds, poll_max = "$.wait.seconds", "$.event.poll_max_seconds"
     states: dict[str, Any] = {
-        s["init"]: {
-            "Type": "Pass",
-            "Parameters": {"seconds.$": "$.event.poll_seconds"},
-            "ResultPath": "$.wait",
-            "Next": s["start"],
-        },
         s["start"]: _task(start_fn, start_params, f"$.stacks.{key}", s["started"], s["failed"]),
         s["started"]: {
             "Type": "Choice",
             "Choices": [_status_is(status, [*done_statuses, SKIPPED], s["done"])],
-            "Default": s["wait"],
+            "Default": s["await"],
+        },
+        s["await"]: _await_task(key, action, s["ready"], s["check"], s["failed"]),
+        s["init"]: {
+            "Type": "Pass",
+            "Comment": "The first poll: a status without an event.",
+            "Parameters": {"seconds.$": "$.event.poll_seconds"},
+            "ResultPath": "$.wait",
+            "Next": s["wait"],
         },
         s["wait"]: {"Type": "Wait", "SecondsPath": wait_seconds, "Next": s["check"]},
         s["check"]: _task(
@@ -109,6 +151,8 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
             "Type": "Choice",
             "Choices": [
                 *ready_choices,
+                _status_is(status, sorted(CFN_IN_PROGRESS), s["await"]),
+                {"Variable": wait_seconds, "IsPresent": False, "Next": s["init"]},
                 {"Variable": wait_seconds, "NumericLessThanPath": poll_max, "Next": s["backoff"]},
             ],
             "Default": s["wait"],
@@ -136,7 +180,7 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
         s["done"]: {"Type": "Pass", "Parameters": {f"{key}.$": f"$.stacks.{key}"}, "End": True},
         s["failed"]: _fail(f"{verb} of the {label} stack failed (StackFailed names the reason)."),
     }
-    return {"StartAt": s["init"], "States": states}
+    return {"StartAt": s["start"], "States": states}
 
 
 #: The deploy machine's last states: the lab is up and (unless skipped) its backups verified.

@@ -59,6 +59,15 @@ def test_every_task_retries_and_catches(machine: str) -> None:
         retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
         if state["Resource"].startswith("arn:aws:states:::states:"):  # the nested execution
             assert "StepFunctions.ExecutionLimitExceeded" in retried, name
+        elif state["Resource"].endswith(".waitForTaskToken"):  # Await: its timeout is caught
+            assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= retried
+            assert "States.Timeout" not in retried, name
+            assert state["TimeoutSecondsPath"] == "$.event.await_seconds", name
+            fallback, failed = state["Catch"]
+            assert fallback["ErrorEquals"] == ["States.Timeout"], name
+            assert fallback["Next"].startswith("Check "), name
+            assert failed["ErrorEquals"] == ["States.ALL"], name
+            continue
         else:
             assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException",
                     "States.Timeout"} <= retried, name  # fmt: skip
@@ -100,7 +109,7 @@ def test_render_fills_every_placeholder_and_refuses_missing_ones() -> None:
     text = asl.load("deploy")
     assert asl.placeholders(text) == {
         "ValidateEventFunctionArn", "CreateStackFunctionArn", "StackStatusFunctionArn",
-        "RestoreStateMachineArn",
+        "AwaitStackFunctionArn", "RestoreStateMachineArn",
     }  # fmt: skip
     assert "${" not in asl.render(text, FAKE_ARNS)
     with pytest.raises(KeyError, match="CreateStackFunctionArn"):

@@ -144,6 +144,7 @@ def test_nothing_has_a_fixed_name_and_everything_taggable_is_tagged() -> None:
             "AWS::S3::BucketPolicy",
             "AWS::Scheduler::Schedule",
             "AWS::IAM::ManagedPolicy",
+            "AWS::Lambda::Permission",
         ):
             continue  # no Tags property (the schedule's group carries the tag)
         tags = props["Tags"]

@@ -31,6 +31,19 @@ REPLACE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"})
 #: Statuses that end a deploy (or a teardown) with StackFailed.
 CREATE_FAILED = REPLACE | {"DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"}
 DELETE_FAILED = frozenset({"DELETE_FAILED"})
+#: A stack in one of these is changing: CloudFormation sends an event when it stops
+#: (``reslab_lambda.handoff``).
+CFN_IN_PROGRESS = frozenset(
+    {
+        "CREATE_IN_PROGRESS",
+        "DELETE_IN_PROGRESS",
+        "ROLLBACK_IN_PROGRESS",
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+    }
+)
 #: The status reported for a stack that does not exist (never created, or deleted).
 GONE = "DELETE_COMPLETE"
 SKIPPED = "SKIPPED"

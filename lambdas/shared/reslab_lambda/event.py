@@ -34,6 +34,9 @@ MAX_TAG_VALUE = 256
 DEFAULT_POLL_SECONDS = 30
 #: The Wait between status checks doubles from poll_seconds up to this many times poll_seconds.
 DEFAULT_POLL_CAP_FACTOR = 4
+#: How long a stack waits for its completion event before the machine checks it itself (the
+#: fallback for a lost event: ``reslab_lambda.handoff``).
+DEFAULT_AWAIT_SECONDS = 600
 
 # The template parameters' constraints (one table: ``python -m reslab.parameters`` writes them
 # into cloudformation/*.yaml, the installer template takes them from here).
@@ -177,6 +180,7 @@ EVENT_KEYS: tuple[Key, ...] = (
     Key("webapp_mode", str, default="fragile", constraint=Constraint(allowed=WEBAPP_MODES)),
     Key("poll_seconds", int, default=DEFAULT_POLL_SECONDS, check=_seconds),
     Key("poll_max_seconds", int, check=_poll_max),
+    Key("await_seconds", int, default=DEFAULT_AWAIT_SECONDS, check=_seconds),
     Key("skip_backup_check", bool, default=False),
     # Opt-in: the secondary_vpc and dms stacks (secondary region, engine mysql).
     Key("dms", bool, default=False, check=_dms),
