@@ -29,7 +29,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from reslab.dburl import DbTarget
 from reslab.errors import LocalCloudError
 from reslab.localcloud import dbbacking
 from reslab.localcloud.context import cloud_context
+from reslab.localcloud.network.service import backing_target
 from reslab.localcloud.serialise import released
 
 LB_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
@@ -181,6 +182,9 @@ def _db_target(stack: Any) -> DbTarget | None:
         region = secret_arn.split(":")[3]
         backend = secretsmanager_backends[stack.account_id][region]
         doc = json.loads(backend.get_secret_value(secret_arn, None, None)["SecretString"])
+        real = backing_target(str(doc.get("host", "")))
+        if real is not None:  # an endpoint name (network model): the backing, until step 4
+            return replace(real, user=doc["username"], password=doc["password"])
         if {"engine", "host", "port", "dbname"} <= doc.keys():
             socket = doc["host"] if str(doc["host"]).startswith("/") else None
             return DbTarget(
@@ -193,6 +197,8 @@ def _db_target(stack: Any) -> DbTarget | None:
                 socket_dir=socket,
             )
     address = params.get("EndpointAddress")
+    if backing_target(str(address or "")) is not None:
+        return backing_target(str(address))
     store = dbbacking.backing()
     for instance_id in list(store._instances):
         target = store.target_for(instance_id)
