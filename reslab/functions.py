@@ -19,6 +19,7 @@ from functools import partial
 
 from reslab.grants import Grant
 from reslab.restore.steps import INSTALL_DEFAULTS, TEMP_TAG
+from reslab_lambda.attach import CHECK_FUNCTIONS_ENV
 from reslab_lambda.cfn import CFN_ROLE_ENV, MANIFEST_ENV
 from reslab_lambda.event import INSTALLED_PREFIX_ENV
 from reslab_lambda.stacks import INSTALL_SETTINGS
@@ -94,6 +95,16 @@ _PASS_CFN_ROLE = Grant(
 _DESCRIBE_DMS_TASKS = Grant(("dms:DescribeReplicationTasks",), "any")  # no resource-level scope
 _START_DMS_TASKS = Grant(("dms:StartReplicationTask", "dms:StopReplicationTask"), "dms-tasks")
 _STOP_DMS_TASKS = Grant(("dms:StopReplicationTask",), "dms-tasks")
+#: The status handoff attaches the backup-check Lambdas to the lab VPC once its stack is complete,
+#: the teardown detaches them first (``reslab_lambda.attach``).
+_ATTACH_CHECKS = Grant(
+    ("lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"), "check-functions"
+)
+_CHECK_FUNCTIONS_ENVIRONMENT = {
+    CFN_ROLE_ENV: "cfn-role",
+    INSTALLED_PREFIX_ENV: "stack-prefix",
+    CHECK_FUNCTIONS_ENV: "check-functions",
+}
 _deploy_side = partial(
     Function,
     machine="deploy",
@@ -176,7 +187,15 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     _deploy_side(
         "stack_status",
-        grants=(Grant(_STACKS_READ, "lab-stacks"), _DESCRIBE_DMS_TASKS, _START_DMS_TASKS),
+        environment=_CHECK_FUNCTIONS_ENVIRONMENT,
+        grants=(
+            Grant(_STACKS_READ, "lab-stacks"),
+            _DESCRIBE_DMS_TASKS,
+            _START_DMS_TASKS,
+            _ATTACH_CHECKS,
+            # Lambda checks the caller may see the subnets and groups of a VpcConfig
+            Grant(("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"), "any"),
+        ),
     ),
     _deploy_side(
         "delete_stack",
@@ -197,7 +216,9 @@ FUNCTIONS: tuple[Function, ...] = (
             _PASS_CFN_ROLE,
             _DESCRIBE_DMS_TASKS,
             _STOP_DMS_TASKS,
+            _ATTACH_CHECKS,  # detached before the VPC stack is deleted
         ),
+        environment=_CHECK_FUNCTIONS_ENVIRONMENT,
     ),
     _restore_step(
         "backup_prepare",
