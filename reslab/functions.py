@@ -100,6 +100,10 @@ _STOP_DMS_TASKS = Grant(("dms:StopReplicationTask",), "dms-tasks")
 _ATTACH_CHECKS = Grant(
     ("lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"), "check-functions"
 )
+#: Lambda checks that whoever sets a ``VpcConfig`` may see its subnets, groups and VPC.
+_DESCRIBE_VPC_CONFIG = Grant(
+    ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"), "any"
+)
 _CHECK_FUNCTIONS_ENVIRONMENT = {
     CFN_ROLE_ENV: "cfn-role",
     INSTALLED_PREFIX_ENV: "stack-prefix",
@@ -165,6 +169,7 @@ FUNCTIONS: tuple[Function, ...] = (
             INSTALLED_PREFIX_ENV: "stack-prefix",
             MANIFEST_ENV: "template-manifest",
             INSTALL_SETTINGS["lab_boundary"]: "lab-boundary",
+            CHECK_FUNCTIONS_ENV: "check-functions",
         },
         grants=(
             Grant(
@@ -183,6 +188,9 @@ FUNCTIONS: tuple[Function, ...] = (
             # the installed version's template hashes (the template bucket is not trusted)
             Grant(("s3:GetObject",), "template-manifest"),
             _PASS_CFN_ROLE,
+            # a stack found complete: the status handoff may attach the check Lambdas
+            _ATTACH_CHECKS,
+            _DESCRIBE_VPC_CONFIG,
         ),
     ),
     _deploy_side(
@@ -193,8 +201,7 @@ FUNCTIONS: tuple[Function, ...] = (
             _DESCRIBE_DMS_TASKS,
             _START_DMS_TASKS,
             _ATTACH_CHECKS,
-            # Lambda checks the caller may see the subnets and groups of a VpcConfig
-            Grant(("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"), "any"),
+            _DESCRIBE_VPC_CONFIG,
         ),
     ),
     _deploy_side(
