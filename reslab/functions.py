@@ -100,6 +100,8 @@ _STOP_DMS_TASKS = Grant(("dms:StopReplicationTask",), "dms-tasks")
 _ATTACH_CHECKS = Grant(
     ("lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"), "check-functions"
 )
+#: The teardown waits until no network interface is left in the check group.
+_DESCRIBE_INTERFACES = Grant(("ec2:DescribeNetworkInterfaces",), "any")  # not scopable
 #: Lambda checks that whoever sets a ``VpcConfig`` may see its subnets, groups and VPC.
 _DESCRIBE_VPC_CONFIG = Grant(
     ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"), "any"
@@ -202,6 +204,7 @@ FUNCTIONS: tuple[Function, ...] = (
             _START_DMS_TASKS,
             _ATTACH_CHECKS,
             _DESCRIBE_VPC_CONFIG,
+            _DESCRIBE_INTERFACES,
         ),
     ),
     _deploy_side(
@@ -224,6 +227,7 @@ FUNCTIONS: tuple[Function, ...] = (
             _DESCRIBE_DMS_TASKS,
             _STOP_DMS_TASKS,
             _ATTACH_CHECKS,  # detached before the VPC stack is deleted
+            _DESCRIBE_INTERFACES,
         ),
         environment=_CHECK_FUNCTIONS_ENVIRONMENT,
     ),

@@ -29,6 +29,9 @@ from reslab_lambda.stacks import StackSpec
 CHECK_FUNCTIONS_ENV = "RESLAB_CHECK_FUNCTIONS"
 #: Handoff status while Lambda attaches the check functions (the deploy keeps waiting).
 ATTACHING = "CHECKS_ATTACHING_TO_VPC"
+#: Handoff status while the teardown waits for them to leave the VPC (then, as after a stopped
+#: replication task, ``replication.STOPPED`` sends the machine back to its delete step).
+DETACHING = "CHECKS_DETACHING_FROM_VPC"
 
 
 def check_functions() -> list[str]:
@@ -80,16 +83,42 @@ def after_create(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> str:
     return ATTACHING if pending else str(stack["StackStatus"])
 
 
-def before_delete(region: str) -> None:
-    """Detach the check functions from the lab VPC (the teardown, before the VPC stack)."""
+def before_delete(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> str | None:
+    """Detach the check functions from the lab VPC before its stack is deleted: None once they
+    are detached and no network interface is left in the check group (Lambda deletes them
+    after the update, not at once; CloudFormation could not delete the group or the subnets
+    meanwhile), else :data:`DETACHING`."""
+    functions = check_functions()
+    if not functions:
+        return None
     lam = client("lambda", region)
-    for name in check_functions():
+    pending = False
+    for name in functions:
         try:
             config = lam.get_function_configuration(FunctionName=name)
-            if (config.get("VpcConfig") or {}).get("SubnetIds"):
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                continue
+            raise
+        if (config.get("VpcConfig") or {}).get("SubnetIds"):
+            try:
                 lam.update_function_configuration(
                     FunctionName=name, VpcConfig={"SubnetIds": [], "SecurityGroupIds": []}
                 )
-        except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
+            except ClientError as exc:
+                if error_code(exc) != "ResourceConflictException":
+                    raise
+            pending = True
+        elif config.get("LastUpdateStatus") == "InProgress":
+            pending = True
+    if pending:
+        return DETACHING
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    group = outputs.get((spec.check_vpc or {}).get("group", ""))
+    if group:
+        interfaces = client("ec2", region).describe_network_interfaces(
+            Filters=[{"Name": "group-id", "Values": [group]}]
+        )["NetworkInterfaces"]
+        if interfaces:
+            return DETACHING
+    return None

@@ -305,6 +305,9 @@ def status_of(key: str, event: Mapping[str, Any], action: str) -> dict[str, Any]
             status = replication.before_delete(spec, region, stack) or replication.STOPPED
     if spec.check_vpc and action == "create" and status in COMPLETE:
         status = attach.after_create(spec, region, stack)
+    elif spec.check_vpc and action == "delete" and status != "DELETE_IN_PROGRESS":
+        # detaching the check Lambdas, or detached: the machine then calls delete_stack again
+        status = attach.before_delete(spec, region, stack) or replication.STOPPED
     return entry(name, status, region)
 
 
@@ -360,8 +363,10 @@ def start_delete(key: str, event: Mapping[str, Any]) -> dict[str, Any]:
             waiting = replication.before_delete(spec, region, stack)
             if waiting:
                 return entry(spec.stack_name(event), waiting, region)
-        if spec.check_vpc:  # the check Lambdas' interfaces would hold the subnets
-            attach.before_delete(region)
+        if spec.check_vpc:  # the check Lambdas' interfaces would hold the subnets and group
+            waiting = attach.before_delete(spec, region, stack)
+            if waiting:
+                return entry(spec.stack_name(event), waiting, region)
         _delete(cfn, region, stack)
     return status_of(key, event, "delete")
 
