@@ -42,6 +42,12 @@ def test_database_outputs_lead_to_a_real_database(local_cloud, deployed):
     out = outputs(deployed["database"])
     sm = local_cloud.client("secretsmanager", "us-east-2")
     secret = json.loads(sm.get_secret_value(SecretId=out["MasterUserSecretArn"])["SecretString"])
+    rds = local_cloud.client("rds", "us-east-2")
+    [db] = rds.describe_db_instances(DBInstanceIdentifier=out["DBInstanceIdentifier"])[
+        "DBInstances"
+    ]
+    groups = [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]]
+    assert groups == [outputs(deployed["vpc"])["DatabaseSecurityGroupId"]]  # gap 46
     address = out["EndpointAddress"]
     assert address.endswith(".us-east-2.rds.amazonaws.com")  # a DNS name, as on AWS
     # the operator's view: the real databases behind the endpoint names (which resolve only
