@@ -66,6 +66,17 @@ def _real_engine(template_engine: str | None, backing_engine: str) -> str:
     return _ENGINE_NAMES[backing_engine]
 
 
+#: Instance ARN -> its backing database, kept from provisioning on: the backing in use may be
+#: switched afterwards (``dbbacking.switch_backing``), the instance keeps its database.
+_TARGETS: dict[str, DbTarget] = {}
+
+
+def target_of(database: Any) -> DbTarget | None:
+    """The real database behind a moto DB instance."""
+    found = _TARGETS.get(database.db_instance_arn)
+    return found or dbbacking.target_for(database.db_instance_identifier)
+
+
 def attach_real_database(database: Any, login_from: str | None = None) -> None:
     """Provision the real DB for a fresh moto instance and point the instance at it.
 
@@ -83,6 +94,7 @@ def attach_real_database(database: Any, login_from: str | None = None) -> None:
         )
     finally:
         database.status = status
+    _TARGETS[database.db_instance_arn] = target
     database.engine = _real_engine(database.engine, store.engine)
     # with the network model the endpoint keeps its own port (gap 43): callers dial the name
     database.port = int(database.port or target.port) if network.enabled() else target.port
@@ -171,6 +183,7 @@ def _patch_backend() -> None:
         if primary is not None and not primary.deletion_protection:
             _promote_replicas(self, primary)
         database = delete(self, db_instance_identifier, *args, **kw)
+        _TARGETS.pop(database.db_instance_arn, None)
         net = network.existing()
         if net is not None:
             net.hang_up(self.region_name, db_instance_identifier)

@@ -100,10 +100,10 @@ def find_database(name: str) -> tuple[str, str, Any] | None:
 def backing_target(host: str) -> DbTarget | None:
     """The real database behind an endpoint name: the local cloud's own machinery (DMS, the
     web tier until its instances resolve as callers) reaches it directly, as AWS's services do."""
-    from reslab.localcloud import dbbacking
+    from reslab.localcloud.compat.rds import target_of
 
     found = find_database(host) if host.endswith(".rds.amazonaws.com") else None
-    return dbbacking.target_for(found[2].db_instance_identifier) if found else None
+    return target_of(found[2]) if found else None
 
 
 def _upstream(target: DbTarget) -> Upstream:
@@ -225,13 +225,13 @@ class NetworkService:
         return Internet(), _DEFAULT_ACCOUNT, None
 
     def lookup(self, name: str) -> Destination | None:
-        from reslab.localcloud import dbbacking
+        from reslab.localcloud.compat.rds import target_of
 
         found = find_database(name)
         if found is None:
             return None
         _account, region, db = found
-        target = dbbacking.target_for(db.db_instance_identifier)
+        target = target_of(db)
         if target is None:
             return None
         return Destination(
