@@ -19,6 +19,7 @@ from functools import partial
 
 from reslab.grants import Grant
 from reslab.restore.steps import INSTALL_DEFAULTS, TEMP_TAG
+from reslab_lambda.attach import CHECK_FUNCTIONS_ENV
 from reslab_lambda.cfn import CFN_ROLE_ENV, MANIFEST_ENV
 from reslab_lambda.event import INSTALLED_PREFIX_ENV
 from reslab_lambda.handoff import FORWARDER_ROLE_ENV, RULE_ENV
@@ -103,6 +104,22 @@ _STOP_DMS_TASKS = Grant(("dms:StopReplicationTask",), "dms-tasks")
 #: permission in IAM (the task token is the capability): "*" is the only scope AWS accepts.
 _ANSWER_WAITS = Grant(("states:SendTaskSuccess", "states:SendTaskFailure"), "any")
 _TAKE_TOKENS = Grant(("ssm:GetParameter", "ssm:DeleteParameter"), "await-parameters")
+#: The status handoff attaches the backup-check Lambdas to the lab VPC once its stack is complete,
+#: the teardown detaches them first (``reslab_lambda.attach``).
+_ATTACH_CHECKS = Grant(
+    ("lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"), "check-functions"
+)
+#: The teardown waits until no network interface is left in the check group.
+_DESCRIBE_INTERFACES = Grant(("ec2:DescribeNetworkInterfaces",), "any")  # not scopable
+#: Lambda checks that whoever sets a ``VpcConfig`` may see its subnets, groups and VPC.
+_DESCRIBE_VPC_CONFIG = Grant(
+    ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"), "any"
+)
+_CHECK_FUNCTIONS_ENVIRONMENT = {
+    CFN_ROLE_ENV: "cfn-role",
+    INSTALLED_PREFIX_ENV: "stack-prefix",
+    CHECK_FUNCTIONS_ENV: "check-functions",
+}
 _deploy_side = partial(
     Function,
     machine="deploy",
@@ -163,6 +180,7 @@ FUNCTIONS: tuple[Function, ...] = (
             INSTALLED_PREFIX_ENV: "stack-prefix",
             MANIFEST_ENV: "template-manifest",
             INSTALL_SETTINGS["lab_boundary"]: "lab-boundary",
+            CHECK_FUNCTIONS_ENV: "check-functions",
         },
         grants=(
             Grant(
@@ -181,11 +199,22 @@ FUNCTIONS: tuple[Function, ...] = (
             # the installed version's template hashes (the template bucket is not trusted)
             Grant(("s3:GetObject",), "template-manifest"),
             _PASS_CFN_ROLE,
+            # a stack found complete: the status handoff may attach the check Lambdas
+            _ATTACH_CHECKS,
+            _DESCRIBE_VPC_CONFIG,
         ),
     ),
     _deploy_side(
         "stack_status",
-        grants=(Grant(_STACKS_READ, "lab-stacks"), _DESCRIBE_DMS_TASKS, _START_DMS_TASKS),
+        environment=_CHECK_FUNCTIONS_ENVIRONMENT,
+        grants=(
+            Grant(_STACKS_READ, "lab-stacks"),
+            _DESCRIBE_DMS_TASKS,
+            _START_DMS_TASKS,
+            _ATTACH_CHECKS,
+            _DESCRIBE_VPC_CONFIG,
+            _DESCRIBE_INTERFACES,
+        ),
     ),
     _deploy_side(
         "delete_stack",
@@ -206,12 +235,15 @@ FUNCTIONS: tuple[Function, ...] = (
             _PASS_CFN_ROLE,
             _DESCRIBE_DMS_TASKS,
             _STOP_DMS_TASKS,
+            _ATTACH_CHECKS,  # detached before the VPC stack is deleted
+            _DESCRIBE_INTERFACES,
         ),
+        environment=_CHECK_FUNCTIONS_ENVIRONMENT,
     ),
     _deploy_side(
         "await_stack",
         environment={
-            INSTALLED_PREFIX_ENV: "stack-prefix",
+            **_CHECK_FUNCTIONS_ENVIRONMENT,
             RULE_ENV: "stack-event-rule",
             FORWARDER_ROLE_ENV: "event-forwarder-role",
         },
@@ -219,6 +251,10 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(_STACKS_READ, "lab-stacks"),
             _DESCRIBE_DMS_TASKS,
             _START_DMS_TASKS,
+            # its look at the stack is the status handoff: it may attach the check Lambdas
+            _ATTACH_CHECKS,
+            _DESCRIBE_VPC_CONFIG,
+            _DESCRIBE_INTERFACES,
             Grant(("ssm:PutParameter", "ssm:AddTagsToResource"), "await-parameters"),
             _TAKE_TOKENS,
             _ANSWER_WAITS,
@@ -234,11 +270,14 @@ FUNCTIONS: tuple[Function, ...] = (
     _deploy_side(
         "stack_event",
         event_target=True,
-        environment={INSTALLED_PREFIX_ENV: "stack-prefix"},
+        environment=_CHECK_FUNCTIONS_ENVIRONMENT,
         grants=(
             Grant(_STACKS_READ, "lab-stacks"),
             _DESCRIBE_DMS_TASKS,
             _START_DMS_TASKS,
+            _ATTACH_CHECKS,  # answers with the status handoff, as stack_status does
+            _DESCRIBE_VPC_CONFIG,
+            _DESCRIBE_INTERFACES,
             _TAKE_TOKENS,
             _ANSWER_WAITS,
         ),

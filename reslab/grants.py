@@ -32,6 +32,7 @@ Every RDS, Secrets Manager, SSM, KMS and EC2 kind is in the install's region and
 | ``parameters`` | SSM parameters in the region and account (with a tag condition) |
 | ``kms-keys`` | KMS keys in the region and account (with a ``kms:ViaService`` condition) |
 | ``vpc-network`` | network interfaces, subnets and security groups in the region and account |
+| ``check-functions`` | the two database-connecting Lambdas (``vpc=True``) of the install |
 
 A condition value may name the install's ``${Workshop}`` or ``${AWS::Region}`` (``Fn::Sub``).
 """
@@ -67,6 +68,7 @@ RESOURCE_KINDS = (
     "parameters",
     "kms-keys",
     "vpc-network",
+    "check-functions",
 )
 
 

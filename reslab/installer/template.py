@@ -226,6 +226,9 @@ RESOURCE_KINDS: Mapping[str, Any] = {
     "parameters": _regional("ssm", "parameter/*"),
     "kms-keys": _regional("kms", "key/*"),
     "vpc-network": _regional("ec2", "network-interface/*", "subnet/*", "security-group/*"),
+    "check-functions": _regional(
+        "lambda", *(f"function:${{AWS::StackName}}-{f.folder}" for f in FUNCTIONS if f.vpc)
+    ),
     "slack-parameter": {
         "Fn::If": [
             "HasSlack",
@@ -308,6 +311,10 @@ ENVIRONMENT_VALUES: Mapping[str, Any] = {
     "event-forwarder-role": _arn("EventForwarderRole"),
     "report_bucket": _ref("ReportBucket"),
     "slack_webhook_parameter": _ref("SlackWebhookParameter"),
+    # the functions the deploy attaches to the lab VPC (reslab_lambda.attach)
+    "check-functions": _sub(
+        ",".join(f"${{AWS::StackName}}-{f.folder}" for f in FUNCTIONS if f.vpc)
+    ),
 }
 
 

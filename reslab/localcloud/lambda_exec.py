@@ -35,6 +35,7 @@ from reslab.localcloud.context import cloud_context
 from reslab.localcloud.lambda_gate import Throttled
 from reslab.localcloud.lambda_pool import LambdaPool, PoolSettings
 from reslab.localcloud.lambda_worker import FunctionConfig
+from reslab.localcloud.network import service as network
 from reslab.localcloud.serialise import released
 
 _CACHE_ROOT = Path(tempfile.gettempdir()) / f"reslab-lambda-{os.getuid()}"
@@ -140,7 +141,7 @@ def child_env(fn: Any) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    return env
+    return network.lambda_environment(fn, env)
 
 
 def function_config(fn: Any, directory: Path) -> FunctionConfig:
@@ -159,6 +160,7 @@ def function_config(fn: Any, directory: Path) -> FunctionConfig:
         "timeout": float(fn.timeout),
         "variables": {str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
         "endpoint": endpoint["url"],
+        "vpc": fn.vpc_config or {},  # new subnets or groups: new environments
     }
     identity = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     return FunctionConfig(

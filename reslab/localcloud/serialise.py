@@ -38,6 +38,9 @@ UNLOCKED_PATHS: tuple[str, ...] = ("/moto-api/recorder/replay-recording",)
 #: called once the request has it: a Lambda's timeout clock does not count its calls' waits
 #: (``lambda_clock``). Both must be quick.
 WAIT_OBSERVERS: list[Callable[[dict[str, Any]], Callable[[], None]]] = []
+#: Called after each request's application call, still under the lock (the network model
+#: re-evaluates its gates when the request changed routes, groups, ACLs...: ``compat.network``).
+AFTER_REQUEST: list[Callable[[], None]] = []
 
 _lock = threading.Lock()
 _owner = threading.local()
@@ -95,7 +98,11 @@ class SerialisedApp:
         with serialised():
             for acquired in waits:
                 acquired()
-            return self.app(environ, start_response)
+            try:
+                return self.app(environ, start_response)
+            finally:
+                for hook in AFTER_REQUEST:
+                    hook()
 
 
 def server(ip_address: str, port: int) -> Any:

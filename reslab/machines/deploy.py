@@ -121,7 +121,8 @@ def _stack_branch(spec: StackSpec, action: str) -> dict[str, Any]:
     ready_choices = [_status_is(status, [*done_statuses, SKIPPED], s["done"])]
     if action == "create":  # a rolled-back stack was deleted by Create: create it again
         ready_choices.append({"Variable": status, "StringEquals": GONE, "Next": s["start"]})
-    elif spec.replication_task_output:  # its DMS task is stopped: now delete the stack
+    elif spec.replication_task_output or spec.check_vpc:
+        # its DMS task is stopped, or the check Lambdas have left its VPC: now delete the stack
         ready_choices.append({"Variable": status, "StringEquals": STOPPED, "Next": s["start"]})
     wait_seconds, poll_max = "$.wait.seconds", "$.event.poll_max_seconds"
     states: dict[str, Any] = {

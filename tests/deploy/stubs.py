@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reslab.packaging import TEMPLATE_MANIFEST, template_manifest
+from reslab_lambda.attach import CHECK_FUNCTIONS_ENV
 from reslab_lambda.cfn import MANIFEST_ENV
 from reslab_lambda.event import INSTALLED_PREFIX_ENV
 from reslab_lambda.stacks import StackSpec, spec_for, stack_table
@@ -88,11 +89,14 @@ def upload_stubs(clients: Callable[..., Any], event: dict[str, Any]) -> None:
     for page in lam.get_paginator("list_functions").paginate():
         for fn in page["Functions"]:
             variables = dict(fn.get("Environment", {}).get("Variables", {}))
-            if (
-                MANIFEST_ENV in variables
-                and variables.get(INSTALLED_PREFIX_ENV) == event["stack_prefix"]
-            ):
+            if variables.get(INSTALLED_PREFIX_ENV) != event["stack_prefix"]:
+                continue
+            before = dict(variables)
+            if MANIFEST_ENV in variables:
                 variables[MANIFEST_ENV] = f"s3://{event['boot_bucket']}/{manifest_key}"
+            # the stub VPC's subnets are made-up names: no check Lambdas to attach to them
+            variables.pop(CHECK_FUNCTIONS_ENV, None)
+            if variables != before:
                 lam.update_function_configuration(
                     FunctionName=fn["FunctionName"], Environment={"Variables": variables}
                 )

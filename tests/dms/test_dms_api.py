@@ -53,10 +53,13 @@ def _master(cloud: Any, db: dict) -> DbTarget:
         SecretId=db["MasterUserSecret"]["SecretArn"]
     )
     value = json.loads(secret["SecretString"])
+    # the operator's view: the backing behind the endpoint name (docs/network-model.md)
+    backing = dbbacking.target_for(db["DBInstanceIdentifier"])
+    assert backing is not None
     return DbTarget(
         "mysql",
-        db["Endpoint"]["Address"],
-        db["Endpoint"]["Port"],
+        backing.host,
+        backing.port,
         value["username"],
         value["password"],
         db["DBName"],

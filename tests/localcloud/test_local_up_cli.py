@@ -61,10 +61,12 @@ def test_local_up_serves_boto3_and_backs_rds_with_db_url(tmp_path, mysql_url):
             )["SecretString"]
         )
         admin = parse_db_url(mysql_url)
-        assert (db["Endpoint"]["Address"], db["Endpoint"]["Port"]) == (admin.host, admin.port)
+        # a DNS name, as on AWS; behind it, a database on the --db-url server
+        assert db["Endpoint"]["Address"] == f"{ident}.aaaaaaaaaa.us-east-2.rds.amazonaws.com"
+        assert db["Endpoint"]["Port"] == 3306
         conn = pymysql.connect(
-            host=db["Endpoint"]["Address"],
-            port=db["Endpoint"]["Port"],
+            host=admin.host,
+            port=admin.port,
             user=secret["username"],
             password=secret["password"],
             database=db["DBName"],

@@ -17,15 +17,18 @@ def _target_from_secret(local_cloud, region: str, db: dict) -> DbTarget:
     secret = json.loads(
         sm.get_secret_value(SecretId=db["MasterUserSecret"]["SecretArn"])["SecretString"]
     )
-    address = db["Endpoint"]["Address"]
+    # the operator's view: the real database behind the endpoint (whose name resolves only
+    # for the local cloud's callers, docs/network-model.md)
+    backing = dbbacking.target_for(db["DBInstanceIdentifier"])
+    assert backing is not None
     return DbTarget(
         engine="postgres" if db["Engine"] == "postgres" else "mysql",
-        host=address,
-        port=db["Endpoint"]["Port"],
+        host=backing.host,
+        port=backing.port,
         user=secret["username"],
         password=secret["password"],
         dbname=db["DBName"],
-        socket_dir=address if address.startswith("/") else None,
+        socket_dir=backing.socket_dir,
     )
 
 
@@ -55,7 +58,10 @@ def test_switch_backing_puts_instances_on_the_given_server(local_cloud, pg_url):
         db = create_instance(rds, ident, "mysql", "admin")
         assert db["Engine"] == "postgres"  # the backing server's engine wins
         admin = parse_db_url(pg_url)
-        assert (db["Endpoint"]["Address"], db["Endpoint"]["Port"]) == (admin.host, admin.port)
+        backing = dbbacking.target_for(ident)
+        assert backing is not None
+        assert (backing.host, backing.port) == (admin.host, admin.port)
+        assert db["Endpoint"]["Address"] == f"{ident}.aaaaaaaaaa.us-west-2.rds.amazonaws.com"
         target = _target_from_secret(local_cloud, "us-west-2", db)
         with connect(target) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == (
@@ -117,10 +123,12 @@ def test_read_replica_accepts_the_primary_credentials(local_cloud, mysql_url):
         [pri] = rds.describe_db_instances(DBInstanceIdentifier=primary)["DBInstances"]
         [rep] = rds.describe_db_instances(DBInstanceIdentifier=replica)["DBInstances"]
         creds = _target_from_secret(local_cloud, "us-east-2", pri)
+        backing = dbbacking.target_for(replica)
+        assert backing is not None
         on_replica = DbTarget(
             "mysql",
-            rep["Endpoint"]["Address"],
-            rep["Endpoint"]["Port"],
+            backing.host,
+            backing.port,
             creds.user,
             creds.password,
             rep["DBName"],

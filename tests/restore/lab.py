@@ -67,6 +67,7 @@ class RestoreLab:
     bucket: str = ""
     subnet_group: str = ""
     security_group: str = ""
+    check_group: str = ""
     installation: Installation | None = None
 
     def client(self, service: str) -> Any:
@@ -114,7 +115,62 @@ class RestoreLab:
             DBSubnetGroupDescription="private",
             SubnetIds=subnets,
         )
+        self.attach_checks(vpc, subnets)
         return self
+
+    def attach_checks(self, vpc: str, subnets: list[str]) -> None:
+        """What the lab's VPC stack and the deploy's handoff do (docs/network-model.md): the
+        database-connecting Lambdas in the private subnets with a group the database's group
+        admits, the AWS APIs through a NAT gateway."""
+        ec2 = self.client("ec2")
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        public = ec2.create_subnet(
+            VpcId=vpc, CidrBlock="10.42.0.0/24", AvailabilityZone=f"{REGION}a"
+        )["Subnet"]["SubnetId"]
+        public_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=public_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+        ec2.associate_route_table(RouteTableId=public_table, SubnetId=public)
+        eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip)["NatGateway"]
+        private_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(
+            RouteTableId=private_table,
+            DestinationCidrBlock="0.0.0.0/0",
+            NatGatewayId=nat["NatGatewayId"],
+        )
+        for subnet in subnets:
+            ec2.associate_route_table(RouteTableId=private_table, SubnetId=subnet)
+        self.check_group = ec2.create_security_group(
+            GroupName=f"{self.prefix}-checks", Description="checks", VpcId=vpc
+        )["GroupId"]
+        self.allow_checks(self.check_group)
+        for folder in ("backup_snapshot", "backup_checks"):
+            self.client("lambda").update_function_configuration(
+                FunctionName=f"{self.prefix}-{folder}",
+                VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [self.check_group]},
+            )
+
+    def allow_checks(self, group: str, allowed: bool = True) -> None:
+        """The database's group admits (or no longer admits) the check Lambdas' group."""
+        permissions = [
+            {
+                "IpProtocol": "tcp",
+                "FromPort": port,
+                "ToPort": port,
+                "UserIdGroupPairs": [{"GroupId": group}],
+            }
+            for port in (5432, 3306)
+        ]
+        ec2 = self.client("ec2")
+        if allowed:
+            ec2.authorize_security_group_ingress(
+                GroupId=self.security_group, IpPermissions=permissions
+            )
+        else:
+            ec2.revoke_security_group_ingress(
+                GroupId=self.security_group, IpPermissions=permissions
+            )
 
     def resource(self, logical_id: str) -> str:
         """The physical id of one of the installer stack's resources (a role name...)."""

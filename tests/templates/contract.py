@@ -26,6 +26,7 @@ _VPC_OUTPUTS = {
     "LoadBalancerSecurityGroupId",
     "WebSecurityGroupId",
     "DatabaseSecurityGroupId",
+    "CheckSecurityGroupId",
 }
 OUTPUTS = {
     "vpc": _VPC_OUTPUTS,

@@ -304,26 +304,37 @@ def test_vpc_spans_two_or_three_azs_and_nat_mode_is_a_parameter() -> None:
 
 
 def test_security_groups_chain_lb_web_db() -> None:
+    """Internet -> load balancer -> web -> database; the backup-check Lambdas' group -> database
+    (the deploy attaches them to the private subnets with it: docs/network-model.md)."""
     res = TEMPLATES["vpc"]["Resources"]
     lb_in = res["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
     assert [(r["FromPort"], r["CidrIp"]) for r in lb_in] == [(80, "0.0.0.0/0")]
-    rules = {
-        (r["Type"], r["Properties"]["GroupId"]["Fn::GetAtt"][0], r["Properties"]["FromPort"]): (
-            r["Properties"].get("SourceSecurityGroupId")
-            or r["Properties"].get("DestinationSecurityGroupId")
-        )["Fn::GetAtt"][0]
+    rules = [
+        (
+            r["Type"].rsplit("::", 1)[-1],
+            r["Properties"]["GroupId"]["Fn::GetAtt"][0],
+            r["Properties"]["FromPort"],
+            (
+                r["Properties"].get("SourceSecurityGroupId")
+                or r["Properties"].get("DestinationSecurityGroupId")
+            )["Fn::GetAtt"][0],
+        )
         for r in res.values()
         if r["Type"] in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
-    }
-    ingress = "AWS::EC2::SecurityGroupIngress"
-    assert rules[(ingress, "WebSecurityGroup", 80)] == "LoadBalancerSecurityGroup"
-    assert rules[(ingress, "DatabaseSecurityGroup", 5432)] == "WebSecurityGroup"
-    assert rules[(ingress, "DatabaseSecurityGroup", 3306)] == "WebSecurityGroup"
-    assert [k for k in rules if k[0] == ingress] == [
-        (ingress, "WebSecurityGroup", 80),
-        (ingress, "DatabaseSecurityGroup", 5432),
-        (ingress, "DatabaseSecurityGroup", 3306),
     ]
+    assert sorted(r for r in rules if r[0] == "SecurityGroupIngress") == sorted(
+        [
+            ("SecurityGroupIngress", "WebSecurityGroup", 80, "LoadBalancerSecurityGroup"),
+            ("SecurityGroupIngress", "DatabaseSecurityGroup", 5432, "WebSecurityGroup"),
+            ("SecurityGroupIngress", "DatabaseSecurityGroup", 3306, "WebSecurityGroup"),
+            ("SecurityGroupIngress", "DatabaseSecurityGroup", 5432, "CheckSecurityGroup"),
+            ("SecurityGroupIngress", "DatabaseSecurityGroup", 3306, "CheckSecurityGroup"),
+        ]
+    )
+    check_out = sorted(r[2:] for r in rules if r[1] == "CheckSecurityGroup")
+    assert check_out == [(3306, "DatabaseSecurityGroup"), (5432, "DatabaseSecurityGroup")]
+    inline = res["CheckSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert [(r["FromPort"], r["CidrIp"]) for r in inline] == [(443, "0.0.0.0/0")]  # APIs via NAT
 
 
 @pytest.mark.parametrize("key", list(STACKS))
@@ -426,7 +437,7 @@ def test_no_secret_looking_literals() -> None:
 
 def test_every_security_group_replaces_the_default_allow_all_egress() -> None:
     groups = {n: r for n, r in resources("vpc") if r["Type"] == "AWS::EC2::SecurityGroup"}
-    assert len(groups) == 3
+    assert len(groups) == 4  # load balancer, web, database, checks
     for name, group in groups.items():
         egress = group["Properties"]["SecurityGroupEgress"]  # inline -> default rule removed
         assert all(rule["IpProtocol"] != "-1" for rule in egress), name

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reslab_lambda import replication
+from reslab_lambda import attach, replication
 from reslab_lambda.aws import client, error_code
 from reslab_lambda.errors import (
     BucketNotEmptied,
@@ -316,6 +316,11 @@ def status_of(key: str, event: Mapping[str, Any], action: str) -> dict[str, Any]
         elif action == "delete" and status != "DELETE_IN_PROGRESS":
             # stopping, or stopped: the machine then calls delete_stack again
             status = replication.before_delete(spec, region, stack) or replication.STOPPED
+    if spec.check_vpc and action == "create" and status in COMPLETE:
+        status = attach.after_create(spec, region, stack)
+    elif spec.check_vpc and action == "delete" and status != "DELETE_IN_PROGRESS":
+        # detaching the check Lambdas, or detached: the machine then calls delete_stack again
+        status = attach.before_delete(spec, region, stack) or replication.STOPPED
     return entry(name, status, region)
 
 
@@ -369,6 +374,10 @@ def start_delete(key: str, event: Mapping[str, Any]) -> dict[str, Any]:
     if stack["StackStatus"] != "DELETE_IN_PROGRESS":
         if spec.replication_task_output:  # stop the task first; stack_status deletes after
             waiting = replication.before_delete(spec, region, stack)
+            if waiting:
+                return entry(spec.stack_name(event), waiting, region)
+        if spec.check_vpc:  # the check Lambdas' interfaces would hold the subnets and group
+            waiting = attach.before_delete(spec, region, stack)
             if waiting:
                 return entry(spec.stack_name(event), waiting, region)
         _delete(cfn, region, stack)

@@ -63,6 +63,10 @@ class StackSpec:
     install_parameters: Mapping[str, str] = field(default_factory=dict)
     #: Template parameter -> fact about the stack's region (:data:`REGION_FACTS`).
     region_parameters: Mapping[str, str] = field(default_factory=dict)
+    #: ``{"subnets": <output>, "group": <output>}``: once the stack is complete the deploy
+    #: attaches the backup-check Lambdas to those subnets with that group (``attach``); the
+    #: teardown detaches them before deleting the stack.
+    check_vpc: Mapping[str, str] | None = None
 
     @property
     def optional(self) -> bool:
@@ -127,6 +131,7 @@ def _spec(row: Mapping[str, Any], prefix: str) -> StackSpec:
         replication_task_output=row.get("replication_task_output"),
         install_parameters=_known(row, "install_parameters", INSTALL_SETTINGS),
         region_parameters=_known(row, "region_parameters", REGION_FACTS),
+        check_vpc=dict(row["check_vpc"]) if row.get("check_vpc") else None,
     )
 
 

@@ -35,9 +35,12 @@ class Patch:
 #: hooks, so it comes after it. Nothing else shares a patched function: new patches go at the
 #: end unless they wrap one of these.
 PATCHES: tuple[Patch, ...] = (
-    Patch(("1",), "reslab.localcloud.lambda_exec"),
+    Patch(("1", "43"), "reslab.localcloud.lambda_exec"),
     Patch(("4", "5", "6", "29"), "reslab.localcloud.compat.stepfunctions"),
-    Patch(("8", "9", "10", "10b", "10c", "17b", "23", "24"), "reslab.localcloud.compat.rds"),
+    Patch(
+        ("8", "9", "10", "10b", "10c", "17b", "23", "24", "43", "46"),
+        "reslab.localcloud.compat.rds",
+    ),
     Patch(("32",), "reslab.localcloud.compat.rds_snapshots"),
     Patch(("15", "16"), _CFN + "missing_types"),
     Patch(("26",), _CFN + "scheduler_types"),
@@ -62,6 +65,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("59",), _CFN + "stack_events"),
     Patch(("60",), "reslab.localcloud.compat.events_lambda"),
     Patch(("61",), "reslab.localcloud.compat.task_failure_cause"),
+    Patch(("43", "44", "45", "46", "47", "48", "49", "50"), "reslab.localcloud.compat.network"),
 )
 
 

@@ -51,6 +51,7 @@ from reslab.localcloud.compat.cloudformation.resource_model import register
 from reslab.localcloud.context import cloud_context
 from reslab.localcloud.dms import ReplicationTask, TaskSettings, parse_table_mappings
 from reslab.localcloud.dms.errors import UnsupportedEndpoint
+from reslab.localcloud.network.service import backing_target
 from reslab.localcloud.serialise import released
 
 #: DMS engine names -> the engine of the database behind them.
@@ -193,6 +194,9 @@ def resolve_endpoint(endpoint: Any, account_id: str, region: str) -> DbTarget:
             f"endpoint {endpoint.endpoint_identifier} has no {', '.join(missing)}"
         )
     host = str(values["host"])
+    real = backing_target(host)  # an RDS endpoint name: DMS, AWS's own service, reaches it
+    if real is not None:
+        host, values["port"] = real.socket_dir or real.host, real.port
     default_db = "information_schema" if engine == "mysql" else "postgres"
     return DbTarget(
         engine=engine,  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from typing import Any
 from reslab.dburl import DbTarget
 from reslab.localcloud import dbbacking
 from reslab.localcloud.context import cloud_context
+from reslab.localcloud.network import service as network
 
 _cfn = threading.local()
 _installed = False
@@ -65,6 +66,17 @@ def _real_engine(template_engine: str | None, backing_engine: str) -> str:
     return _ENGINE_NAMES[backing_engine]
 
 
+#: Instance ARN -> its backing database, kept from provisioning on: the backing in use may be
+#: switched afterwards (``dbbacking.switch_backing``), the instance keeps its database.
+_TARGETS: dict[str, DbTarget] = {}
+
+
+def target_of(database: Any) -> DbTarget | None:
+    """The real database behind a moto DB instance."""
+    found = _TARGETS.get(database.db_instance_arn)
+    return found or dbbacking.target_for(database.db_instance_identifier)
+
+
 def attach_real_database(database: Any, login_from: str | None = None) -> None:
     """Provision the real DB for a fresh moto instance and point the instance at it.
 
@@ -82,8 +94,10 @@ def attach_real_database(database: Any, login_from: str | None = None) -> None:
         )
     finally:
         database.status = status
+    _TARGETS[database.db_instance_arn] = target
     database.engine = _real_engine(database.engine, store.engine)
-    database.port = target.port
+    # with the network model the endpoint keeps its own port (gap 43): callers dial the name
+    database.port = int(database.port or target.port) if network.enabled() else target.port
     database.db_name = target.dbname
     if getattr(database, "manage_master_user_password", False):
         store_credentials(database, target)
@@ -93,13 +107,17 @@ def store_credentials(database: Any, target: DbTarget, login: DbTarget | None = 
     """Put the real credentials in the instance's managed secret: ``target``'s endpoint and
     database, with ``login``'s user and password (default: ``target``'s own)."""
     login = login or target
+    if network.enabled():  # the endpoint, as on AWS (gap 43)
+        host, port = network.moto_address(database), int(database.port)
+    else:
+        host, port = target.socket_dir or target.host, target.port
     secret_string = json.dumps(
         {
             "username": login.user,
             "password": login.password,
             "engine": target.engine,
-            "host": target.socket_dir or target.host,
-            "port": target.port,
+            "host": host,
+            "port": port,
             "dbname": target.dbname,
         }
     )
@@ -166,6 +184,10 @@ def _patch_backend() -> None:
         if primary is not None and not primary.deletion_protection:
             _promote_replicas(self, primary)
         database = delete(self, db_instance_identifier, *args, **kw)
+        _TARGETS.pop(database.db_instance_arn, None)
+        net = network.existing()
+        if net is not None:
+            net.hang_up(self.region_name, db_instance_identifier)
         dbbacking.backing().drop_instance(db_instance_identifier)
         return database
 
@@ -211,6 +233,8 @@ def _patch_model() -> None:
     create_cfn = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
     def address(self: Any) -> str:
+        if network.enabled():  # moto's DNS-shaped name, resolved per caller (gap 43)
+            return moto_address.fget(self)  # type: ignore[no-any-return]
         target = dbbacking.target_for(self.db_instance_identifier)
         if target is None:
             return moto_address.fget(self)  # type: ignore[no-any-return]
@@ -234,6 +258,10 @@ def _patch_model() -> None:
         **kwargs: Any,
     ) -> Any:
         properties = cloudformation_json.get("Properties", {})
+        # CloudFormation's name for the groups is VPCSecurityGroups; moto reads only
+        # VpcSecurityGroupIds, so the instance got the default VPC's default group (gap 46)
+        if "VPCSecurityGroups" in properties and "VpcSecurityGroupIds" not in properties:
+            properties["VpcSecurityGroupIds"] = properties["VPCSecurityGroups"]
         _cfn.extras = _cfn_extras(properties)
         if "Port" not in properties and properties.get("Engine"):
             properties["Port"] = DBInstance.default_port(properties["Engine"])

@@ -55,7 +55,7 @@ class Resolver:
         if refusal is not None and refusal.step == "dns":
             return None
         address, port = line.address
-        return Resolution(address, port, str(refusal) if refusal else None)
+        return Resolution(address, port, f"refused at {refusal}" if refusal else None)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         query = parse_qs(str(environ.get("QUERY_STRING", "")))

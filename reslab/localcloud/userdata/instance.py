@@ -23,6 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from reslab.localcloud.network.service import instance_environment as network_environment
 from reslab.localcloud.userdata.imds import MetadataService, instance_metadata
 
 BIN_DIR = Path(__file__).with_name("bin")
@@ -96,9 +97,9 @@ def instance_environment(spec: LaunchSpec, root: Path, port: int, imds_url: str)
     * credentials: the instance profile's role (``spec.profile_arn``) is where per-principal
       credentials go once the local IAM issues them; until then the local cloud's shared ones,
       as its Lambdas have;
-    * network: ``reslab.localcloud.network.resolver.caller_environment(resolver_url,
-      spec.instance_id, env)`` wraps this environment once instances are callers of the
-      network model (note: bootstrap.sh's ``/etc/webapp.env`` sets ``PYTHONPATH``).
+    * network: the instance is a caller of the network model (its processes resolve the
+      database's endpoint name as the instance: its subnet and security groups decide); the
+      ``systemctl`` shim keeps the resolver on a unit's own ``PYTHONPATH``.
     """
     inherited = ("AWS_", "WEBAPP_", "BOOT_", "RESLAB_", "PYTHON")
     env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
@@ -122,7 +123,7 @@ def instance_environment(spec: LaunchSpec, root: Path, port: int, imds_url: str)
     )
     if spec.time_scale:
         env["RESLAB_INSTANCE_TIME_SCALE"] = str(spec.time_scale)
-    return env
+    return network_environment(spec.region, spec.instance_id, env)
 
 
 def boot(spec: LaunchSpec, root: Path, port: int) -> Instance:

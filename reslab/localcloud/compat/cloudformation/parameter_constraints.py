@@ -16,11 +16,13 @@ List types (``CommaDelimitedList``, ``List<...>``) check the pattern, allowed va
 number bounds on each item. ``AWS::SSM::Parameter::Value<...>`` parameters are not checked
 (their value is a parameter name), nor is the existence of AWS-typed ids (``AWS::EC2::VPC::Id``).
 
-One value of the local cloud's own is not judged by a pattern: an embedded PostgreSQL's socket
-directory, which the local RDS gives as ``Endpoint.Address`` where AWS gives a DNS name (it
-reaches the web stack's ``EndpointAddress`` through the database stack's outputs). Only an
-existing directory under the local cloud's state directory holding a ``.s.PGSQL.<port>`` socket
-counts; an event value never is one.
+With the network model on (the default, gap 43) the local RDS gives a DNS name as
+``Endpoint.Address``, as AWS does, and every value is judged. Only with it off
+(``RESLAB_LOCAL_NETWORK=off``) is one value of the local cloud's own exempt from patterns: an
+embedded PostgreSQL's socket directory, the old ``Endpoint.Address`` (it reaches the web stack's
+``EndpointAddress`` through the database stack's outputs). Only an existing directory under the
+local cloud's state directory holding a ``.s.PGSQL.<port>`` socket counts; an event value never
+is one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 import yaml
 
 from reslab.localcloud.context import cloud_context
+from reslab.localcloud.network import service as network
 from reslab.templates import TemplateError, loads_template
 
 _installed = False
@@ -52,7 +55,7 @@ def _number(value: str) -> float | None:
 def local_socket_directory(value: str) -> bool:
     """``value`` is an embedded database's socket directory (the local RDS endpoint address)."""
     root = cloud_context.state_dir
-    if root is None or not value.startswith("/"):
+    if root is None or not value.startswith("/") or network.enabled():
         return False
     path = Path(value)
     try:
