@@ -148,7 +148,7 @@ WEBAPP_IMAGE_BUCKET=${image_bucket}
 WEBAPP_IMAGE_KEY=${image_bucket:+${image_key}}
 WEBAPP_WORKSHOP='${workshop}'
 WEBAPP_MODE=${mode}
-PYTHONPATH=${app_root}/app
+PYTHONPATH=${app_root}/app${PYTHONPATH:+:${PYTHONPATH}}
 EOF
 
 run_python() {

@@ -53,6 +53,8 @@ def good_value(key: Key) -> st.SearchStrategy[Any]:
         return st.integers(1, 60)
     if key.name == "poll_max_seconds":
         return st.integers(60, 3600)
+    if key.name == "await_seconds":  # a lost event's fallback: any bound deploys
+        return st.integers(1, 3600)
     constraint = key.constraint
     assert constraint is not None, key.name
     if constraint.allowed:

@@ -98,8 +98,9 @@ def instance_environment(spec: LaunchSpec, root: Path, port: int, imds_url: str)
       credentials go once the local IAM issues them; until then the local cloud's shared ones,
       as its Lambdas have;
     * network: the instance is a caller of the network model (its processes resolve the
-      database's endpoint name as the instance: its subnet and security groups decide); the
-      ``systemctl`` shim keeps the resolver on a unit's own ``PYTHONPATH``.
+      database's endpoint name as the instance: its subnet and security groups decide) through
+      the resolver shim on ``PYTHONPATH``, which bootstrap.sh keeps after its own entry (on
+      EC2 the user data has no ``PYTHONPATH``: the line is the same as before).
     """
     inherited = ("AWS_", "WEBAPP_", "BOOT_", "RESLAB_", "PYTHON")
     env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}

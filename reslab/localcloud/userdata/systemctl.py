@@ -56,13 +56,8 @@ def start(root: Path, unit: str) -> None:
         sys.exit(f"Failed to start {unit}: Unit {unit} not found.")
     keys = read_unit(unit_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(USER_DATA_PREFIXES)}
-    resolver_path = env.get("PYTHONPATH", "") if env.get("RESLAB_NET_CALLER") else ""
     if keys.get("EnvironmentFile"):
         env.update(read_environment_file(Path(keys["EnvironmentFile"].lstrip("-"))))
-    if resolver_path and env.get("PYTHONPATH") != resolver_path:
-        # The network model's resolver shim stands for the VPC's DNS, a property of the
-        # machine, not of a unit: a unit's own PYTHONPATH (bootstrap.sh sets one) keeps it.
-        env["PYTHONPATH"] = os.pathsep.join([resolver_path, env["PYTHONPATH"]])
     command = [arg.replace("0.0.0.0:", "127.0.0.1:") for arg in shlex.split(keys["ExecStart"])]
     (root / "var" / "log").mkdir(parents=True, exist_ok=True)
     (root / "run").mkdir(parents=True, exist_ok=True)
