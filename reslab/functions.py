@@ -120,6 +120,16 @@ _CHECK_FUNCTIONS_ENVIRONMENT = {
     INSTALLED_PREFIX_ENV: "stack-prefix",
     CHECK_FUNCTIONS_ENV: "check-functions",
 }
+#: What ``reslab_lambda.cfn.status_of`` does (stack_status, and the event handoff's Lambdas
+#: that answer with it): read the stack, start a DMS task, attach the check Lambdas.
+_STATUS_HANDOFF = (
+    Grant(_STACKS_READ, "lab-stacks"),
+    _DESCRIBE_DMS_TASKS,
+    _START_DMS_TASKS,
+    _ATTACH_CHECKS,
+    _DESCRIBE_VPC_CONFIG,
+    _DESCRIBE_INTERFACES,
+)
 _deploy_side = partial(
     Function,
     machine="deploy",
@@ -207,14 +217,7 @@ FUNCTIONS: tuple[Function, ...] = (
     _deploy_side(
         "stack_status",
         environment=_CHECK_FUNCTIONS_ENVIRONMENT,
-        grants=(
-            Grant(_STACKS_READ, "lab-stacks"),
-            _DESCRIBE_DMS_TASKS,
-            _START_DMS_TASKS,
-            _ATTACH_CHECKS,
-            _DESCRIBE_VPC_CONFIG,
-            _DESCRIBE_INTERFACES,
-        ),
+        grants=(*_STATUS_HANDOFF,),
     ),
     _deploy_side(
         "delete_stack",
@@ -248,13 +251,7 @@ FUNCTIONS: tuple[Function, ...] = (
             FORWARDER_ROLE_ENV: "event-forwarder-role",
         },
         grants=(
-            Grant(_STACKS_READ, "lab-stacks"),
-            _DESCRIBE_DMS_TASKS,
-            _START_DMS_TASKS,
-            # its look at the stack is the status handoff: it may attach the check Lambdas
-            _ATTACH_CHECKS,
-            _DESCRIBE_VPC_CONFIG,
-            _DESCRIBE_INTERFACES,
+            *_STATUS_HANDOFF,  # its look at the stack is the status handoff
             Grant(("ssm:PutParameter", "ssm:AddTagsToResource"), "await-parameters"),
             _TAKE_TOKENS,
             _ANSWER_WAITS,
@@ -272,12 +269,7 @@ FUNCTIONS: tuple[Function, ...] = (
         event_target=True,
         environment=_CHECK_FUNCTIONS_ENVIRONMENT,
         grants=(
-            Grant(_STACKS_READ, "lab-stacks"),
-            _DESCRIBE_DMS_TASKS,
-            _START_DMS_TASKS,
-            _ATTACH_CHECKS,  # answers with the status handoff, as stack_status does
-            _DESCRIBE_VPC_CONFIG,
-            _DESCRIBE_INTERFACES,
+            *_STATUS_HANDOFF,  # answers with the status handoff, as stack_status does
             _TAKE_TOKENS,
             _ANSWER_WAITS,
         ),
