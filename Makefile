@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAMBDAS := $(sort $(dir $(wildcard lambdas/*/Makefile)))
-# Two workers: the suite waits on servers, Lambdas and stacks as much as it computes (the
-# local cloud and databases are per worker; tests isolate by name).
-PYTEST_ARGS ?= -n 2
+# Three workers on two cores: the suite waits on servers, Lambdas and stacks as much as it
+# computes (the local cloud and databases are per worker; tests isolate by name). Whole modules
+# per worker, longest first (tests/conftest.py LONG_MODULES): a module's lab is set up once.
+PYTEST_ARGS ?= -n 3 --dist loadfile --no-loadscope-reorder
 
 .PHONY: venv demo test lint bench package lambdas clean docs-screenshots chromium
 

@@ -29,6 +29,39 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
         yield url
 
 
+# --- order of the run ------------------------------------------------------------------------
+#: Modules that deploy whole labs or lint every template (a minute or more each, measured with
+#: ``--durations``), longest first. `make test` hands whole modules to its xdist workers in
+#: collection order (``--dist loadfile --no-loadscope-reorder``): started first, they overlap
+#: the many short tests instead of ending the run on one busy worker.
+LONG_MODULES = (
+    "tests/fleet/test_fleet_local.py",
+    "tests/fleet/test_lifecycle.py",
+    "tests/deploy/test_machine_stubs.py",
+    "tests/deploy/test_event_handoff.py",
+    "tests/templates/test_lint.py",
+    "tests/deploy/test_cli.py",
+    "tests/deploy/test_invalid_events_machine.py",
+    "tests/deploy/test_two_az_region.py",
+    "tests/inject/test_real_lab.py",
+    "tests/inject/test_lab_page.py",
+    "tests/deploy/test_event_properties.py",
+    "tests/deploy/test_web_bootstrap.py",
+    "tests/docs/test_troubleshooting_examples.py",
+    "tests/browser/test_pages.py",
+    "tests/restore/test_restore_cli.py",
+    "tests/webapp/test_page.py",
+    "tests/dms/test_handoff.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long modules first, in LONG_MODULES order; the rest as collected (a stable sort:
+    the order inside a module never changes)."""
+    rank = {module: position for position, module in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 # --- local cloud (owned by the local-cloud area; see docs/local-cloud.md) --------------------
 @pytest.fixture(scope="session")
 def local_cloud() -> Iterator[object]:
