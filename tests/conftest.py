@@ -55,10 +55,22 @@ LONG_MODULES = (
 )
 
 
+#: Modules that use moto's ``mock_aws``: leaving the mock resets moto's backends, which are
+#: global to the process, so on a worker that already holds the session's local cloud it would
+#: wipe the labs other modules installed there (a restore lab's subnet group vanished). They run
+#: first: the first units of work go one to each worker and run before anything else there.
+MOCK_AWS_MODULES = (
+    "tests/deploy/test_lambda_functions.py",
+    "tests/templates/test_contract.py",
+    "tests/iam/test_motostate.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long modules first, in LONG_MODULES order; the rest as collected (a stable sort:
-    the order inside a module never changes)."""
-    rank = {module: position for position, module in enumerate(LONG_MODULES)}
+    """The mock_aws modules, then the long modules in LONG_MODULES order, then the rest as
+    collected (a stable sort: the order inside a module never changes)."""
+    ordered = (*MOCK_AWS_MODULES, *LONG_MODULES)
+    rank = {module: position for position, module in enumerate(ordered)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
 
 
