@@ -12,6 +12,11 @@ the binlog reader needs::
         with dbbacking.switch_backing(server.admin_url("mysql")):
             ...  # RDS instances created here get a database on this server
 
+Each server has its own ``tmpdir``: at start-up ``mariadbd`` deletes every ``#sql*`` file in its
+tmpdir as temporary tables left by an earlier run, so a private server on the shared ``/tmp``
+deleted the in-use temporary tables of the machine's server and of other private servers
+(``Error on delete of '/tmp/#sql-temptable-….MAI' (Errcode: 2)`` in whatever query ran then).
+
 ``server_id`` differs per server, binlogs are kept ``BINLOG_RETENTION_SECONDS`` (the bootstrap's
 ``binlog retention hours`` = 24 on RDS), and ``binlog_row_metadata=FULL`` puts column names in
 the row events (so the reader needs no information_schema look-up per table).
@@ -85,11 +90,14 @@ def template_datadir() -> Path:
             return _template_dir
         root = Path(tempfile.mkdtemp(prefix="reslab-mariadb-template-"))
         datadir = root / "data"
+        private_tmp = root / "tmp"
+        private_tmp.mkdir()
         result = subprocess.run(
             [
                 INSTALL_DB,
                 "--no-defaults",
                 f"--datadir={datadir}",
+                f"--tmpdir={private_tmp}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
                 "--innodb-log-file-size=8M",
@@ -114,6 +122,8 @@ class BinlogServer:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.datadir = self.root / "data"
+        #: never the shared /tmp (see the module's docstring)
+        self.tmpdir = self.root / "tmp"
         self.port = 0
         self.server_id = next(_server_ids)
         self._process: subprocess.Popen[bytes] | None = None
@@ -129,6 +139,7 @@ class BinlogServer:
             shutil.rmtree(self.datadir, ignore_errors=True)
             shutil.copytree(template_datadir(), self.datadir, symlinks=True)
         self._socket_dir = Path(tempfile.mkdtemp(prefix="rmdb-"))
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
         log = self.root / "error.log"
         self._process = subprocess.Popen(
@@ -136,6 +147,7 @@ class BinlogServer:
                 MARIADBD,
                 "--no-defaults",
                 f"--datadir={self.datadir}",
+                f"--tmpdir={self.tmpdir}",
                 f"--port={self.port}",
                 "--bind-address=127.0.0.1",
                 f"--socket={self._socket_dir / 'mysqld.sock'}",
