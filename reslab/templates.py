@@ -51,7 +51,11 @@ class TemplateError(ReslabError):
     """A template is missing or malformed."""
 
 
-class _CfnLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (~10x faster: installer.yaml took 0.4 s in pure Python)
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CfnLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that understands CloudFormation's short-form intrinsic function tags."""
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
+from reslab.templates import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).with_name("data") / "cfn_permissions.json"
@@ -25,33 +25,11 @@ HANDLERS = ("create", "update", "delete")
 SCHEMA_REGION = "us-east-1"
 
 
-class TemplateLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags: ``!Ref X`` -> ``{"Ref": "X"}``, ``!Sub s`` ->
-    ``{"Fn::Sub": s}``, ``!GetAtt A.B`` -> ``{"Fn::GetAtt": ["A", "B"]}``..."""
-
-
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        return {"Fn::GetAtt": value.split(".", 1)}
-    return {f"Fn::{suffix}": value}
-
-
-TemplateLoader.add_multi_constructor("!", _any_tag)
-
-
 def resource_types(templates: Iterable[Path]) -> list[str]:
     """Every ``Resources.*.Type`` of the templates, sorted."""
     found: set[str] = set()
     for path in templates:
-        template = yaml.load(path.read_text(), Loader=TemplateLoader)  # noqa: S506 - SafeLoader
+        template = load_template(path)
         for resource in (template.get("Resources") or {}).values():
             found.add(str(resource["Type"]))
     return sorted(found)

@@ -22,12 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from reslab.iam.cfn_permissions import TemplateLoader
 from reslab.iam.iamdb import action_info, privilege_names
 from reslab.iam.policy import Policy
 from reslab.iam.wildcards import action_matches
+from reslab.templates import load_template
 
 #: Actions the issue names as never allowed on ``Resource: "*"``, beside cloudsplaining's lists.
 SENSITIVE = (
@@ -237,7 +235,7 @@ def template_role_policies(path: Path) -> dict[str, list[dict[str, Any]]]:
     attached to it (the role's ``ManagedPolicyArns`` or the policy's ``Roles``); a managed policy
     attached to no role (a permissions boundary) is an entry of its own. Rendered with
     ``SAMPLE`` values."""
-    template = yaml.load(path.read_text(), Loader=TemplateLoader)  # noqa: S506 - SafeLoader
+    template = load_template(path)
     resources = template.get("Resources", {})
     out: dict[str, list[dict[str, Any]]] = {}
     for name, resource in resources.items():

@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from reslab import REPO_ROOT
 from reslab.iam import cfn_permissions
 from reslab.iam.iamdb import action_info, exists, privilege_names
 from reslab.iam.judges import sensitive_matches
+from reslab.templates import load_template
 from reslab_lambda.stacks import stack_table
 
 HANDLERS = ("create", "delete")
@@ -192,8 +191,7 @@ def lab_templates(root: Path = REPO_ROOT) -> list[Path]:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    loader = cfn_permissions.TemplateLoader
-    return dict(yaml.load(path.read_text(), Loader=loader))  # noqa: S506 - SafeLoader subclass
+    return load_template(path)
 
 
 def _resources(templates: Iterable[Path]) -> list[dict[str, Any]]:
