@@ -22,7 +22,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -78,8 +80,44 @@ def tree_files(root: Path, prefix: str = "") -> dict[str, bytes]:
     }
 
 
+#: Archives already built, by a digest of what went in: an install builds one zip per Lambda and
+#: the web bundle, and a fleet or a test session installs the same sources dozens of times
+#: (compressing them was 5 % of a 21-lab fleet's CPU; hashing them costs a tenth of that).
+_ARCHIVES_KEPT = 64
+_archives: OrderedDict[bytes, bytes] = OrderedDict()
+_archives_lock = threading.Lock()
+
+
+def _memoised(
+    kind: str, files: Mapping[str, bytes], modes: Mapping[str, int] | None
+) -> tuple[bytes, bytes | None]:
+    """The archive's key, and the archive if it was built before."""
+    digest = hashlib.sha256(kind.encode())
+    for name in sorted(files):
+        mode = (modes or {}).get(name, FILE_MODE)
+        digest.update(f"\0{name}\0{mode}\0{len(files[name])}\0".encode())
+        digest.update(files[name])
+    key = digest.digest()
+    with _archives_lock:
+        cached = _archives.get(key)
+        if cached is not None:
+            _archives.move_to_end(key)
+    return key, cached
+
+
+def _remember(key: bytes, archive: bytes) -> bytes:
+    with _archives_lock:
+        _archives[key] = archive
+        while len(_archives) > _ARCHIVES_KEPT:
+            _archives.popitem(last=False)
+    return archive
+
+
 def zip_bytes(files: Mapping[str, bytes]) -> bytes:
     """A zip of ``files`` that depends on nothing but their names and contents."""
+    key, cached = _memoised("zip", files, None)
+    if cached is not None:
+        return cached
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(files):
@@ -88,11 +126,14 @@ def zip_bytes(files: Mapping[str, bytes]) -> bytes:
             info.external_attr = (0o100000 | FILE_MODE) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, files[name], compresslevel=6)
-    return buffer.getvalue()
+    return _remember(key, buffer.getvalue())
 
 
 def tar_gz_bytes(files: Mapping[str, bytes], modes: Mapping[str, int] | None = None) -> bytes:
     """A gzip'd tar of ``files``: sorted, mtime 0, root-owned, gzip header without a timestamp."""
+    key, cached = _memoised("tar.gz", files, modes)
+    if cached is not None:
+        return cached
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(files):
@@ -102,7 +143,7 @@ def tar_gz_bytes(files: Mapping[str, bytes], modes: Mapping[str, int] | None = N
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(files[name]))
-    return gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+    return _remember(key, gzip.compress(raw.getvalue(), compresslevel=9, mtime=0))
 
 
 def requirements(fn: Function) -> list[str]:

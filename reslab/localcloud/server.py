@@ -82,7 +82,7 @@ class LocalCloud:
         global _running
         from moto.core.config import default_user_config
 
-        from reslab.localcloud import compat, serialise
+        from reslab.localcloud import compat, serialise, speedups
         from reslab.localcloud.compat import iam_enforce
 
         with _lock:
@@ -98,6 +98,7 @@ class LocalCloud:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             _quiet_logs()
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
+            speedups.enable()
             compat.install_all()
             iam_enforce.enforcement.configure(self.iam)
             self._server = serialise.server("127.0.0.1", self.port)

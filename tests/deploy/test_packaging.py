@@ -106,3 +106,16 @@ def test_webapp_tarball_is_normalised() -> None:
         members = tar.getmembers()
     assert members and all(m.mtime == 0 and m.uid == 0 for m in members)
     assert [m.name for m in members] == sorted(m.name for m in members)
+
+
+def test_an_archive_is_built_once_per_content() -> None:
+    zip_bytes, tar_gz_bytes = packaging.zip_bytes, packaging.tar_gz_bytes
+    files = {"a.txt": b"alpha", "b/c.py": b"print(1)\n"}
+    first = zip_bytes(files)
+    assert zip_bytes(dict(files)) is first  # the same bytes object: built once
+    changed = zip_bytes({**files, "a.txt": b"alphA"})
+    assert changed != first
+    with zipfile.ZipFile(io.BytesIO(changed)) as archive:
+        assert archive.read("a.txt") == b"alphA"
+    assert tar_gz_bytes(files) is tar_gz_bytes(files)
+    assert tar_gz_bytes(files, {"a.txt": 0o755}) != tar_gz_bytes(files)

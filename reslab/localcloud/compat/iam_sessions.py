@@ -29,7 +29,7 @@ from typing import Any
 
 from reslab.iam.evaluate import Principal
 from reslab.iam.state import Where
-from reslab.localcloud import serialise
+from reslab.localcloud import serialise, sfn_clients
 from reslab.localcloud.compat import iam_enforce
 
 #: A session is renewed this long before it expires.
@@ -38,30 +38,6 @@ SESSION_SECONDS = 3600
 #: The session name of a state machine's calls (AWS names it after the execution; one session
 #: per role here keeps the cache small).
 _SFN_SESSION = "reslab-states"
-#: Modules of moto's Step Functions interpreter that imported ``boto_client_for``.
-_SFN_CLIENT_MODULES = (
-    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
-    *(
-        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
-        f"state_task_service_{name}"
-        for name in (
-            "aws_sdk",
-            "sfn",
-            "sns",
-            "sqs",
-            "events",
-            "ecs",
-            "batch",
-            "dynamodb",
-            "glue",
-            "unsupported",
-        )
-    ),
-    "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval."
-    "resource_eval_s3",
-    "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer."
-    "resource_eval.resource_eval_s3",
-)
 _installed = False
 _sessions: dict[tuple[str, str, str], Any] = {}
 _sessions_lock = threading.Lock()
@@ -163,11 +139,7 @@ def _patch_lambda_config() -> None:
 
 # --- Step Functions ----------------------------------------------------------------------------
 def _patch_sfn_clients() -> None:
-    import importlib
-
-    from moto.stepfunctions.parser.asl.utils import boto_client
-
-    original = boto_client.boto_client_for
+    original = sfn_clients.current_client_factory()
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         client = original(region=region, service=service, state_credentials=state_credentials)
@@ -177,26 +149,32 @@ def _patch_sfn_clients() -> None:
         session = session_for("states.amazonaws.com", role_arn, _SFN_SESSION, region)
         return _client_with(client, region, service, session)
 
-    for name in _SFN_CLIENT_MODULES:
-        module = importlib.import_module(name)
-        if getattr(module, "boto_client_for", None) is original:
-            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
-    boto_client.boto_client_for = boto_client_for  # type: ignore[assignment]
+    sfn_clients.replace_client_factory(original, boto_client_for)
+
+
+_signed_clients: dict[tuple[str, ...], Any] = {}
+_signed_clients_lock = threading.Lock()
 
 
 def _client_with(client: Any, region: str, service: str, session: Any) -> Any:
-    """The interpreter's client, signed with the session's keys."""
+    """The interpreter's client, signed with the session's keys (kept per session: a client is
+    thread-safe once made, and making one costs ~10 ms of CPU)."""
     import boto3
 
-    return boto3.client(
-        service_name=service,
-        region_name=region,
-        endpoint_url=client.meta.endpoint_url,
-        aws_access_key_id=session.access_key_id,
-        aws_secret_access_key=session.secret_access_key,
-        aws_session_token=session.session_token,
-        config=client.meta.config,
-    )
+    key = (region, service, client.meta.endpoint_url, session.access_key_id)
+    with _signed_clients_lock:
+        signed = _signed_clients.get(key)
+        if signed is None:
+            signed = _signed_clients[key] = boto3.client(
+                service_name=service,
+                region_name=region,
+                endpoint_url=client.meta.endpoint_url,
+                aws_access_key_id=session.access_key_id,
+                aws_secret_access_key=session.secret_access_key,
+                aws_session_token=session.session_token,
+                config=client.meta.config,
+            )
+    return signed
 
 
 def install() -> None:

@@ -174,10 +174,25 @@ def _patch_cfn_state_machine() -> None:
     StateMachine.delete = delete  # type: ignore[attr-defined]
 
 
+def _name_interpreter_errors() -> None:
+    """Gap 62: the interpreter's API errors (LocalStack's ``code`` attribute) answered with an
+    empty ``__type``; AWS names them (``InvalidDefinition``, ``InvalidArn``...)."""
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.parser import api
+
+    for error in vars(api).values():
+        if isinstance(error, type) and issubclass(error, AWSError) and error is not AWSError:
+            code = error.__dict__.get("code")
+            if isinstance(code, str) and not error.TYPE:
+                error.TYPE = code
+                error.STATUS = int(error.__dict__.get("status_code", 400))
+
+
 def install() -> None:
     global _installed
     if _installed:
         return
+    _name_interpreter_errors()
     _patch_sfn_integration()
     _patch_default_execution_name()
     _patch_cfn_state_machine()
