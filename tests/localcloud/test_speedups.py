@@ -87,3 +87,47 @@ def test_a_lambdas_client_is_kept_for_its_credentials_and_endpoint(
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2")
     assert aws.client("ssm", "us-east-2").meta.endpoint_url == "http://127.0.0.1:2"
+
+
+@pytest.mark.parametrize("machine", ["deploy", "teardown", "restore"])
+def test_the_fast_parse_gives_the_full_parses_tree(machine: str) -> None:
+    from antlr4 import CommonTokenStream, InputStream
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+
+    from reslab import REPO_ROOT
+
+    definition = (REPO_ROOT / "statemachine" / f"{machine}.asl.json").read_text()
+    full = ASLParser(CommonTokenStream(ASLLexer(InputStream(definition)))).state_machine()
+    fast = speedups.sll_parse_tree(definition)
+    assert fast is not None
+    assert fast.toStringTree(recog=fast.parser) == full.toStringTree(recog=full.parser)
+
+
+def test_the_fast_parse_leaves_a_broken_definition_to_the_full_one() -> None:
+    assert speedups.sll_parse_tree('{"StartAt": "A", "States": {"A": {"Type": "Pass",}}}') is None
+    assert speedups.sll_parse_tree('{"StartAt": "A", "States": {"A": {"Type": "Pass"}}') is None
+
+
+def test_json_and_yaml_templates_read_as_before(local_cloud: Any) -> None:
+    cfn = local_cloud.client("cloudformation")
+    json_body = json.dumps(
+        {
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {"Year": {"Value": "2012-10-17"}},
+        }
+    )
+    yaml_body = (
+        'Resources:\n  Topic: {Type: "AWS::SNS::Topic"}\n'
+        "Outputs:\n  Name: {Value: !GetAtt Topic.TopicName}\n"
+    )
+    for body in (json_body, yaml_body):
+        name = unique_prefix("tpl")
+        cfn.create_stack(StackName=name, TemplateBody=body)
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        assert outputs.get("Year", "2012-10-17") == "2012-10-17"  # a string, not a YAML date
+        cfn.delete_stack(StackName=name)
+    summary = cfn.get_template_summary(TemplateBody=yaml_body)
+    assert summary["ResourceTypes"] == ["AWS::SNS::Topic"]
