@@ -18,7 +18,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reslab.localcloud import lambda_clock
+from reslab.localcloud import lambda_clock, lambda_forks
 
 #: Run by path (not ``-m``) so that starting the runner imports no ``reslab``.
 RUNNER = str(Path(__file__).with_name("lambda_runtime.py"))
@@ -108,7 +107,9 @@ class Worker:
     root: Path
     directory: Path = field(init=False)
     log_stream: str = field(init=False)
-    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    proc: subprocess.Popen[bytes] | lambda_forks.ForkedProcess | None = field(
+        default=None, init=False
+    )
     init_ms: float | None = field(default=None, init=False)
     last_used: float = field(default_factory=time.monotonic, init=False)
     invocations: int = field(default=0, init=False)
@@ -157,14 +158,13 @@ class Worker:
         started = time.monotonic()
         self._credit_base = lambda_clock.credited(self.clock_id)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, RUNNER, str(self.config.code_dir), self.config.handler],
-                cwd=self.config.code_dir,
-                env=self.environment(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                start_new_session=True,
+            self.proc = lambda_forks.start_runtime(
+                RUNNER,
+                self.config.code_dir,
+                self.config.handler,
+                self.environment(),
+                log,
+                self.directory / "exit-status",
             )
         message = self._receive(started + INIT_SECONDS + self.config.timeout)
         self.init_ms = (time.monotonic() - started) * 1000
