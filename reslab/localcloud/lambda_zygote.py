@@ -58,9 +58,12 @@ def _write_status(pid: int, status: int) -> None:
         return
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     tmp = f"{path}.tmp"
-    with open(tmp, "w") as out:
-        out.write(str(code))
-    os.replace(tmp, path)  # the parent never reads half a status
+    try:
+        with open(tmp, "w") as out:
+            out.write(str(code))
+        os.replace(tmp, path)  # the parent never reads half a status
+    except OSError:
+        pass  # the environment's directory is gone: nobody waits for this status
 
 
 def _reap(*_: Any) -> None:
