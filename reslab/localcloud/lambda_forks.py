@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from reslab.localcloud.state import process_exists
+
 ZYGOTE = str(Path(__file__).with_name("lambda_zygote.py"))
 SETTING = "RESLAB_LAMBDA_FORK"
 #: Top-level names the zygote has imported (``lambda_zygote.PRELOADED``): a deployment package
@@ -53,7 +55,7 @@ class ForkedProcess:
         deadline = None if timeout is None else time.monotonic() + timeout
         gone_since: float | None = None
         while self.poll() is None:
-            if not _exists(self.pid):
+            if not process_exists(self.pid):
                 # reaped, and the status is being written; or the zygote died first
                 gone_since = gone_since or time.monotonic()
                 if time.monotonic() - gone_since > 2.0:
@@ -64,16 +66,6 @@ class ForkedProcess:
             time.sleep(0.005)
         assert self.returncode is not None
         return self.returncode
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Zygote:

@@ -31,7 +31,8 @@ def clear_state(base: Path | None = None) -> None:
         pass
 
 
-def _alive(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id exists (a zombie counts), ours or not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -56,6 +57,6 @@ def discover(base: Path | None = None) -> str | None:
         endpoint, pid = str(data["endpoint"]), int(data["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _alive(pid) or not _answers(endpoint):
+    if not process_exists(pid) or not _answers(endpoint):
         return None
     return endpoint
