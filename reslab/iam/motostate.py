@@ -153,7 +153,12 @@ class MotoState:
         where = Where(principal.account, self.default.region, principal.arn.split(":")[1])
         iam = _backend("iam", where)
         if principal.kind == "assumed-role":
-            entity = iam.get_role_by_arn(principal.role_arn)
+            try:
+                entity = iam.get_role_by_arn(principal.role_arn)
+            except Exception:  # noqa: BLE001 - moto's NoSuchEntity
+                # a session of a role deleted since (or never created: moto's STS assumes any
+                # ARN) holds no policies, so AWS denies its every call by name
+                return PrincipalPolicies()
             docs = [(f"role/{entity.name} inline {n}", d) for n, d in entity.policies.items()]
             groups: list[Any] = []
         else:

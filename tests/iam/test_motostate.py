@@ -331,3 +331,14 @@ def test_tags_of_existing_resources(aws: Any) -> None:
     )["Vpc"]["VpcId"]
     assert state.tags(f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{vpc}") == {"workshop": "w1"}
     assert state.tags(f"arn:aws:rds:{REGION}:{ACCOUNT}:db:no-such-db") is None
+
+
+def test_a_session_of_a_role_that_does_not_exist_is_denied_by_name(aws: Any) -> None:
+    gone = Principal.session(f"arn:aws:iam::{ACCOUNT}:role/ReslabFleetTrainer", "trainer")
+    outcome = decide("cloudformation", "DescribeStacks", {}, gone)
+    assert not outcome.allowed
+    built, decision = outcome.denied
+    assert decision.reason is Reason.NO_IDENTITY_ALLOW
+    error = denial("cloudformation", built.request, decision)
+    assert (error.code, error.status) == ("AccessDenied", 403)
+    assert error.message.startswith(f"User: {gone.arn} is not authorized to perform: ")
