@@ -254,6 +254,22 @@ def _patch_sfn_lambda_errors() -> None:
     task._from_error = from_error  # type: ignore[method-assign]
 
 
+def _unhandled_function_errors() -> None:
+    """Gap 63: moto answers every function error with ``X-Amz-Function-Error: Handled``; AWS
+    says ``Unhandled`` for an exception the handler raised and for a runtime that died."""
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction.invoke
+
+    def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> Any:
+        result = original(self, body, request_headers, response_headers)
+        if response_headers.get("x-amz-function-error") == "Handled":
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return result
+
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Patch moto (idempotent)."""
     global _installed
@@ -265,4 +281,5 @@ def install() -> None:
     serialise.WAIT_OBSERVERS.append(lambda_clock.observe)
     _patch_invoke_api()
     _patch_sfn_lambda_errors()
+    _unhandled_function_errors()
     _installed = True
