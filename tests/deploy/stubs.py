@@ -75,6 +75,21 @@ def put_stub_templates(s3: Any, event: dict[str, Any]) -> dict[str, bytes]:
     return stubs
 
 
+def _grant_stub_manifest(clients: Callable[..., Any], role_arn: str, bucket: str, key: str) -> None:
+    """Let the function's role read the stubs' manifest, as an administrator would grant it: the
+    lab's own policy rightly reads only the installed version's manifest (IAM enforcement)."""
+    statement = {
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/{key}",
+    }
+    clients("iam", "us-east-1").put_role_policy(
+        RoleName=role_arn.rsplit("/", 1)[-1],
+        PolicyName="reslab-test-stub-manifest",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+
+
 def upload_stubs(clients: Callable[..., Any], event: dict[str, Any]) -> None:
     """Replace every template in the event's cfn bucket by its stub, and make the lab's install
     trust them: its create_stack Lambda is pointed at a manifest of the stubs (the installed
@@ -94,6 +109,7 @@ def upload_stubs(clients: Callable[..., Any], event: dict[str, Any]) -> None:
             before = dict(variables)
             if MANIFEST_ENV in variables:
                 variables[MANIFEST_ENV] = f"s3://{event['boot_bucket']}/{manifest_key}"
+                _grant_stub_manifest(clients, fn["Role"], event["boot_bucket"], manifest_key)
             # the stub VPC's subnets are made-up names: no check Lambdas to attach to them
             variables.pop(CHECK_FUNCTIONS_ENV, None)
             if variables != before:
