@@ -4,10 +4,12 @@ raises ``NotImplementedError`` for a function ARN, failing the ``PutEvents`` tha
 As on AWS, a rule's Lambda target is invoked asynchronously with the event (or the target's
 constant ``Input``), only when the function's resource policy lets ``events.amazonaws.com``
 invoke it from that rule (``AWS::Lambda::Permission`` with the rule's ARN as ``SourceArn``):
-without it AWS drops the invocation, and so do we. A failed invocation is retried twice, as
-AWS retries asynchronous invocations. The invocation goes through the local cloud's own Lambda
-API (its runtime, its concurrency limit) from a thread of its own, never inside the request
-that put the event.
+without it AWS drops the invocation, and so do we. A function error is retried twice, as AWS
+retries asynchronous invocations; a throttled invocation (the account's concurrency and queue
+full, HTTP 429) waits and is tried again with backoff, as Lambda's own queue keeps an event up
+to its maximum age (6 hours) rather than dropping it. The invocation goes through the local
+cloud's own Lambda API (its runtime, its concurrency limit) from a thread of its own, never
+inside the request that put the event.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from reslab.localcloud.context import cloud_context
 
 LOGGER = logging.getLogger(__name__)
 PRINCIPAL = "events.amazonaws.com"
+#: The first try and AWS's two retries of a function error.
 ATTEMPTS = 3
+#: AWS's default maximum age of an asynchronous event; throttling never drops it earlier.
+MAX_EVENT_AGE_SECONDS = 6 * 3600
+THROTTLE_BACKOFF_SECONDS = (0.5, 5.0)
 _installed = False
 
 
@@ -61,6 +67,8 @@ def _policy(function_arn: str) -> dict[str, Any] | None:
 
 def _invoke(function_arn: str, payload: bytes) -> None:
     import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError, EndpointConnectionError
 
     region = function_arn.split(":")[3]
     client = boto3.client(
@@ -69,16 +77,30 @@ def _invoke(function_arn: str, payload: bytes) -> None:
         endpoint_url=cloud_context.endpoint_url,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+        # one try per call (the loop below is the retry policy); a function may run 15 minutes
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=960, connect_timeout=5),
     )
-    for attempt in range(ATTEMPTS):
+    failures, delay = 0, THROTTLE_BACKOFF_SECONDS[0]
+    expires = time.monotonic() + MAX_EVENT_AGE_SECONDS
+    while failures < ATTEMPTS and time.monotonic() < expires:
         try:
             response = client.invoke(FunctionName=function_arn, Payload=payload)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TooManyRequestsException":
+                time.sleep(delay)  # Lambda's queue holds the event: not a failure
+                delay = min(delay * 2, THROTTLE_BACKOFF_SECONDS[1])
+                continue
+            LOGGER.warning("%s: %s", function_arn, exc)
+        except EndpointConnectionError:
+            return  # the local cloud has stopped: nobody is left to deliver to
+        except Exception as exc:  # noqa: BLE001 - retried as AWS retries async invocations
+            LOGGER.warning("%s: %s", function_arn, exc)
+        else:
             if "FunctionError" not in response:
                 return
             LOGGER.warning("%s: %s", function_arn, response["Payload"].read()[:500])
-        except Exception as exc:  # noqa: BLE001 - retried as AWS retries async invocations
-            LOGGER.warning("%s: %s", function_arn, exc)
-        time.sleep(1 + attempt)
+        failures += 1
+        time.sleep(failures)
 
 
 def _payload(target: dict[str, Any], event: dict[str, Any]) -> bytes:
