@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reslab.localcloud import serialise
+from reslab.localcloud.compat.cloudformation.property_shapes import Properties, wrap_cfn_create
 from reslab.localcloud.network import service
 
 _log = logging.getLogger(__name__)
@@ -135,20 +136,10 @@ def _patch_security_group_egress() -> None:
     from moto.ec2.models import ec2_backends
     from moto.ec2.models.security_groups import SecurityGroup
 
-    create = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_from_cloudformation_json(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region: str,
-        **kw: Any,
-    ) -> Any:
-        group = create(cls, resource_name, cloudformation_json, account_id, region, **kw)
-        rules = (cloudformation_json.get("Properties") or {}).get("SecurityGroupEgress")
+    def replace_egress(group: Any, properties: Properties, account_id: str, region: str) -> None:
+        rules = properties.get("SecurityGroupEgress")
         if not rules:
-            return group
+            return
         ec2 = ec2_backends[account_id][region]
         group.egress_rules = []
         for rule in rules:
@@ -163,11 +154,8 @@ def _patch_security_group_egress() -> None:
                 source_groups=[{"GroupId": dest}] if dest else [],
                 vpc_id=group.vpc_id,
             )
-        return group
 
-    SecurityGroup.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
-        create_from_cloudformation_json
-    )
+    wrap_cfn_create(SecurityGroup, after=replace_egress)
 
 
 def _patch_vpc_dns() -> None:
@@ -175,18 +163,7 @@ def _patch_vpc_dns() -> None:
     from moto.ec2.models import ec2_backends
     from moto.ec2.models.vpcs import VPC
 
-    create = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_from_cloudformation_json(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region: str,
-        **kw: Any,
-    ) -> Any:
-        vpc = create(cls, resource_name, cloudformation_json, account_id, region, **kw)
-        properties = cloudformation_json.get("Properties") or {}
+    def set_dns(vpc: Any, properties: Properties, account_id: str, region: str) -> None:
         ec2 = ec2_backends[account_id][region]
         for prop, attribute in (
             ("EnableDnsSupport", "enable_dns_support"),
@@ -195,34 +172,19 @@ def _patch_vpc_dns() -> None:
             if prop in properties:
                 value = str(properties[prop]).lower() == "true"
                 ec2.modify_vpc_attribute(vpc.id, attribute, value)
-        return vpc
 
-    VPC.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
-        create_from_cloudformation_json
-    )
+    wrap_cfn_create(VPC, after=set_dns)
 
 
 def _patch_private_dns_default() -> None:
     """gap 48: CloudFormation's ``PrivateDnsEnabled`` defaults to false (the API's to true)."""
     from moto.ec2.models.vpcs import VPCEndPoint
 
-    create = VPCEndPoint.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_from_cloudformation_json(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region: str,
-        **kw: Any,
-    ) -> Any:
-        properties = cloudformation_json.setdefault("Properties", {})
+    def private_dns_off_unless_set(properties: Properties) -> Properties:
         properties.setdefault("PrivateDnsEnabled", False)
-        return create(cls, resource_name, cloudformation_json, account_id, region, **kw)
+        return properties
 
-    VPCEndPoint.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
-        create_from_cloudformation_json
-    )
+    wrap_cfn_create(VPCEndPoint, before=private_dns_off_unless_set)
 
 
 # -- RDS failover (gap 49) -----------------------------------------------------------------------
