@@ -27,7 +27,7 @@ from reslab.localcloud.state import process_exists
 
 ZYGOTE = str(Path(__file__).with_name("lambda_zygote.py"))
 SETTING = "RESLAB_LAMBDA_FORK"
-#: Top-level names the zygote has imported (``lambda_zygote.PRELOADED``): a deployment package
+#: Top-level names the zygote has imported (boto3 and what it imports): a deployment package
 #: with its own copy of one gets a fresh interpreter, which imports that copy.
 PRELOADED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 #: Interpreter settings a running interpreter cannot take on (``PYTHONPATH`` it can).

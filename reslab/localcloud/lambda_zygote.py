@@ -29,9 +29,6 @@ import sys
 import traceback
 from typing import Any
 
-#: Imported once here; the parent falls back to a new interpreter for a package that has its
-#: own copy of one of these top-level names.
-PRELOADED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 _RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lambda_runtime.py")
 
 _statuses: dict[int, str] = {}

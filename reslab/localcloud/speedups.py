@@ -96,15 +96,15 @@ def _cache_asl_parses() -> None:
     original = AmazonStateLanguageParser.parse
 
     def parse(definition: str) -> tuple[Any, Any]:
-        tree = parse_tree(definition)
-        if tree is None:
-            tree = sll_parse_tree(definition)
+        kept = parse_tree(definition)
+        if kept is not None:
+            return Preprocessor().visit(kept), kept
+        tree = sll_parse_tree(definition)
         if tree is None:
             # moto's own LL parse: a definition with syntax errors raises here, every time
             program, tree = original(definition)
-            _keep_tree(definition, tree)
-            return program, tree
-        program = Preprocessor().visit(tree)  # semantic errors raise here, as in moto's parse
+        else:
+            program = Preprocessor().visit(tree)  # semantic errors raise here, as in moto's
         _keep_tree(definition, tree)
         return program, tree
 
