@@ -60,7 +60,10 @@ RDS_MASTER_PRIVILEGES = (
     "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "
     "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
     "REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, "
-    "EVENT, TRIGGER"
+    "EVENT, TRIGGER, "
+    # MariaDB's one database-level privilege MySQL lacks: without it "GRANT ALL ON db.*" (the
+    # DMS target user's awsdms_control grant, which RDS MySQL's master may give) is refused
+    "DELETE HISTORY"
 )
 #: What a stopped pgserver cluster keeps that belongs to that one server, not to a copy.
 _SERVER_FILES = ("postmaster.pid", "postmaster.opts", "log", ".handle_pids.json")

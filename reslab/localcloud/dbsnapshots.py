@@ -18,6 +18,7 @@ instance's fresh backing database:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pymysql
 
 from reslab.checks.quoting import quote_mysql
 from reslab.dburl import DbTarget, connect
@@ -131,6 +134,64 @@ def _mysql_dump(root: DbTarget, database: str, path: Path) -> None:
     _run(argv, dict(os.environ), "mariadb-dump")
 
 
+#: MariaDB's "Can't find any matching row in the user table".
+_NO_SUCH_ACCOUNT = 1133
+
+
+def _accounts_path(dump: Path) -> Path:
+    return dump.with_suffix(".accounts.json")
+
+
+def _mysql_accounts(root: DbTarget) -> list[dict[str, Any]]:
+    """Every account of a private server with its definition and grants: an RDS snapshot is a
+    copy of the whole volume, so a restored instance keeps the source's users (the DMS source
+    user, the app's logins), not only the master user."""
+    conn = connect(root.with_dbname("mysql"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT user, host, is_role FROM mysql.user ORDER BY is_role DESC, user")
+            accounts = [(str(u), str(h), str(r) == "Y") for u, h, r in cur.fetchall()]
+            found = []
+            for user, host, role in accounts:
+                if role:  # roles first: the users' grants may name them
+                    create = f"CREATE ROLE IF NOT EXISTS {quote_mysql(user)}"
+                    cur.execute(f"SHOW GRANTS FOR {quote_mysql(user)}")
+                else:
+                    try:
+                        cur.execute("SHOW CREATE USER %s@%s", (user, host))
+                    except pymysql.err.OperationalError as exc:
+                        if exc.args[0] != _NO_SUCH_ACCOUNT:
+                            raise
+                        # a host NAME under skip_name_resolve (the data directory template's
+                        # root@<hostname>): no login can use it, every private server has it
+                        continue
+                    create = str(cur.fetchone()[0])
+                    cur.execute("SHOW GRANTS FOR %s@%s", (user, host))
+                grants = [str(row[0]) for row in cur.fetchall()]
+                found.append({"user": user, "host": host, "create": create, "grants": grants})
+            return found
+    finally:
+        conn.close()
+
+
+def _restore_accounts(root: DbTarget, accounts: list[dict[str, Any]]) -> None:
+    """The snapshot's accounts the new server lacks, with their grants (the statements the
+    source server itself wrote: ``SHOW CREATE USER`` / ``SHOW GRANTS``)."""
+    conn = connect(root.with_dbname("mysql"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT user, host FROM mysql.user")
+            present = {(str(user), str(host)) for user, host in cur.fetchall()}
+            for account in accounts:
+                if (account["user"], account["host"]) in present:
+                    continue
+                cur.execute(account["create"])
+                for grant in account["grants"]:
+                    cur.execute(grant)
+    finally:
+        conn.close()
+
+
 def _mysql_load(root: DbTarget, path: Path, database: str, owner: DbTarget | None) -> None:
     """The dump into ``database`` of the new instance's server; the snapshot's master login
     (``owner``, with its password) made there too, as a restored RDS instance keeps it."""
@@ -161,6 +222,9 @@ def _mysql_load(root: DbTarget, path: Path, database: str, owner: DbTarget | Non
         )
     if proc.returncode != 0:
         raise LocalCloudError(f"mariadb (load) failed: {proc.stderr.decode()[-500:]}")
+    accounts = _accounts_path(path)
+    if accounts.exists():
+        _restore_accounts(root, json.loads(accounts.read_text()))
 
 
 class SnapshotStore:
@@ -207,6 +271,8 @@ class SnapshotStore:
             path = self.root / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".sql")
             path.parent.mkdir(parents=True, exist_ok=True)
             _mysql_dump(_private_root(source), source.dbname, path)
+            accounts = _mysql_accounts(_private_root(source))
+            _accounts_path(path).write_text(json.dumps(accounts))
             capture = Capture("mysql-dump", str(path), source)
         else:
             admin = _admin()
@@ -247,6 +313,7 @@ class SnapshotStore:
             return
         if capture.engine in ("postgres", "mysql-dump"):
             Path(capture.location).unlink(missing_ok=True)
+            _accounts_path(Path(capture.location)).unlink(missing_ok=True)
         elif capture.engine == "mysql":
             _drop_mysql_db(capture.admin or _admin(), capture.location)
 

@@ -39,6 +39,12 @@ def _server_of(db: dict, login: DbTarget) -> DbTarget:
     return replace(login, host=backing.host, port=backing.port)
 
 
+def _accounts(db: DbTarget) -> list[tuple[str, str]]:
+    with connect(db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT user, host FROM mysql.user ORDER BY user, host")
+        return [(str(user), str(host)) for user, host in cur.fetchall()]
+
+
 def _count(db: DbTarget) -> int:
     try:
         with connect(db) as conn:
@@ -106,6 +112,10 @@ def test_a_snapshot_of_a_private_server_restores_into_another_with_the_master_lo
                 cur.execute(statement)
         with connect(source) as conn:
             write_hits(conn, 12)
+        with connect(source) as conn, conn.cursor() as cur:  # another login, as the DMS user is
+            cur.execute("CREATE USER 'reader'@'%' IDENTIFIED BY 'not-the-master'")
+            cur.execute("GRANT SELECT ON resiliency.* TO 'reader'@'%'")
+        accounts = _accounts(source)
         # deleted with a final snapshot: the data outlives the instance's server
         rds.delete_db_instance(
             DBInstanceIdentifier=f"{name}-s", FinalDBSnapshotIdentifier=f"{name}-final"
@@ -123,5 +133,10 @@ def test_a_snapshot_of_a_private_server_restores_into_another_with_the_master_lo
         with connect(on_copy) as conn, conn.cursor() as cur:
             cur.execute("SHOW INDEX FROM hits WHERE Key_name = 'hits_hit_time_idx'")
             assert cur.fetchall()  # the schema came whole
+        # the snapshot is the whole server's, as an RDS volume snapshot: every login came along
+        # (the backup check's security.user_count compares them), with its password and grants
+        assert _accounts(on_copy) == accounts
+        reader = replace(on_copy, user="reader", password="not-the-master")
+        assert _count(reader) == 12
         rds.delete_db_instance(DBInstanceIdentifier=f"{name}-c", SkipFinalSnapshot=True)
         rds.delete_db_snapshot(DBSnapshotIdentifier=f"{name}-final")

@@ -9,6 +9,8 @@
   with ``MasterUserSecret.KmsKeyId``, ``DeletionProtection`` and the engine's default port.
 * ``Fn::GetAtt`` supports ``MasterUserSecret.SecretArn``, ``DBInstanceArn`` and ``DbiResourceId``
   besides moto's ``Endpoint.Address``/``Endpoint.Port``.
+* A cross-region read replica in its own subnet group failed with DBSubnetGroupNotFound: moto
+  looked the group up in the primary's region.
 * A cross-region read replica could not be deleted (moto stored it by ARN on the primary and
   removed it by id: ValueError, then "DBInstance not found" on CloudFormation's retry).
 * Outages are real: ``RebootDBInstance`` (also with ForceFailover) drops the database's
@@ -165,6 +167,11 @@ def _patch_backend() -> None:
         return database
 
     def create_db_instance_read_replica(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        if self.arn_regex.match(str(db_kwargs["source_db_instance_identifier"])):
+            # A cross-region replica is a copy of its primary whose ``backend`` (hence region)
+            # moto replaces among the other settings, after the subnet group, which it then
+            # looked up in the PRIMARY's region: DBSubnetGroupNotFound for the replica's own.
+            db_kwargs = {"backend": self, **db_kwargs}
         replica = create_replica(self, db_kwargs)
         # copy.copy(primary) shares the primary's secret object; a replica has none of its own.
         replica.manage_master_user_password = False

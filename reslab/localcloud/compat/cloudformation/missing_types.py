@@ -184,6 +184,13 @@ def _generated_secret(spec: dict[str, Any]) -> str:
     return value
 
 
+def _replica(region: dict[str, Any]) -> dict[str, str]:
+    replica = {"Region": str(region["Region"])}
+    if region.get("KmsKeyId"):
+        replica["KmsKeyId"] = str(region["KmsKeyId"])
+    return replica
+
+
 class Secret(Model):
     CFN_TYPE = "AWS::SecretsManager::Secret"
 
@@ -203,7 +210,9 @@ class Secret(Model):
             tags=_tags(p),
             kms_key_id=p.get("KmsKeyId"),
             client_request_token=None,
-            replica_regions=[],
+            # ``ReplicaRegions``: the same secret in those regions (same name, ARN in that
+            # region), as a database stack's DMS source secret reaches the secondary region.
+            replica_regions=[_replica(r) for r in p.get("ReplicaRegions") or []],
             force_overwrite=False,
         )
         arn = backend.describe_secret(p.get("Name") or resource_name).arn
@@ -212,7 +221,11 @@ class Secret(Model):
     def _remove(self) -> None:
         from moto.secretsmanager.models import secretsmanager_backends
 
-        secretsmanager_backends[self.account_id][self.region].delete_secret(
+        backend = secretsmanager_backends[self.account_id][self.region]
+        replicas = [r.region for r in backend.describe_secret(self.physical_resource_id).replicas]
+        if replicas:  # Secrets Manager refuses to delete a secret that still has replicas
+            backend.remove_regions_from_replication(self.physical_resource_id, replicas)
+        backend.delete_secret(
             self.physical_resource_id,
             recovery_window_in_days=None,
             force_delete_without_recovery=True,
