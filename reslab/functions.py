@@ -21,7 +21,7 @@ from reslab.grants import Grant
 from reslab.restore.steps import INSTALL_DEFAULTS, TEMP_TAG
 from reslab_lambda.attach import CHECK_FUNCTIONS_ENV
 from reslab_lambda.cfn import CFN_ROLE_ENV, MANIFEST_ENV
-from reslab_lambda.event import INSTALLED_PREFIX_ENV
+from reslab_lambda.event import DMS_CODE_REGION_ENV, INSTALLED_PREFIX_ENV
 from reslab_lambda.handoff import FORWARDER_ROLE_ENV, RULE_ENV
 from reslab_lambda.stacks import INSTALL_SETTINGS
 
@@ -62,6 +62,10 @@ class Function:
     #: Invoked by the EventBridge rule delivering stack events, not by a machine (so no
     #: machine role may invoke it: ``called_by`` leaves it out).
     event_target: bool = False
+    #: The lab stack (stack-table key) whose template creates the function, in its region and
+    #: VPC; its role, timeout and environment are that template's. None: the installer stack
+    #: creates it from this row.
+    stack: str | None = None
 
     def __post_init__(self) -> None:
         if self.machine not in MACHINES:
@@ -99,6 +103,9 @@ _PASS_CFN_ROLE = Grant(
 _DESCRIBE_DMS_TASKS = Grant(("dms:DescribeReplicationTasks",), "any")  # no resource-level scope
 _START_DMS_TASKS = Grant(("dms:StartReplicationTask", "dms:StopReplicationTask"), "dms-tasks")
 _STOP_DMS_TASKS = Grant(("dms:StopReplicationTask",), "dms-tasks")
+#: ... and prepares its target first, with the function the stack made for that
+#: (``replication_preparation_output``).
+_PREPARE_DMS_TARGETS = Grant(("lambda:InvokeFunction",), "lab-functions")
 #: The event-driven handoff (``reslab_lambda.handoff``): the task tokens stored in SSM
 #: parameters named after the lab's stacks. SendTaskSuccess/Failure have no resource-level
 #: permission in IAM (the task token is the capability): "*" is the only scope AWS accepts.
@@ -126,6 +133,7 @@ _STATUS_HANDOFF = (
     Grant(_STACKS_READ, "lab-stacks"),
     _DESCRIBE_DMS_TASKS,
     _START_DMS_TASKS,
+    _PREPARE_DMS_TARGETS,
     _ATTACH_CHECKS,
     _DESCRIBE_VPC_CONFIG,
     _DESCRIBE_INTERFACES,
@@ -182,7 +190,14 @@ _restore_step = partial(Function, machine="restore", timeout=120)
 _database_step = partial(_restore_step, timeout=900, vpc=True, requirements=DB_DRIVERS)
 
 FUNCTIONS: tuple[Function, ...] = (
-    _deploy_side("validate_event"),
+    _deploy_side(
+        "validate_event",
+        environment={
+            CFN_ROLE_ENV: "cfn-role",
+            INSTALLED_PREFIX_ENV: "stack-prefix",
+            DMS_CODE_REGION_ENV: "dms-code-region",
+        },
+    ),
     _deploy_side(
         "create_stack",
         environment={
@@ -190,6 +205,8 @@ FUNCTIONS: tuple[Function, ...] = (
             INSTALLED_PREFIX_ENV: "stack-prefix",
             MANIFEST_ENV: "template-manifest",
             INSTALL_SETTINGS["lab_boundary"]: "lab-boundary",
+            INSTALL_SETTINGS["dms_code_bucket"]: "dms-code-bucket",
+            INSTALL_SETTINGS["dms_code_key"]: "dms-code-key",
             CHECK_FUNCTIONS_ENV: "check-functions",
         },
         grants=(
@@ -371,7 +388,26 @@ FUNCTIONS: tuple[Function, ...] = (
         requirements=("requests>=2.31",),
     ),
 )
-BY_FOLDER: Mapping[str, Function] = {f.folder: f for f in FUNCTIONS}
+#: Functions a lab stack creates (``Function.stack``): packaged like the others, uploaded by the
+#: installer where that stack's template reads them (``reslab.installer.stack_code``).
+STACK_FUNCTIONS: tuple[Function, ...] = (
+    # the DMS target's preparation (dms.yaml TargetPreparationFunction), invoked by the deploy's
+    # status handoff before the replication task starts
+    Function(
+        "dms_target_prep",
+        machine="deploy",
+        timeout=30,
+        stack="dms",
+        carries=(
+            "webapp/__init__.py",
+            "webapp/db.py",
+            "webapp/schema",
+        ),
+        # 1.2 connects with TLS whenever the server offers it (the target requires it)
+        requirements=("PyMySQL>=1.2.4",),
+    ),
+)
+BY_FOLDER: Mapping[str, Function] = {f.folder: f for f in (*FUNCTIONS, *STACK_FUNCTIONS)}
 
 
 def function(folder: str) -> Function:
@@ -379,6 +415,11 @@ def function(folder: str) -> Function:
         return BY_FOLDER[folder]
     except KeyError:
         raise KeyError(f"no Lambda function {folder!r} in reslab.functions.FUNCTIONS") from None
+
+
+def stack_functions(stack_key: str) -> tuple[Function, ...]:
+    """The functions the lab stack ``stack_key`` creates."""
+    return tuple(f for f in STACK_FUNCTIONS if f.stack == stack_key)
 
 
 def called_by(machine: str) -> tuple[Function, ...]:

@@ -33,6 +33,7 @@ Every RDS, Secrets Manager, SSM, KMS and EC2 kind is in the install's region and
 | ``kms-keys`` | KMS keys in the region and account (with a ``kms:ViaService`` condition) |
 | ``vpc-network`` | network interfaces, subnets and security groups in the region and account |
 | ``check-functions`` | the two database-connecting Lambdas (``vpc=True``) of the install |
+| ``lab-functions`` | functions the lab's stacks create (named ``<StackPrefix>*``), in any region |
 
 A condition value may name the install's ``${Workshop}`` or ``${AWS::Region}`` (``Fn::Sub``).
 """
@@ -69,6 +70,7 @@ RESOURCE_KINDS = (
     "kms-keys",
     "vpc-network",
     "check-functions",
+    "lab-functions",
 )
 
 

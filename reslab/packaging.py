@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from reslab import REPO_ROOT
-from reslab.functions import FUNCTIONS, Function, function
+from reslab.functions import FUNCTIONS, STACK_FUNCTIONS, Function, function, stack_functions
 from reslab_lambda.stacks import stack_table
 
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
@@ -233,8 +233,8 @@ def lambda_zip(folder: Path) -> bytes:
 
 
 def lambda_folders() -> list[Path]:
-    """Every catalogued function's folder, sorted by name."""
-    return sorted(LAMBDAS_DIR / fn.folder for fn in FUNCTIONS)
+    """Every catalogued function's folder (the installer's and the lab stacks'), by name."""
+    return sorted(LAMBDAS_DIR / fn.folder for fn in (*FUNCTIONS, *STACK_FUNCTIONS))
 
 
 def webapp_tarball() -> bytes:
@@ -263,12 +263,20 @@ def installer_artifacts(local: bool = False) -> dict[str, bytes]:
     (``local``: the local cloud's flavour), the state machines' ASL, and the installer template
     itself (so that its content is part of the version too)."""
     build = local_lambda_zip if local else lambda_zip
-    files = {f"{folder.name}.zip": build(folder) for folder in lambda_folders()}
+    files = {f"{fn.folder}.zip": build(LAMBDAS_DIR / fn.folder) for fn in FUNCTIONS}
     for path in sorted(STATEMACHINE_DIR.glob("*.asl.json")):
         files[path.name] = path.read_bytes()
     files[TEMPLATE_MANIFEST] = template_manifest()
     files[INSTALLER_TEMPLATE.name] = INSTALLER_TEMPLATE.read_bytes()
     return files
+
+
+def stack_code(stack_key: str, local: bool = False) -> dict[str, bytes]:
+    """The zips of the functions lab stack ``stack_key`` creates (``local``: the local cloud's
+    flavour), by file name: Lambda reads code only from a bucket in its own region, so the
+    installer puts these where that stack lives."""
+    build = local_lambda_zip if local else lambda_zip
+    return {f"{fn.folder}.zip": build(LAMBDAS_DIR / fn.folder) for fn in stack_functions(stack_key)}
 
 
 def template_manifest(templates: Mapping[str, bytes] | None = None) -> bytes:
@@ -294,10 +302,12 @@ def artifact_version(files: Mapping[str, bytes]) -> str:
 
 def package_all(out_dir: Path, local: bool = False) -> list[Path]:
     """Build every artifact into ``out_dir``: the installer's (Lambda zips, ASL, template), the
-    web-app tarball, the bootstrap, a VERSION (the installer artifacts'
-    content hash) and a SHA256SUMS of them all; returns the paths."""
+    lab stacks' Lambda zips (:func:`stack_code`), the web-app tarball, the bootstrap, a VERSION
+    (the installer artifacts' content hash) and a SHA256SUMS of them all; returns the paths."""
     artifacts = installer_artifacts(local)
     built = [_write(out_dir / name, data) for name, data in artifacts.items()]
+    for stack_key in sorted({fn.stack for fn in STACK_FUNCTIONS if fn.stack}):
+        built += [_write(out_dir / n, data) for n, data in stack_code(stack_key, local).items()]
     if WEBAPP_DIR.is_dir():
         built.append(_write(out_dir / "webapp.tar.gz", webapp_tarball()))
     if BOOTSTRAP.exists():

@@ -205,6 +205,11 @@ def deploy(
 ) -> None:
     """Deploy the lab: VPC + Storage, then Database, then Replica + Web, then the backup check."""
     is_local, event = lab_event(lab)
+    if is_local and db_url is None and validate_event(event).get("dms") is True:
+        from reslab.localcloud.dbbacking import PRIVATE_MYSQL
+
+        # the DMS mode reads the replica's binary log: each MySQL instance its own MariaDB
+        db_url = PRIVATE_MYSQL
     with target(is_local, db_url, time_scale, iam=False if no_iam else None) as tgt:
         outcome = run_machine(tgt, lab.name, event, "deploy", lab.as_json)
         summary = _stderr if lab.as_json else Console(soft_wrap=True)

@@ -189,11 +189,19 @@ _ARN_OF_TYPE = {
     "AWS::Lambda::Function": "arn:aws:lambda:us-east-1:123456789012:function:{name}",
     "AWS::S3::Bucket": "arn:aws:s3:::{lower}",
     "AWS::StepFunctions::StateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:{name}",
+    "AWS::Logs::LogGroup": "arn:aws:logs:us-east-1:123456789012:log-group:{name}:*",
+}
+#: Attributes that are not a resource's ARN (dms.yaml's preparation role names them).
+_ATTRIBUTE_SAMPLES = {
+    "GroupId": "sg-0123456789abcdef0",
+    "MasterUserSecret.SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1",
 }
 
 
 def _render(value: Any, resources: Mapping[str, Any]) -> Any:
     def attribute(name: str, attr: str) -> str:
+        if attr in _ATTRIBUTE_SAMPLES:
+            return _ATTRIBUTE_SAMPLES[attr]
         template = _ARN_OF_TYPE.get(resources.get(name, {}).get("Type", ""), "arn:aws:x::{name}")
         return name if attr == "Name" else template.format(name=name, lower=name.lower())
 

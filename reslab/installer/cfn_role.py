@@ -80,6 +80,27 @@ PROPERTY_GATED: Mapping[str, tuple[str, tuple[str, ...]]] = {
         "AWS::AutoScaling::AutoScalingGroup",
         ("MetricsCollection",),
     ),
+    "logs:PutResourcePolicy": ("AWS::Logs::LogGroup", ("ResourcePolicyDocument",)),
+    "logs:DescribeResourcePolicies": ("AWS::Logs::LogGroup", ("ResourcePolicyDocument",)),
+    "logs:PutDataProtectionPolicy": ("AWS::Logs::LogGroup", ("DataProtectionPolicy",)),
+    "logs:PutIndexPolicy": ("AWS::Logs::LogGroup", ("FieldIndexPolicies",)),
+    "logs:DescribeIndexPolicies": ("AWS::Logs::LogGroup", ("FieldIndexPolicies",)),
+    "logs:PutBearerTokenAuthentication": (
+        "AWS::Logs::LogGroup",
+        ("BearerTokenAuthenticationEnabled",),
+    ),
+    "lambda:PutFunctionConcurrency": (
+        "AWS::Lambda::Function",
+        ("ReservedConcurrentExecutions",),
+    ),
+    "lambda:PutRuntimeManagementConfig": (
+        "AWS::Lambda::Function",
+        ("RuntimeManagementConfig",),
+    ),
+    "lambda:PutFunctionRecursionConfig": ("AWS::Lambda::Function", ("RecursiveLoop",)),
+    "lambda:GetCodeSigningConfig": ("AWS::Lambda::Function", ("CodeSigningConfigArn",)),
+    "lambda:GetLayerVersion": ("AWS::Lambda::Function", ("Layers",)),
+    "elasticfilesystem:DescribeMountTargets": ("AWS::Lambda::Function", ("FileSystemConfigs",)),
     "ec2:AcceptAddressTransfer": ("AWS::EC2::EIP", ("TransferAddress",)),
     "ec2:AssociateAddress": ("AWS::EC2::EIP", ("InstanceId",)),
     "ec2:DisassociateAddress": ("AWS::EC2::EIP", ("InstanceId",)),
@@ -176,6 +197,13 @@ SCOPES: Mapping[tuple[str, str], Scope | tuple[Scope, ...] | None] = {
     ("redshift", "cluster"): None,
     ("redshift-serverless", "namespace"): None,
     ("ssm", "parameter"): Scope(account=False),  # public parameters the templates resolve
+    # the dms stack's target preparation function (dms.yaml: "${AWS::StackName}-..." names)
+    ("lambda", "function"): Scope({"FunctionName": _PREFIX}),
+    ("logs", "log-group"): Scope({"LogGroupName": ("/aws/lambda/${StackPrefix}*",)}),
+    ("lambda", "layerVersion"): None,  # no layers
+    ("lambda", "code signing config"): None,  # no code signing
+    ("elasticfilesystem", "file-system"): None,  # no EFS mounted
+    ("firehose", "deliverystream"): None,  # no log delivery
 }
 
 #: What the templates hand roles to (``iam:PassedToService``) and the managed policies they

@@ -21,6 +21,7 @@ from reslab.clients import ClientFactory
 from reslab.errors import ReslabError, StackFailed
 from reslab.functions import FUNCTIONS
 from reslab.installer.dms_roles import ensure_dms_service_roles
+from reslab.installer.stack_code import upload_dms_code
 from reslab.machines import MACHINES
 from reslab_lambda import event as event_keys
 from reslab_lambda.cfn import describe, first_failure
@@ -213,7 +214,8 @@ def install(
     ``event`` must be normalised (``reslab.event.validate_event``). Templates go to ``cfn_bucket``
     in ``cfn_region``; the installer artifacts to ``artifact_bucket`` (default: ``boot_bucket``,
     which is in ``region_name`` as Lambda code must be). An event with ``dms: true`` first gets
-    the account's DMS service roles, created when absent (:mod:`reslab.installer.dms_roles`).
+    the account's DMS service roles, created when absent (:mod:`reslab.installer.dms_roles`),
+    and the dms stack's function code in its secondary region (:mod:`.stack_code`).
     """
     region, workshop = event["region_name"], event["workshop"]
     if event.get("dms") is True:  # account prerequisites of the DMS mode, created if absent
@@ -230,12 +232,13 @@ def install(
     cfn = clients("cloudformation", region)
     local = is_local_endpoint(cfn)
     prefix = upload_artifacts(s3, bucket, packaging.installer_artifacts(local=local))
+    dms_code = upload_dms_code(clients, event, ensure_bucket, local)
     url = f"https://{bucket}.s3.{region}.amazonaws.com/{prefix}{packaging.INSTALLER_TEMPLATE.name}"
     stack = deploy_stack(
         cfn,
         name,
         url,
-        stack_parameters(event, bucket, prefix),
+        {**stack_parameters(event, bucket, prefix), **dms_code},
         workshop,
         poll_seconds=0.2 if local else 5.0,
     )

@@ -108,6 +108,27 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "Type": "String",
         "Default": "INFO",
     },
+    "DmsCodeBucket": {
+        "Type": "String",
+        "Default": "",
+        "Description": "Bucket in DmsCodeRegion holding the code of the functions the dms stack "
+        "creates (reslab install with a dms: true event fills the three DmsCode parameters); "
+        "empty: no DMS mode.",
+        "AllowedPattern": "([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?",
+    },
+    "DmsCodeKey": {
+        "Type": "String",
+        "Default": "",
+        "Description": "Key of the DMS target preparation zip in DmsCodeBucket "
+        "(reslab/<version>/dms_target_prep.zip).",
+        "AllowedPattern": "([A-Za-z0-9._/-]+\\.zip)?",
+    },
+    "DmsCodeRegion": {
+        "Type": "String",
+        "Default": "",
+        "Description": "The secondary region of the DMS mode (event secondary_region_name).",
+        "AllowedPattern": "([a-z]{2}(-[a-z]+)+-[0-9])?",
+    },
     "LogRetentionDays": {
         "Type": "Number",
         "Default": 30,
@@ -229,6 +250,9 @@ RESOURCE_KINDS: Mapping[str, Any] = {
     "check-functions": _regional(
         "lambda", *(f"function:${{AWS::StackName}}-{f.folder}" for f in FUNCTIONS if f.vpc)
     ),
+    "lab-functions": _sub(
+        "arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:${StackPrefix}*"
+    ),
     "slack-parameter": {
         "Fn::If": [
             "HasSlack",
@@ -307,6 +331,9 @@ ENVIRONMENT_VALUES: Mapping[str, Any] = {
     "lab-boundary": _ref("LabRoleBoundary"),
     "template-manifest": _sub("s3://${ArtifactBucket}/" + MANIFEST_KEY),
     "stack-prefix": _ref("StackPrefix"),
+    "dms-code-bucket": _ref("DmsCodeBucket"),
+    "dms-code-key": _ref("DmsCodeKey"),
+    "dms-code-region": _ref("DmsCodeRegion"),
     "stack-event-rule": _sub("${AWS::StackName}-stack-events"),
     "event-forwarder-role": _arn("EventForwarderRole"),
     "report_bucket": _ref("ReportBucket"),

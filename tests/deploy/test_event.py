@@ -94,6 +94,42 @@ def test_dms_is_opt_in_and_needs_mysql_and_a_secondary_region() -> None:
         validate_event({**no_secondary, "dms": True})
 
 
+def test_an_install_refuses_dms_for_a_region_it_has_no_preparation_code_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lambda reads code only from its own region: a ``dms: true`` event needs an install made
+    with that secondary region (``reslab install`` uploads the code there), else InvalidEvent
+    before anything is created. Outside an install (no installed prefix) nothing is checked."""
+    from reslab_lambda.errors import InvalidEvent
+    from reslab_lambda.event import DMS_CODE_REGION_ENV, INSTALLED_PREFIX_ENV, check_installed_dms
+
+    event = validate_event(
+        local_event("dmscode", {"engine": "mysql", "dms": True, "stack_prefix": "Dmscode"})
+    )
+    check_installed_dms(event)  # not under an install
+    monkeypatch.setenv(INSTALLED_PREFIX_ENV, "Dmscode")
+    monkeypatch.setenv(DMS_CODE_REGION_ENV, "")
+    with pytest.raises(InvalidEvent, match=r"^dms: .* in us-west-2 \(it has none\)"):
+        check_installed_dms(event)
+    monkeypatch.setenv(DMS_CODE_REGION_ENV, "eu-west-1")
+    with pytest.raises(InvalidEvent, match=r"\(it has it in eu-west-1\): install again"):
+        check_installed_dms(event)
+    monkeypatch.setenv(DMS_CODE_REGION_ENV, event["secondary_region_name"])
+    check_installed_dms(event)
+    check_installed_dms({**event, "dms": False, "secondary_region_name": "eu-west-1"})
+
+
+def test_the_dms_code_bucket_is_the_labs_per_account_and_region_and_fits_s3() -> None:
+    from reslab.installer.stack_code import code_bucket_name
+
+    name = code_bucket_name("Resiliency", "123456789012", "us-west-2")
+    assert name.startswith("resiliency-") and name.endswith("-us-west-2")
+    assert name != code_bucket_name("Resiliency", "210987654321", "us-west-2")
+    assert len(code_bucket_name("a" * 40, "123456789012", "ap-southeast-4")) == 63
+    with pytest.raises(errors.InvalidEvent, match="^stack_prefix: .* too long"):
+        code_bucket_name("a" * 41, "123456789012", "ap-southeast-4")
+
+
 def test_a_five_megabyte_value_is_a_short_named_error() -> None:
     with pytest.raises(errors.InvalidEvent) as info:
         validate_event({**BUILDERS_GUIDE_EVENT, "boot_object": "b" * 5_000_000})

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
+from reslab import packaging
 from reslab.checks import run_checks
 from reslab.dburl import DbTarget, connect, parse_db_url
 from reslab.localcloud import dbbacking
@@ -23,7 +24,6 @@ from tests.dms.test_dms_api import REGION, _client, _master, _wait
 from tests.dms.writer import write_hits
 from tests.localcloud.instances import create_instance
 from webapp.schema import statements
-from webapp.schema.dms_target import prepare_dms_target
 from webapp.schema.dms_user import create_dms_user
 
 TEMPLATE = "dms.yaml"
@@ -53,19 +53,56 @@ def servers(tmp_path) -> Iterator[tuple[BinlogServer, BinlogServer]]:
         yield source, target
 
 
-def _network(cloud: Any) -> dict[str, Any]:
-    ec2 = _client(cloud, "ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{i}.0/24", AvailabilityZone=f"{REGION}{z}")
-        for i, z in enumerate("ab")
+def _network(cloud: Any, name: str) -> dict[str, Any]:
+    """The lab VPC of the stack's region (vpc.yaml, as the secondary_vpc stack): private
+    subnets in two AZs behind a NAT gateway, the database security group."""
+    cfn = _client(cloud, "cloudformation")
+    cfn.create_stack(
+        StackName=f"{name}Vpc",
+        TemplateBody=(TEMPLATE_DIR / "vpc.yaml").read_text(),
+        Parameters=[
+            {"ParameterKey": "Workshop", "ParameterValue": name},
+            {"ParameterKey": "AvailabilityZoneCount", "ParameterValue": "2"},
+        ],
+        Tags=[{"Key": "workshop", "Value": name}],
+    )
+    stack = wait_for_stack(cfn, f"{name}Vpc")
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    return {k: outputs[k] for k in ("VpcId", "PrivateSubnetIds", "DatabaseSecurityGroupId")}
+
+
+def _preparation_code(cloud: Any, name: str) -> dict[str, str]:
+    """The dms stack's function code in a bucket of its region, as ``reslab install`` puts it
+    (``reslab.installer.stack_code``)."""
+    s3 = _client(cloud, "s3")
+    bucket = f"{name.lower()}-code"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "workshop", "Value": name}]})
+    [(file_name, body)] = packaging.stack_code("dms", local=True).items()
+    s3.put_object(Bucket=bucket, Key=f"code/{file_name}", Body=body)
+    return {"PreparationCodeBucket": bucket, "PreparationCodeKey": f"code/{file_name}"}
+
+
+def prepare_target(cloud: Any, outputs: dict[str, str]) -> dict[str, Any]:
+    """What the deploy's status handoff does before it starts the task: invoke the stack's
+    target preparation function; returns its answer."""
+    answer = _client(cloud, "lambda").invoke(
+        FunctionName=outputs["TargetPreparationFunctionArn"], Payload=b"{}"
+    )
+    body = json.loads(answer["Payload"].read())
+    assert "FunctionError" not in answer, body
+    return dict(body)
+
+
+def _target(cloud: Any, outputs: dict[str, str], dbname: str) -> DbTarget:
+    """The target's master user on the target's own server (its endpoint name resolves only
+    inside the lab VPC)."""
+    rds = _client(cloud, "rds")
+    [db] = rds.describe_db_instances(DBInstanceIdentifier=outputs["TargetInstanceIdentifier"])[
+        "DBInstances"
     ]
-    group = ec2.create_security_group(GroupName=unique_prefix("db"), Description="db", VpcId=vpc)
-    return {
-        "VpcId": vpc,
-        "PrivateSubnetIds": ",".join(s["Subnet"]["SubnetId"] for s in subnets),
-        "DatabaseSecurityGroupId": group["GroupId"],
-    }
+    return replace(_master(cloud, db), dbname=dbname)
 
 
 @dataclass
@@ -84,17 +121,17 @@ def dms_stack(
     servers: tuple[BinlogServer, BinlogServer],
     name: str,
     rows: int,
-    prepare_target: bool = True,
+    prepare: bool = True,
 ) -> Iterator[DmsStack]:
     """Source instance (``rows`` hits, the DMS user from a secret) on the first server, the
-    stack ``name`` and its target on the second, prepared unless ``prepare_target`` is false
-    (no lab schema, no ``dms_target`` user); the stack is left to the caller."""
+    stack ``name`` (in its own lab VPC) and its target on a private server, prepared by the
+    stack's own function unless ``prepare`` is false; the stack is left to the caller."""
     from reslab.localcloud.compat import dms
     from reslab.localcloud.compat.cloudformation import dynamic_refs
 
     dms.install()  # until compat.PATCHES lists them (docs/local-cloud.md, rows 33-38)
     dynamic_refs.install()
-    primary, secondary = servers
+    primary, _ = servers
     sm, cfn = _client(cloud, "secretsmanager"), _client(cloud, "cloudformation")
     with dbbacking.switch_backing(primary.admin_url()):
         # stands for the read replica: an RDS MySQL instance with a binary log
@@ -113,10 +150,12 @@ def dms_stack(
         with connect(source) as conn:
             write_hits(conn, rows)
 
-        with dbbacking.switch_backing(secondary.admin_url()):
+        # the target: an RDS MySQL instance, its own server (the master user as RDS gives it)
+        with dbbacking.switch_backing(dbbacking.PRIVATE_MYSQL):
             parameters = {
                 "Workshop": name,
-                **_network(cloud),
+                **_network(cloud, name),
+                **_preparation_code(cloud, name),
                 "ReplicaEndpointAddress": described["Endpoint"]["Address"],
                 "SourcePort": str(described["Endpoint"]["Port"]),
                 "DmsSourceSecretArn": secret_arn,
@@ -136,12 +175,9 @@ def dms_stack(
             stack = wait_for_stack(cfn, name)
             assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
             outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-            target = (
-                _prepare_target(cloud, secondary, outputs, source.dbname)
-                if prepare_target
-                else parse_db_url(secondary.admin_url(source.dbname))
-            )
-            yield DmsStack(stack, outputs, source, target)
+            if prepare:
+                assert prepare_target(cloud, outputs)["database"] == source.dbname
+            yield DmsStack(stack, outputs, source, _target(cloud, outputs, source.dbname))
 
 
 def hits_statistics(dms: Any, task: str) -> dict[str, Any]:
@@ -178,17 +214,3 @@ def test_the_stack_replicates_the_replica_into_its_target(local_cloud, servers):
 
         cfn.delete_stack(StackName=lab.stack["StackName"])
         assert wait_for_stack(cfn, lab.stack["StackId"])["StackStatus"] == "DELETE_COMPLETE"
-
-
-def _prepare_target(cloud: Any, server: BinlogServer, outputs: dict, dbname: str) -> DbTarget:
-    """The target preparation step (``webapp.schema.dms_target``): the lab's schema and the DMS
-    target user from its secret, as the target's admin (here the server's root: a shared-server
-    backing gives the instance's master user its own database only)."""
-    sm = _client(cloud, "secretsmanager")
-    secret = json.loads(
-        sm.get_secret_value(SecretId=outputs["TargetUserSecretArn"])["SecretString"]
-    )
-    assert {"username", "password", "host", "port"} <= set(secret)
-    admin = parse_db_url(server.admin_url())
-    prepare_dms_target(admin, dbname, secret, connect)
-    return admin.with_dbname(dbname)

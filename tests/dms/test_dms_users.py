@@ -120,3 +120,49 @@ def test_target_preparation_makes_the_schema_and_the_user_and_can_run_again(binl
         with connect(admin) as conn, conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
             cur.execute("DROP USER IF EXISTS %s@'%%', %s@'localhost'", (user, user))
+
+
+def test_the_preparation_function_reads_its_settings_and_secrets(binlog_server):
+    """``prepare_from_environment`` (the dms stack's function): the master user from the
+    target's managed secret (username and password only, as RDS writes it), host, port and
+    database from the environment; nothing secret in what it answers; a missing setting is
+    named before anything is touched."""
+    from reslab.dburl import parse_db_url
+    from webapp.schema.dms_target import ENVIRONMENT, prepare_from_environment
+
+    admin = parse_db_url(binlog_server.admin_url())
+    database, user = f"prep_{uuid.uuid4().hex[:8]}", f"dms_t_{uuid.uuid4().hex[:6]}"
+    secrets_by_arn = {
+        "arn:master": {"username": admin.user, "password": admin.password},
+        "arn:user": {"username": user, "password": secrets.token_urlsafe(16)},
+    }
+    env = {
+        "TARGET_MASTER_SECRET_ARN": "arn:master",
+        "TARGET_USER_SECRET_ARN": "arn:user",
+        "TARGET_HOST": admin.host,
+        "TARGET_PORT": str(admin.port),
+        "TARGET_DATABASE": database,
+    }
+    assert set(env) == set(ENVIRONMENT)
+    try:
+        answer = prepare_from_environment(env, secrets_by_arn.__getitem__, connect)
+        assert answer == {
+            "database": database,
+            "user": user,
+            "target": f"{admin.host}:{admin.port}",
+        }
+        login = replace(
+            admin, dbname=database, user=user, password=secrets_by_arn["arn:user"]["password"]
+        )
+        with connect(login) as conn:
+            write_hits(conn, 1)
+        with pytest.raises(ValueError, match="TARGET_HOST, TARGET_PORT"):
+            prepare_from_environment(
+                {k: v for k, v in env.items() if k not in ("TARGET_HOST", "TARGET_PORT")},
+                secrets_by_arn.__getitem__,
+                connect,
+            )
+    finally:
+        with connect(admin) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+            cur.execute("DROP USER IF EXISTS %s@'%%', %s@'localhost'", (user, user))

@@ -91,11 +91,13 @@ def _replication_failure(event: dict[str, Any]) -> str | None:
     return None
 
 
-def test_an_unprepared_target_ends_the_deploy_with_replication_failed_and_a_hint(
+def test_a_preparation_that_cannot_reach_the_target_ends_the_deploy_named(
     local_cloud: Any, servers: tuple[BinlogServer, BinlogServer], aws_env: None
 ) -> None:
-    """What a lab without the target preparation step meets (on AWS today, docs/dms.md): the
-    task cannot log in as dms_target, and the deploy says so and where to look."""
+    """The handoff prepares the target before it starts the task: when the preparation function
+    cannot reach the target (its security group rule is gone: the connection hangs until the
+    client's timeout, as on AWS), the deploy ends with ReplicationFailed naming the
+    preparation and the cause, and the task was never started."""
     prefix = unique_prefix("unprep").replace("-", "").capitalize()
     event = validate_event(
         local_event(
@@ -104,12 +106,35 @@ def test_an_unprepared_target_ends_the_deploy_with_replication_failed_and_a_hint
              "dms": True},
         )
     )  # fmt: skip
-    with dms_stack(local_cloud, servers, f"{prefix}Dms", 5, prepare_target=False):
-        assert cfn.status_of("dms", event, "create")["status"] == replication.FULL_LOAD
-        message = _wait(lambda: _replication_failure(event), "the task's failure")
-        assert "failed: " in message and "denied" in message.lower()  # DMS's own reason
-        assert "docs/dms.md#target-preparation" in message
-        # the teardown deletes the stack of a failed task without stopping anything
+    with dms_stack(local_cloud, servers, f"{prefix}Dms", 5, prepare=False) as lab:
+        ec2 = _client(local_cloud, "ec2")
+        resources = _client(local_cloud, "cloudformation").describe_stack_resources(
+            StackName=f"{prefix}Dms"
+        )["StackResources"]
+        groups = {r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in resources}
+        ec2.revoke_security_group_ingress(
+            GroupId=groups["TargetSecurityGroup"],
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 3306,
+                    "ToPort": 3306,
+                    "UserIdGroupPairs": [{"GroupId": groups["TargetPreparationSecurityGroup"]}],
+                }
+            ],
+        )
+        message = _replication_failure(event)
+        assert message is not None
+        assert "target preparation of stack" in message and "OperationalError" in message
+        assert "Can't connect" in message
+        dms = _client(local_cloud, "dms")
+        [task] = dms.describe_replication_tasks(
+            Filters=[
+                {"Name": "replication-task-arn", "Values": [lab.outputs["ReplicationTaskArn"]]}
+            ]
+        )["ReplicationTasks"]
+        assert task["Status"] == "ready"  # never started
+        # the teardown deletes the stack of a never-started task without stopping anything
         assert cfn.start_delete("dms", event)["status"] in ("DELETE_IN_PROGRESS", cfn.GONE)
         _wait(
             lambda: cfn.status_of("dms", event, "delete")["status"] == cfn.GONE,

@@ -63,6 +63,7 @@ OUTPUTS = {
         "SourceEndpointArn",
         "TargetEndpointArn",
         "DmsKmsKeyArn",
+        "TargetPreparationFunctionArn",
     },
 }
 
@@ -135,4 +136,6 @@ TAG_STYLE = {
     "AWS::DMS::ReplicationInstance": "Tags",
     "AWS::DMS::Endpoint": "Tags",
     "AWS::DMS::ReplicationTask": "Tags",
+    "AWS::Lambda::Function": "Tags",
+    "AWS::Logs::LogGroup": "Tags",
 }

@@ -14,6 +14,7 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from moto import mock_aws
 
 from reslab import REPO_ROOT
+from reslab.iam.iamdb import action_info
 from reslab.templates import load_template, template_outputs, template_parameters
 from reslab_lambda import cfn
 from reslab_lambda.errors import StackFailed
@@ -155,11 +156,19 @@ def test_parameters_are_satisfiable_from_event_and_dependency_outputs(key: str) 
     assert set(spec.event_parameters.values()) <= EVENT_KEYS
     assert dict(spec.region_parameters) == REGION_PARAMETERS.get(key, {})
     for name, definition in template_parameters(spec.template).items():
-        assert name in spec.event_parameters or name in from_outputs or "Default" in definition, (
-            name
+        assert (
+            name in spec.event_parameters
+            or name in spec.install_parameters
+            or name in from_outputs
+            or "Default" in definition
+        ), name
+        # unambiguous: a parameter comes from one of event, install, region fact or output
+        sources = (
+            spec.event_parameters,
+            spec.install_parameters,
+            spec.region_parameters,
+            from_outputs,
         )
-        # unambiguous: a parameter comes from one of event, region fact or output
-        sources = (spec.event_parameters, spec.region_parameters, from_outputs)
         assert sum(name in source for source in sources) <= 1, name
 
 
@@ -344,8 +353,12 @@ def test_policies_have_no_wildcard_action(key: str) -> None:
             continue
         for action in as_list(statement["Action"]):
             assert action != "*" and not action.endswith(":*"), (name, action)
-        if where == "Policies":  # identity policies: every statement names its resources
-            assert statement["Resource"] != "*", (name, statement.get("Sid"))
+        if where == "Policies":  # identity policies: every statement names its resources,
+            # but for actions IAM cannot scope (no resource type: "*" is the only form)
+            unscopable = all(
+                not action_info(a).resource_types for a in as_list(statement["Action"])
+            )
+            assert statement["Resource"] != "*" or unscopable, (name, statement.get("Sid"))
 
 
 def test_web_role_reads_only_its_secret_key_and_objects() -> None:

@@ -53,3 +53,42 @@ def prepare_dms_target(
         )
     finally:
         conn.close()
+
+
+#: The preparation function's settings (dms.yaml ``TargetPreparationFunction``'s environment):
+#: the target's master secret (RDS-managed: username and password only), the DMS target user's
+#: secret, where the target listens and the lab database's name.
+ENVIRONMENT = (
+    "TARGET_MASTER_SECRET_ARN",
+    "TARGET_USER_SECRET_ARN",
+    "TARGET_HOST",
+    "TARGET_PORT",
+    "TARGET_DATABASE",
+)
+SecretValue = Callable[[str], Mapping[str, Any]]
+
+
+def prepare_from_environment(
+    env: Mapping[str, str], secret_value: SecretValue, connect: Connect
+) -> dict[str, str]:
+    """:func:`prepare_dms_target` with the settings of :data:`ENVIRONMENT` and the two secrets
+    read through ``secret_value`` (ARN -> the secret's JSON); returns what was prepared (no
+    secret in it)."""
+    missing = [name for name in ENVIRONMENT if not env.get(name)]
+    if missing:
+        raise ValueError(f"the target preparation needs {', '.join(missing)}")
+    master_secret = secret_value(env["TARGET_MASTER_SECRET_ARN"])
+    master = DbTarget(
+        engine="mysql",
+        host=env["TARGET_HOST"],
+        port=int(env["TARGET_PORT"]),
+        user=str(master_secret["username"]),
+        password=str(master_secret["password"]),
+    )
+    user_secret = secret_value(env["TARGET_USER_SECRET_ARN"])
+    prepare_dms_target(master, env["TARGET_DATABASE"], user_secret, connect)
+    return {
+        "database": env["TARGET_DATABASE"],
+        "user": str(user_secret["username"]),
+        "target": f"{master.host}:{master.port}",
+    }

@@ -258,6 +258,28 @@ def check_installed_prefix(event: Mapping[str, Any]) -> None:
         )
 
 
+#: Set by the installer stack on the validate_event Lambda: the region where the install put
+#: the code of the functions the dms stack creates ("" when it has none).
+DMS_CODE_REGION_ENV = "RESLAB_DMS_CODE_REGION"
+
+
+def check_installed_dms(event: Mapping[str, Any]) -> None:
+    """``InvalidEvent`` for ``dms: true`` when this install has no DMS target preparation code
+    in the event's secondary region (Lambda reads code only from its own region: the dms stack
+    would fail to create its function, after every other stack was created)."""
+    if not os.environ.get(INSTALLED_PREFIX_ENV) or event.get("dms") is not True:
+        return
+    installed = os.environ.get(DMS_CODE_REGION_ENV, "")
+    wanted = event["secondary_region_name"]
+    if installed != wanted:
+        where = f"it has it in {installed}" if installed else "it has none"
+        raise InvalidEvent(
+            f"dms: this install has no DMS target preparation code in {wanted} ({where}): "
+            "install again with this event (reslab install, or reslab deploy, which installs "
+            "first), which uploads it there"
+        )
+
+
 def validate_event(raw: Any) -> dict[str, Any]:
     """The normalised event (defaults filled); raises ``InvalidEvent`` naming the first bad key."""
     problems = event_problems(raw)

@@ -10,6 +10,7 @@ complete nor failed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,6 +68,7 @@ def after_create(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> str:
             f"{stack['StackName']} ({spec.key}, {region}) failed: {reason}{_hint(reason)}"
         )
     if status in ("ready", "stopped"):  # never started / stopped by an earlier teardown
+        prepare_target(spec, region, stack)
         dms.start_replication_task(
             ReplicationTaskArn=arn,
             StartReplicationTaskType="start-replication"
@@ -78,6 +80,33 @@ def after_create(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> str:
     if status == "running" and stats.get("FullLoadProgressPercent") == 100:
         return str(stack["StackStatus"])
     return FULL_LOAD
+
+
+def prepare_target(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> None:
+    """Invoke the stack's preparation function (``replication_preparation_output``) and wait
+    for it: the target must hold the schema and the DMS user before the task logs in. It is
+    idempotent, so a resumed task runs it again (a rotated user secret takes effect)."""
+    if not spec.replication_preparation_output:
+        return
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    arn = outputs.get(spec.replication_preparation_output)
+    if arn is None:
+        raise ReplicationFailed(
+            f"stack {stack['StackName']} ({spec.key}) has no output "
+            f"{spec.replication_preparation_output}"
+        )
+    answer = client("lambda", region).invoke(FunctionName=arn, Payload=b"{}")
+    body = answer["Payload"].read()
+    if answer.get("FunctionError"):
+        try:
+            error = json.loads(body)
+            reason = f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}"
+        except ValueError:
+            reason = body.decode(errors="replace")[:500]
+        raise ReplicationFailed(
+            f"target preparation of stack {stack['StackName']} ({spec.key}, {region}) "
+            f"failed: {reason}{_hint(reason)}"
+        )
 
 
 def _hint(reason: str) -> str:

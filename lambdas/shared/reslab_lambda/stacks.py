@@ -24,7 +24,13 @@ DEFAULT_ENGINE = "postgres"
 REGION_EVENT_KEYS = {"primary": "region_name", "secondary": "secondary_region_name"}
 #: A row's ``install_parameters`` setting -> the deploy Lambda's environment variable holding it
 #: (set by the installer stack; unset outside an install: the template default applies).
-INSTALL_SETTINGS = {"lab_boundary": "RESLAB_LAB_BOUNDARY_ARN"}
+INSTALL_SETTINGS = {
+    "lab_boundary": "RESLAB_LAB_BOUNDARY_ARN",
+    # the code of the functions the dms stack creates, in the secondary region (Lambda reads
+    # code only from its own region): ``reslab install`` with a ``dms: true`` event uploads it
+    "dms_code_bucket": "RESLAB_DMS_CODE_BUCKET",
+    "dms_code_key": "RESLAB_DMS_CODE_KEY",
+}
 #: A row's ``region_parameters`` fact -> what the create Lambda reads in the stack's region
 #: (``reslab_lambda.cfn.region_facts`` computes them).
 REGION_FACTS = {
@@ -59,6 +65,9 @@ class StackSpec:
     #: The output naming a DMS replication task the deploy starts (and waits for its full
     #: load) after CREATE_COMPLETE, and the teardown stops before deleting the stack.
     replication_task_output: str | None = None
+    #: The output naming a function the deploy invokes before it starts that task (the DMS
+    #: target's preparation: schema and user); a function error fails the deploy.
+    replication_preparation_output: str | None = None
     #: Template parameter -> install setting (:data:`INSTALL_SETTINGS`).
     install_parameters: Mapping[str, str] = field(default_factory=dict)
     #: Template parameter -> fact about the stack's region (:data:`REGION_FACTS`).
@@ -129,6 +138,7 @@ def _spec(row: Mapping[str, Any], prefix: str) -> StackSpec:
         requires_engine=tuple(row.get("requires_engine", ())) if row.get("optional") else (),
         switch=row.get("switch") if row.get("optional") else None,
         replication_task_output=row.get("replication_task_output"),
+        replication_preparation_output=row.get("replication_preparation_output"),
         install_parameters=_known(row, "install_parameters", INSTALL_SETTINGS),
         region_parameters=_known(row, "region_parameters", REGION_FACTS),
         check_vpc=dict(row["check_vpc"]) if row.get("check_vpc") else None,
