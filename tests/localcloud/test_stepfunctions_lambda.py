@@ -30,6 +30,10 @@ def handler(event, context):
             "name": context.function_name, "greeting": os.environ["GREETING"]}
 """
 
+#: What the handler and the machines' SDK task call, granted to the role of both.
+ROLE = "reslab-local-lambda-describe-stacks"
+CALLS = [{"Effect": "Allow", "Action": "cloudformation:DescribeStacks", "Resource": "*"}]
+
 
 @pytest.fixture(scope="module")
 def function(local_cloud):
@@ -38,7 +42,7 @@ def function(local_cloud):
     lam.create_function(
         FunctionName=name,
         Runtime="python3.11",
-        Role=lambda_role(local_cloud),
+        Role=lambda_role(local_cloud, ROLE, CALLS),
         Handler="app.handler",
         Code={"ZipFile": zip_files({"app.py": HANDLER})},
         Timeout=2,
@@ -84,7 +88,7 @@ def _machine(local_cloud, definition: dict) -> str:
     return sfn.create_state_machine(
         name=unique_prefix("sm"),
         definition=json.dumps(definition),
-        roleArn=lambda_role(local_cloud),
+        roleArn=lambda_role(local_cloud, ROLE, CALLS),
     )["stateMachineArn"]
 
 
