@@ -277,7 +277,10 @@ class MotoState:
         def read(snapshot_id: str, where: Where) -> str | None:
             rds = _backend("rds", where)
             snapshot = rds.describe_db_snapshots(None, snapshot_id)[0]
-            value = getattr(snapshot.database, attribute, None)
+            try:
+                value = getattr(snapshot.database, attribute, None)
+            except NotImplementedError:  # moto's write-only property (db_subnet_group_name)
+                value = vars(snapshot.database).get(f"_{attribute}")
             return str(value) if value else None
 
         return read

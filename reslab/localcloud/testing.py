@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +63,20 @@ def wait_for_stack(cfn: Any, stack_name: str, timeout: float = 60) -> dict[str, 
         time.sleep(0.1)
 
 
-def lambda_role(cloud: Any, name: str = "reslab-local-lambda") -> str:
+DEFAULT_LAMBDA_ROLE = "reslab-local-lambda"
+
+
+def lambda_role(
+    cloud: Any, name: str = DEFAULT_LAMBDA_ROLE, also: Sequence[Mapping[str, Any]] = ()
+) -> str:
     """ARN of an IAM role Lambda/Step Functions accept (created on first use) that may invoke
-    the account's functions and start its state machines."""
+    the account's functions and start its state machines.
+
+    ``also``: further policy statements, what a test's own functions call (an inline policy
+    ``test-calls``, as an administrator would grant it); the role is shared by name, so a test
+    with its own grants names its own role."""
+    if also and name == DEFAULT_LAMBDA_ROLE:
+        raise ValueError("a role with further grants needs its own name (the default is shared)")
     iam = cloud.client("iam")
     policy = (
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",'
@@ -99,4 +110,9 @@ def lambda_role(cloud: Any, name: str = "reslab-local-lambda") -> str:
     iam.put_role_policy(
         RoleName=name, PolicyName="test-machines", PolicyDocument=json.dumps(grants)
     )
+    if also:
+        calls = {"Version": "2012-10-17", "Statement": [dict(s) for s in also]}
+        iam.put_role_policy(
+            RoleName=name, PolicyName="test-calls", PolicyDocument=json.dumps(calls)
+        )
     return arn

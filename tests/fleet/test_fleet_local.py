@@ -24,11 +24,12 @@ from reslab.fleet.state import FAILED, SUCCEEDED, FleetState, state_path
 from reslab.fleet.targets import Target, load_targets
 from reslab.localcloud.state import write_state
 from tests.deploy.stubs import output_value, upload_stubs
+from tests.fleet.conftest import TRAINER_ROLE, trainer_role
 
 GOOD = 20
 CONCURRENCY = 10
 REGIONS = (("us-east-2", "us-west-2"), ("us-west-2", "us-east-2"), ("us-east-2", ""))
-ROLE = "arn:aws:iam::123456789012:role/ReslabFleetTrainer"
+ROLE = f"arn:aws:iam::123456789012:role/{TRAINER_ROLE}"
 
 
 def stubs(clients: Any, event: dict[str, Any]) -> None:
@@ -50,6 +51,8 @@ def write_targets(path: Path, tag: str, count: int, broken: bool) -> Path:
 def fleet(cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Deploy (one target broken), then rerun with the fault gone; keep both results."""
     tag = uuid.uuid4().hex[:5]
+    # every row's role: installs are named reslab-f<tag>..., lab stacks F<tag>...
+    assert trainer_role(cloud, f"{lab.Settings().base_name}-f{tag}", f"F{tag}") == ROLE
     workdir = tmp_path_factory.mktemp("fleet")
     csv = write_targets(workdir / "class.csv", tag, GOOD, broken=True)
     targets = load_targets(csv)

@@ -342,3 +342,40 @@ def test_a_session_of_a_role_that_does_not_exist_is_denied_by_name(aws: Any) -> 
     error = denial("cloudformation", built.request, decision)
     assert (error.code, error.status) == ("AccessDenied", 403)
     assert error.message.startswith(f"User: {gone.arn} is not authorized to perform: ")
+
+
+def test_a_restore_without_a_subnet_group_is_authorized_on_the_snapshots_group(aws: Any) -> None:
+    """moto's ``DBInstance.db_subnet_group_name`` is write-only (reading it raises
+    NotImplementedError): the lookup crashed every RestoreDBInstanceFromDBSnapshot that named no
+    DBSubnetGroupName (HTTP 500 in the local cloud)."""
+    ec2, rds = aws("ec2"), aws("rds")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")
+        for i, z in enumerate("ab")
+    ]
+    rds.create_db_subnet_group(
+        DBSubnetGroupName="lab-subnets",
+        DBSubnetGroupDescription="lab",
+        SubnetIds=[s["Subnet"]["SubnetId"] for s in subnets],
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="lab-db",
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="u",
+        MasterUserPassword="p4ssw0rd!!",
+        AllocatedStorage=20,
+        DBSubnetGroupName="lab-subnets",
+    )
+    rds.create_db_snapshot(DBInstanceIdentifier="lab-db", DBSnapshotIdentifier="final")
+    restorer = role(
+        aws,
+        "lab-Restorer",
+        [{"Effect": "Allow", "Action": "rds:RestoreDBInstanceFromDBSnapshot", "Resource": "*"}],
+    )
+    params = {"DBInstanceIdentifier": "copy", "DBSnapshotIdentifier": "final"}
+    outcome = decide("rds", "RestoreDBInstanceFromDBSnapshot", params, restorer)
+    assert outcome.allowed
+    resources = {built.request.resource for built, _ in outcome.decisions}
+    assert f"arn:aws:rds:{REGION}:{ACCOUNT}:subgrp:lab-subnets" in resources

@@ -59,10 +59,43 @@ def fast_thread_switches() -> Iterator[None]:
         sys.setswitchinterval(previous)
 
 
+def _race_role(account: str) -> None:
+    """The role the race test's clients act with, straight into moto's backend of the fresh
+    account (as the seeded roles): trusting the default account, granted exactly what the test
+    calls (IAM enforcement denies a session whose role does not exist, as AWS does)."""
+    from moto.iam.models import iam_backends
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    grants = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["iam:CreateRole", "iam:PutRolePolicy", "iam:ListRolePolicies"],
+                "Resource": f"arn:aws:iam::{account}:role/race-*",
+            },
+            {"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"},
+        ],
+    }
+    backend = iam_backends[account]["aws"]
+    backend.create_role("race", json.dumps(trust), "/", None, "", [], None)
+    backend.put_role_policy("race", "race-test", json.dumps(grants))
+
+
 def _account_clients(local_cloud: Any, service: str, count: int) -> tuple[str, list[Any]]:
     """``count`` clients acting in a fresh account (the shared cloud's default one stays small),
-    without retries (a retry would hide an HTTP 500)."""
+    without retries (a retry would hide an HTTP 500), as its role ``race``."""
     account = str(random.randint(10**11, 10**12 - 1))
+    _race_role(account)
     creds = local_cloud.client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/race", RoleSessionName="race"
     )["Credentials"]
@@ -145,7 +178,11 @@ def test_lambdas_calling_back_run_concurrently(local_cloud):
     lam.create_function(
         FunctionName=name,
         Runtime="python3.11",
-        Role=lambda_role(local_cloud),
+        Role=lambda_role(
+            local_cloud,
+            "reslab-local-lambda-list-roles",
+            [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}],
+        ),
         Handler="app.handler",
         Code={"ZipFile": zip_files({"app.py": CALLBACK_HANDLER})},
         Timeout=20,

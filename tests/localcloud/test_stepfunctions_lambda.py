@@ -30,6 +30,10 @@ def handler(event, context):
             "name": context.function_name, "greeting": os.environ["GREETING"]}
 """
 
+#: What the handler and the machines' SDK task call, granted to the role of both.
+ROLE = "reslab-local-lambda-describe-stacks"
+CALLS = [{"Effect": "Allow", "Action": "cloudformation:DescribeStacks", "Resource": "*"}]
+
 
 @pytest.fixture(scope="module")
 def function(local_cloud):
@@ -38,7 +42,7 @@ def function(local_cloud):
     lam.create_function(
         FunctionName=name,
         Runtime="python3.11",
-        Role=lambda_role(local_cloud),
+        Role=lambda_role(local_cloud, ROLE, CALLS),
         Handler="app.handler",
         Code={"ZipFile": zip_files({"app.py": HANDLER})},
         Timeout=2,
@@ -84,7 +88,7 @@ def _machine(local_cloud, definition: dict) -> str:
     return sfn.create_state_machine(
         name=unique_prefix("sm"),
         definition=json.dumps(definition),
-        roleArn=lambda_role(local_cloud),
+        roleArn=lambda_role(local_cloud, ROLE, CALLS),
     )["stateMachineArn"]
 
 
@@ -150,3 +154,50 @@ def test_nested_start_execution_sync2(local_cloud):
         desc = wait_for_execution(sfn, sfn.start_execution(stateMachineArn=parent)["executionArn"])
         assert desc["status"] == "SUCCEEDED", desc
         assert json.loads(desc["output"]) == {"x": 1}
+
+
+def test_a_caught_states_error_is_re_raised_by_name(local_cloud):
+    """Gap 64: a Fail state re-raising a nested execution's States.TaskFailed by ErrorPath (the
+    deploy machine's 'Deploy failed'), and a Parallel branch failing with it, report that name;
+    moto's interpreter ended the execution with ValueError (Custom Error Names MUST NOT begin
+    with the prefix 'States.')."""
+    child = _machine(
+        local_cloud,
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "x"}}},
+    )
+    nested = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": child},
+        "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "Bad"}],
+        "End": True,
+    }
+    rethrow = {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    parent = _machine(
+        local_cloud, {"StartAt": "Run", "States": {"Run": {**nested}, "Bad": rethrow}}
+    )
+    in_branch = _machine(
+        local_cloud,
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "Branches": [{"StartAt": "Run", "States": {"Run": nested, "Bad": rethrow}}],
+                    "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught again"}],
+                    "End": True,
+                },
+                "Caught again": {"Type": "Fail", "Error": "States.TaskFailed", "Cause": "again"},
+            },
+        },
+    )
+    sfn = local_cloud.client("stepfunctions", "us-east-2")
+    desc = wait_for_execution(sfn, sfn.start_execution(stateMachineArn=parent)["executionArn"])
+    assert (desc["status"], desc.get("error")) == ("FAILED", "States.TaskFailed"), desc
+    assert json.loads(desc["cause"])["Status"] == "FAILED"
+    desc = wait_for_execution(sfn, sfn.start_execution(stateMachineArn=in_branch)["executionArn"])
+    assert (desc["status"], desc.get("error"), desc.get("cause")) == (
+        "FAILED",
+        "States.TaskFailed",
+        "again",
+    ), desc

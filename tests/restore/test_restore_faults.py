@@ -214,9 +214,11 @@ def test_plaintext_password_refused(key: str, pg_lab: RestoreLab, seeded: dict[s
 
 @pytest.fixture(scope="module")
 def lab_stacks(pg_lab: RestoreLab, seeded: dict[str, str]) -> str:
-    """Database and Storage stacks whose outputs name the seeded instance and the bucket."""
+    """Database and Storage stacks whose outputs name the seeded instance and the bucket, named
+    as the lab names them (``<StackPrefix>Database``): the install's roles may read only the
+    stacks of its own ``StackPrefix`` (``stack/<StackPrefix>*``)."""
     cfn = pg_lab.client("cloudformation")
-    prefix = f"{pg_lab.prefix}Lab"
+    prefix = pg_lab.stack_prefix
     outputs = {
         "Database": ("DBInstanceIdentifier", seeded["source"]),
         "Storage": ("ReportBucketName", pg_lab.bucket),
@@ -264,7 +266,9 @@ def test_nested_from_a_parent_machine(pg_lab: RestoreLab, lab_stacks: str, skip:
     event = {
         "stack_prefix": lab_stacks,
         "region_name": "us-east-2",
-        "workshop": "t",
+        # the install's workshop, as the deploy machine sends it: the snapshot the check takes
+        # is tagged with it, and the snapshot role may tag only with its install's workshop
+        "workshop": "restore-tests",
         "poll_seconds": 0,
         "skip_backup_check": skip,
     }

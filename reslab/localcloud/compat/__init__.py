@@ -36,7 +36,7 @@ class Patch:
 #: end unless they wrap one of these.
 PATCHES: tuple[Patch, ...] = (
     Patch(("1", "43", "63"), "reslab.localcloud.lambda_exec"),
-    Patch(("4", "5", "6", "29", "62"), "reslab.localcloud.compat.stepfunctions"),
+    Patch(("4", "5", "6", "29", "62", "64"), "reslab.localcloud.compat.stepfunctions"),
     Patch(
         ("8", "9", "10", "10b", "10c", "17b", "23", "24", "43", "46", "65"),
         "reslab.localcloud.compat.rds",

@@ -16,6 +16,13 @@
    substitutions (``reslab.localcloud.substitutions.render_definition``).
 2. ``StartExecution`` without ``name`` gave every execution the name ``None`` (so the second one
    failed with ExecutionAlreadyExists); AWS generates a UUID. We do the same.
+
+Gap 64: an error name a state reports at run time that begins with ``States.`` (a ``Fail`` state
+re-raising a caught ``States.TaskFailed`` by ``ErrorPath``, a ``Parallel`` branch or ``Map``
+iteration that failed with one) ended the execution with ``States.Runtime`` / ``ValueError: Custom
+Error Names MUST NOT begin with the prefix 'States.'``: moto's interpreter built every such name as
+a ``CustomErrorName``, whose check belongs to the names a definition declares. AWS reports the
+name as given. See :func:`_report_states_error_names`.
 """
 
 from __future__ import annotations
@@ -188,11 +195,50 @@ def _name_interpreter_errors() -> None:
                 error.STATUS = int(error.__dict__.get("status_code", 400))
 
 
+def _reported_error_name(error_name: str | None = None) -> Any:
+    """The error a state reports at run time: one of AWS's own ``States.*`` names as such
+    (``Catch``/``Retry`` match it as the interpreter's own errors), any other ``States.``-prefixed
+    name as given, the rest as moto builds them."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        ILLEGAL_CUSTOM_ERROR_PREFIX,
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+
+    if error_name is None or not error_name.startswith(ILLEGAL_CUSTOM_ERROR_PREFIX):
+        return CustomErrorName(error_name)
+    try:
+        return StatesErrorName.from_name(error_name)
+    except ValueError:  # not one of AWS's names: reported as given, never matched as one of them
+        reported = CustomErrorName.__new__(CustomErrorName)
+        ErrorName.__init__(reported, error_name)
+        return reported
+
+
+def _report_states_error_names() -> None:
+    """Gap 64: the three places moto's interpreter turns a name reported at run time into a
+    ``CustomErrorName`` (a ``Fail`` state's ``Error``/``ErrorPath``, a failed ``Parallel``
+    branch, a failed ``Map`` iteration) build it with :func:`_reported_error_name`; a
+    definition's declared names (``ErrorEquals``) keep moto's check."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        iteration_worker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+    from moto.stepfunctions.parser.asl.component.state.fail import state_fail
+
+    for module in (state_fail, branches_decl, iteration_worker):
+        module.CustomErrorName = _reported_error_name  # type: ignore[attr-defined]
+
+
 def install() -> None:
     global _installed
     if _installed:
         return
     _name_interpreter_errors()
+    _report_states_error_names()
     _patch_sfn_integration()
     _patch_default_execution_name()
     _patch_cfn_state_machine()
