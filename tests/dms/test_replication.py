@@ -173,3 +173,34 @@ def test_a_source_that_cannot_feed_cdc_fails_the_task(request, fixture, reason):
     task.join(30)
     assert (task.status, task.stop_reason) == ("failed", "Stop Reason FATAL_ERROR")
     assert task.last_failure.startswith(reason)
+
+
+def test_caught_up_means_every_change_committed_before_the_wait(postgres_pair):
+    """An empty poll that began before a commit proves nothing about it, however late its answer
+    arrives (a loaded machine): ``wait_until_caught_up`` counts an idle reader only from polls
+    that began after the wait did. Here every idle answer reaches the task 0.3 s late, so one is
+    always in flight when the rows are written."""
+    from reslab.localcloud.dms.model import Idle
+
+    source, target = postgres_pair
+    task = _task(source, target)
+    changes = task.source.changes
+
+    def late_idle_answers(*args: object) -> object:
+        for item in changes(*args):  # type: ignore[arg-type]
+            if isinstance(item, Idle):
+                time.sleep(0.3)
+            yield item
+
+    task.source.changes = late_idle_answers  # type: ignore[method-assign]
+    task.start()
+    task.wait_until_loaded(60)
+    try:
+        for written in range(5, 30, 5):
+            with connect(source) as conn:
+                write_hits(conn, 5)
+            task.wait_until_caught_up(60)
+            with connect(target) as conn:
+                assert scalar(conn, "SELECT count(*) FROM hits") == written
+    finally:
+        task.delete()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,7 +48,12 @@ class Commit:
 
 @dataclass(frozen=True)
 class Idle:
-    """The source has nothing more right now (heartbeat / empty poll): the reader is caught up."""
+    """The source has nothing more right now (heartbeat / empty poll): the reader is caught up
+    with every change committed before ``as_of`` (``time.monotonic()``)."""
+
+    #: An empty poll proves nothing about commits made while it ran: the poll's START, not the
+    #: moment its empty answer arrived (a loaded machine stretches the gap to seconds).
+    as_of: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -161,6 +162,7 @@ class PostgresSource:
                         (self.slot, _lsn_text(confirmed)),
                     )
                     advanced = confirmed
+                polled_at = time.monotonic()
                 rows = conn.execute(
                     "SELECT data FROM pg_logical_slot_peek_binary_changes(%s, NULL, %s, "
                     "'proto_version', '1', 'publication_names', %s)",
@@ -175,7 +177,7 @@ class PostgresSource:
                     yield commit
                     read_upto, fresh = commit.position, True
                 if not fresh:
-                    yield Idle()
+                    yield Idle(polled_at)
                     stop.wait(IDLE_SECONDS)
 
     def confirm(self, position: int) -> None:

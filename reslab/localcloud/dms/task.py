@@ -254,7 +254,7 @@ class ReplicationTask:
         try:
             for item in self.source.changes(position, self.tables, self._stop):
                 if isinstance(item, Idle):
-                    self._reader_idle_at = time.monotonic()
+                    self._reader_idle_at = item.as_of
                     continue
                 if isinstance(item, Commit):
                     with self._lock:
