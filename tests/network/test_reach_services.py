@@ -2,50 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import pytest
-
 from reslab.localcloud.network.parties import Attachment, Internet, instance_caller
 from reslab.localcloud.network.ports import EPHEMERAL_ANY
 from reslab.localcloud.network.reach import service_verdict
 from tests.network.topologies import REGION, Vpc, backend, run_instance
-
-
-@dataclass
-class Private:
-    """A private subnet (its own route table, no default route) and a caller's group."""
-
-    vpc: Vpc
-    subnet: str
-    table: str
-    group: str
-
-    @property
-    def caller(self) -> Attachment:  # a Lambda function's interface in the subnet
-        return Attachment(self.subnet, (self.group,), ephemeral=EPHEMERAL_ANY)
-
-    def add_nat(self) -> None:
-        public_subnet, _ = self.vpc.public_subnet(1)
-        self.vpc.default_route(self.table, NatGatewayId=self.vpc.nat_gateway(public_subnet))
-
-    def interface_endpoint(self, service: str, *groups: str) -> str:
-        return self.vpc.ec2.create_vpc_endpoint(
-            VpcId=self.vpc.vpc_id,
-            ServiceName=f"com.amazonaws.{REGION}.{service}",
-            VpcEndpointType="Interface",
-            SubnetIds=[self.subnet],
-            SecurityGroupIds=list(groups),
-            PrivateDnsEnabled=True,
-        )["VpcEndpoint"]["VpcEndpointId"]
-
-
-@pytest.fixture
-def private(local_cloud) -> Private:
-    vpc = Vpc(local_cloud.client("ec2", REGION))
-    vpc.enable_dns_hostnames()
-    subnet = vpc.subnet(0)
-    return Private(vpc, subnet, vpc.route_table(subnet), vpc.group("lambda"))
 
 
 def test_outside_a_vpc_every_api_is_reachable() -> None:

@@ -12,6 +12,8 @@ from moto.ec2.models import ec2_backends
 from reslab.chaos import actions
 from reslab.chaos.lookups import subnet_acl_associations
 from reslab.chaos.plan import run_calls
+from reslab.localcloud.network.parties import Attachment
+from reslab.localcloud.network.ports import EPHEMERAL_ANY
 
 REGION = "us-east-2"
 
@@ -190,3 +192,31 @@ def lambda_function(cloud: Any, subnets: tuple[str, ...] = (), groups: tuple[str
         **(extra if subnets else {}),
     )
     return lambda_backends[DEFAULT_ACCOUNT_ID][REGION].get_function(name)
+
+
+@dataclass
+class Private:
+    """A private subnet (its own route table, no default route) and a caller's group."""
+
+    vpc: Vpc
+    subnet: str
+    table: str
+    group: str
+
+    @property
+    def caller(self) -> Attachment:  # a Lambda function's interface in the subnet
+        return Attachment(self.subnet, (self.group,), ephemeral=EPHEMERAL_ANY)
+
+    def add_nat(self) -> None:
+        public_subnet, _ = self.vpc.public_subnet(1)
+        self.vpc.default_route(self.table, NatGatewayId=self.vpc.nat_gateway(public_subnet))
+
+    def interface_endpoint(self, service: str, *groups: str) -> str:
+        return self.vpc.ec2.create_vpc_endpoint(
+            VpcId=self.vpc.vpc_id,
+            ServiceName=f"com.amazonaws.{REGION}.{service}",
+            VpcEndpointType="Interface",
+            SubnetIds=[self.subnet],
+            SecurityGroupIds=list(groups),
+            PrivateDnsEnabled=True,
+        )["VpcEndpoint"]["VpcEndpointId"]
