@@ -2,8 +2,9 @@
 ``reslab deploy --local`` with a ``dms: true`` event installs (the target preparation code goes
 to a bucket in the secondary region), deploys the seven stacks, the status handoff invokes the
 dms stack's preparation function (in the secondary VPC, reading the target's secrets) and then
-starts the task; the web tier's hits reach the target; ``reslab destroy`` removes every stack
-and ``reslab sweep`` the rest (the code bucket included)."""
+starts the task; the web tier's hits reach the target; the regional failover exercise runs on
+it; ``reslab destroy`` removes every stack and ``reslab sweep`` the rest (the code bucket
+included)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def _master(cloud: Any, region: str, instance_id: str) -> DbTarget:
     return replace(login, host=backing.host, port=backing.port)
 
 
-def test_a_dms_lab_deploys_replicates_the_web_tiers_writes_and_is_removed(
+def test_a_dms_lab_deploys_replicates_fails_over_and_is_removed(
     local_cloud: Any, tmp_path: Path
 ) -> None:
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -103,6 +104,27 @@ def test_a_dms_lab_deploys_replicates_the_web_tiers_writes_and_is_removed(
         _wait(lambda: _count(target) == written, "the web tier's hits to reach the target")
         report = run_checks(source.url(), target.url())
         assert [c.name for c in report.checks if c.status != "pass"] == []
+
+        # the regional failover exercise on the deployed lab, as the lab guide runs it: the
+        # primary region is cut off, the participant promotes the target, the region comes
+        # back; nothing was written after the cut, so nothing was lost
+        lab = ["--local", "--workshop", workshop, "--stack-prefix", "Dmslab"]
+        cut = run(["inject", "region", "--duration", "0", "--region", REGION, *lab], tmp_path)
+        assert cut.returncode == 0, cut.stderr[-2000:]
+        over = run(
+            ["failover", "--region", "--secondary", SECONDARY, "--lab-region", REGION, *lab]
+            + ["--quiet-seconds", "1", "--timeout", "60", "--json"],
+            tmp_path,
+        )
+        assert over.returncode == 0, over.stderr[-2000:]
+        promoted = json.loads(over.stdout)
+        assert promoted["drained"] and promoted["applied"] >= written
+        assert promoted["target_address"].startswith("dmslabdms-targetdatabase-")
+        back = run(["recover", "region", "--region", REGION, *lab], tmp_path)
+        assert back.returncode == 0, back.stderr[-2000:]
+        rpo = run(["db-rpo", source.url(), target.url(), "--json"], tmp_path)
+        assert rpo.returncode == 0, rpo.stderr[-2000:]
+        assert json.loads(rpo.stdout)["lost"] == 0
 
         destroyed = run(["destroy", "--local", "--event", str(path)], tmp_path)
         assert destroyed.returncode == 0, destroyed.stderr[-3000:]
