@@ -226,9 +226,13 @@ FUNCTIONS: tuple[Function, ...] = (
             # the installed version's template hashes (the template bucket is not trusted)
             Grant(("s3:GetObject",), "template-manifest"),
             _PASS_CFN_ROLE,
-            # a stack found complete: the status handoff may attach the check Lambdas
+            # a stack found complete: the status handoff may attach the check Lambdas, or
+            # prepare a DMS target and start its task
             _ATTACH_CHECKS,
             _DESCRIBE_VPC_CONFIG,
+            _DESCRIBE_DMS_TASKS,
+            _START_DMS_TASKS,
+            _PREPARE_DMS_TARGETS,
         ),
     ),
     _deploy_side(
