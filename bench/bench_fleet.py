@@ -39,9 +39,15 @@ from typing import Any
 
 from bench.cpu_share import KINDS, CpuShare, cpu_seconds
 from bench.result import BenchResult
+from reslab.localcloud.testing import TRAINER_ROLE
 
 TARGETS = int(os.environ.get("RESLAB_BENCH_FLEET_TARGETS", "20"))
-ROLE = "arn:aws:iam::123456789012:role/ReslabBenchTrainer"
+#: Every row's role: the trainer's, with the grants docs/trainer-guide.md lists (made in
+#: each round's cloud by ``reslab.localcloud.testing.trainer_role``): the local cloud enforces
+#: IAM, a role that does not exist could not even be assumed.
+ROLE = f"arn:aws:iam::123456789012:role/{TRAINER_ROLE}"
+#: Installs are named ``bench-b<tag>n<i>``, lab stacks ``B<tag>n<i>``.
+BASE_NAME = "bench"
 REGIONS = (("us-east-2", "us-west-2"), ("us-west-2", "us-east-2"))
 #: The CPU-bound processes run beside the second round (not counted as the fleet's CPU).
 HOG, BUSY = "while True: pass", "busy processes"
@@ -116,7 +122,7 @@ def _deploy(cloud: Any, lock: TimedLock, text: str, concurrency: int) -> Deploye
 
     targets = parse_targets(text)
     fleet = FleetRun(
-        "deploy", Settings(base_name="bench", local=True), concurrency, cloud.endpoint_url
+        "deploy", Settings(base_name=BASE_NAME, local=True), concurrency, cloud.endpoint_url
     )
     lock_before, lambdas_before = lock.snapshot(), _lambda_starts()
     wall, cpu = time.perf_counter(), cpu_seconds()
@@ -176,11 +182,14 @@ def _busy(processes: int) -> Iterator[None]:
 def _round(tag: str, concurrency: int, busy: int) -> tuple[Deployed, Deployed]:
     """One lab, then TARGETS labs, in a new local cloud (``busy`` CPU hogs beside it)."""
     from reslab.localcloud import LocalCloud, serialise
+    from reslab.localcloud.testing import trainer_role
 
     lock = TimedLock()
     original, serialise._lock = serialise._lock, lock  # type: ignore[assignment]
     try:
         with _busy(busy), LocalCloud() as cloud:
+            if trainer_role(cloud, f"{BASE_NAME}-b{tag}", f"B{tag}") != ROLE:
+                raise RuntimeError(f"the trainer's role is not {ROLE}")
             single = _deploy(cloud, lock, _csv(tag, 0, 1), 1)
             fleet = _deploy(cloud, lock, _csv(tag, 1, TARGETS), concurrency)
     finally:

@@ -66,6 +66,15 @@ MOCK_AWS_MODULES = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """xdist hands out modules in collection order, whatever the command line says: with its
+    default ``--loadscope-reorder`` (largest module first) a mock_aws module could run after a
+    module that installed a lab on the same worker and wipe it (`--dist loadfile` without
+    ``--no-loadscope-reorder``: six restore tests failed with their lab's subnet group gone)."""
+    if hasattr(config.option, "loadscopereorder"):  # xdist is installed
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The mock_aws modules, then the long modules in LONG_MODULES order, then the rest as
     collected (a stable sort: the order inside a module never changes)."""

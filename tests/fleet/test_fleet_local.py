@@ -23,8 +23,8 @@ from reslab.fleet.runner import RUNNING, SKIPPED, FleetRun, TargetRun, run_fleet
 from reslab.fleet.state import FAILED, SUCCEEDED, FleetState, state_path
 from reslab.fleet.targets import Target, load_targets
 from reslab.localcloud.state import write_state
+from reslab.localcloud.testing import TRAINER_ROLE, trainer_role
 from tests.deploy.stubs import output_value, upload_stubs
-from tests.fleet.conftest import TRAINER_ROLE, trainer_role
 
 GOOD = 20
 CONCURRENCY = 10
