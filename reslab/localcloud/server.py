@@ -36,7 +36,7 @@ _running: LocalCloud | None = None
 
 #: ``RESLAB_LOCAL_IAM=0``/``1`` overrides the default of ``LocalCloud(iam=None)``.
 IAM_ENV = "RESLAB_LOCAL_IAM"
-IAM_DEFAULT = False
+IAM_DEFAULT = True
 IAM_OFF_NOTICE = "IAM enforcement is OFF (debugging only)"
 
 
