@@ -205,6 +205,8 @@ def find_nat_gateways(clients: ClientFactory, region: str, w: str, _hints: Hints
         Found("nat-gateway", region, n["NatGatewayId"], detail=n.get("State", ""))
         for n in ec2.describe_nat_gateways(Filters=filters).get("NatGateways", [])
         if n.get("State") not in ("deleted", "deleting")
+        # its own tag as well: an API that dropped the filter must not hand us another lab's
+        and _tags(n.get("Tags")).get(WORKSHOP_TAG) == w
     ]
 
 

@@ -66,6 +66,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("60",), "reslab.localcloud.compat.events_lambda"),
     Patch(("61",), "reslab.localcloud.compat.task_failure_cause"),
     Patch(("43", "44", "45", "46", "47", "48", "49", "50"), "reslab.localcloud.compat.network"),
+    Patch(("68",), "reslab.localcloud.compat.ec2_filters"),
 )
 
 
