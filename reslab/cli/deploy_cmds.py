@@ -205,11 +205,8 @@ def deploy(
 ) -> None:
     """Deploy the lab: VPC + Storage, then Database, then Replica + Web, then the backup check."""
     is_local, event = lab_event(lab)
-    if is_local and db_url is None and validate_event(event).get("dms") is True:
-        from reslab.localcloud.dbbacking import PRIVATE_MYSQL
-
-        # the DMS mode reads the replica's binary log: each MySQL instance its own MariaDB
-        db_url = PRIVATE_MYSQL
+    if is_local and validate_event(event).get("dms") is True:
+        db_url = dms_backing(db_url)
     with target(is_local, db_url, time_scale, iam=False if no_iam else None) as tgt:
         outcome = run_machine(tgt, lab.name, event, "deploy", lab.as_json)
         summary = _stderr if lab.as_json else Console(soft_wrap=True)
@@ -226,6 +223,26 @@ def deploy(
     outcome.raise_for_status()
     if broken and health is not None:
         raise unhealthy_error(health)
+
+
+def dms_backing(db_url: str | None) -> str | None:
+    """The DMS mode reads the replica's binary log: each MySQL instance must be its own MariaDB
+    (``private-mysql``). A cloud started here gets it; a running one (``reslab local up``) must
+    have it, else ``LocalCloudError`` before anything is created."""
+    from reslab.localcloud import discover
+    from reslab.localcloud.dbbacking import PRIVATE_MYSQL
+    from reslab.localcloud.state import running_backing
+
+    if discover():
+        backing = running_backing()
+        if backing not in (None, PRIVATE_MYSQL):
+            raise LocalCloudError(
+                f"dms: the running local cloud backs RDS with {backing}, and the DMS mode needs "
+                f"each MySQL instance its own server: stop it and run `reslab local up --db-url "
+                f"{PRIVATE_MYSQL}`, or stop it and let `reslab deploy --local` start one"
+            )
+        return db_url
+    return db_url or PRIVATE_MYSQL
 
 
 def lab_event(lab: LabOptions) -> tuple[bool, dict[str, Any]]:

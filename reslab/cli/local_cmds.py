@@ -32,7 +32,7 @@ def up(
     """Run the local cloud until Ctrl-C; other reslab commands find it via .reslab/local.json."""
     from reslab.localcloud import LocalCloud, iam_report
     from reslab.localcloud.server import IAM_OFF_NOTICE
-    from reslab.localcloud.state import clear_state, write_state
+    from reslab.localcloud.state import backing_label, clear_state, write_state
 
     stop = threading.Event()
 
@@ -48,7 +48,7 @@ def up(
     )
     cloud.start()
     try:
-        state_file = write_state(cloud.endpoint_url)
+        state_file = write_state(cloud.endpoint_url, backing=backing_label(db_url))
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         if no_iam:

@@ -15,11 +15,33 @@ def state_path(base: Path | None = None) -> Path:
     return (base or Path.cwd()) / STATE_FILE
 
 
-def write_state(endpoint_url: str, base: Path | None = None) -> Path:
+def write_state(endpoint_url: str, base: Path | None = None, backing: str | None = None) -> Path:
+    """``backing``: what backs the cloud's RDS instances (:func:`backing_label`), so a command
+    reusing the cloud can tell whether it suits the lab (the DMS mode needs private MySQL)."""
     path = state_path(base)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"endpoint": endpoint_url, "pid": os.getpid()}, indent=2) + "\n")
+    data: dict[str, object] = {"endpoint": endpoint_url, "pid": os.getpid()}
+    if backing:
+        data["backing"] = backing
+    path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+def backing_label(db_url: str | None) -> str:
+    """``embedded`` (no ``--db-url``), ``private-mysql``, else the URL's scheme only (a URL may
+    hold a password, which has no place in the state file)."""
+    if not db_url:
+        return "embedded"
+    return db_url.split("://", 1)[0] if "://" in db_url else db_url
+
+
+def running_backing(base: Path | None = None) -> str | None:
+    """The running cloud's backing as ``reslab local up`` recorded it (None: not recorded)."""
+    try:
+        value = json.loads(state_path(base).read_text()).get("backing")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(value) if value else None
 
 
 def clear_state(base: Path | None = None) -> None:

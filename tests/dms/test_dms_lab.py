@@ -23,7 +23,7 @@ from reslab.dburl import DbTarget
 from reslab.installer.stack_code import code_bucket_name
 from reslab.localcloud import dbbacking
 from reslab.localcloud.state import write_state
-from tests.deploy.test_cli import run, write_event
+from tests.deploy.test_cli import last_line, run, write_event
 from tests.dms.test_dms_api import _wait
 from tests.dms.test_private_mysql import _count
 
@@ -144,3 +144,24 @@ def test_a_dms_lab_deploys_replicates_fails_over_and_is_removed(
         )
         assert report.failures == []
         assert sweep.find(local_cloud.client, workshop, [REGION, SECONDARY]) == []
+
+
+def test_a_running_cloud_without_private_mysql_is_refused_before_anything_is_created(
+    local_cloud: Any, tmp_path: Path
+) -> None:
+    """``reslab local up`` without ``--db-url private-mysql`` cannot host the DMS mode (its MySQL
+    instances share a server, so no replica has a binary log of its own): a deploy reusing it
+    says so, by name, and creates nothing."""
+    write_state(local_cloud.endpoint_url, tmp_path, backing="embedded")
+    path = write_event(
+        tmp_path, "dmsnope", engine="mysql", dms=True, secondary_region_name=SECONDARY
+    )
+    refused = run(["deploy", "--local", "--event", str(path), "--name", "dmsnope"], tmp_path)
+    assert refused.returncode == 1
+    assert last_line(refused.stderr).startswith(
+        "LocalCloudError: dms: the running local cloud backs RDS with embedded"
+    )
+    assert "--db-url private-mysql" in refused.stderr
+    for region in (REGION, SECONDARY):
+        stacks = local_cloud.client("cloudformation", region).describe_stacks()["Stacks"]
+        assert not [s for s in stacks if s["StackName"].lower().startswith("dmsnope")], region

@@ -46,7 +46,8 @@ def test_local_up_serves_boto3_and_backs_rds_with_db_url(tmp_path, mysql_url):
         endpoint = lines[-1].split("=", 1)[1]
         assert endpoint.startswith("http://127.0.0.1:")
         state = json.loads((tmp_path / ".reslab" / "local.json").read_text())
-        assert state == {"endpoint": endpoint, "pid": proc.pid}
+        # the backing as a label, for commands that reuse the cloud (never the URL: passwords)
+        assert state == {"endpoint": endpoint, "pid": proc.pid, "backing": "mysql"}
         assert discover(tmp_path) == endpoint
 
         session = boto3.Session(
