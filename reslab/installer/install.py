@@ -20,6 +20,7 @@ from reslab import packaging
 from reslab.clients import ClientFactory
 from reslab.errors import ReslabError, StackFailed
 from reslab.functions import FUNCTIONS
+from reslab.installer.buckets import ensure_bucket, object_exists, workshop_tags
 from reslab.installer.dms_roles import ensure_dms_service_roles
 from reslab.installer.stack_code import upload_dms_code
 from reslab.machines import MACHINES
@@ -61,25 +62,6 @@ class Installation:
         )
 
 
-def workshop_tags(workshop: str) -> list[dict[str, str]]:
-    """The workshop tag in the Key/Value list most AWS APIs take."""
-    return [{"Key": "workshop", "Value": workshop}]
-
-
-def ensure_bucket(s3: Any, bucket: str, region: str, workshop: str) -> None:
-    try:
-        s3.head_bucket(Bucket=bucket)
-        return
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
-            raise
-    kwargs: dict[str, Any] = {"Bucket": bucket}
-    if region != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    s3.create_bucket(**kwargs)
-    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": workshop_tags(workshop)})
-
-
 def upload_templates(s3: Any, event: Mapping[str, Any]) -> list[str]:
     """Put every template at ``s3://cfn_bucket/folder<file>``; returns the keys."""
     keys = []
@@ -112,12 +94,8 @@ def upload_artifacts(s3: Any, bucket: str, files: Mapping[str, bytes]) -> str:
     (the stack's ArtifactPrefix)."""
     prefix = f"{ARTIFACT_ROOT}{packaging.artifact_version(files)}/"
     marker = packaging.INSTALLER_TEMPLATE.name
-    try:
-        s3.head_object(Bucket=bucket, Key=f"{prefix}{marker}")
+    if object_exists(s3, bucket, f"{prefix}{marker}"):
         return prefix
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise
     for name in sorted(files, key=lambda n: n == marker):
         s3.put_object(Bucket=bucket, Key=f"{prefix}{name}", Body=files[name])
     return prefix
@@ -232,7 +210,7 @@ def install(
     cfn = clients("cloudformation", region)
     local = is_local_endpoint(cfn)
     prefix = upload_artifacts(s3, bucket, packaging.installer_artifacts(local=local))
-    dms_code = upload_dms_code(clients, event, ensure_bucket, local)
+    dms_code = upload_dms_code(clients, event, local)
     url = f"https://{bucket}.s3.{region}.amazonaws.com/{prefix}{packaging.INSTALLER_TEMPLATE.name}"
     stack = deploy_stack(
         cfn,

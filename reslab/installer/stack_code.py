@@ -19,10 +19,9 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from reslab import packaging
 from reslab.errors import InvalidEvent
+from reslab.installer.buckets import ensure_bucket, object_exists
 
 #: The installer stack's parameters for the dms stack's code (empty: no DMS mode).
 NO_DMS_CODE = {"DmsCodeBucket": "", "DmsCodeKey": "", "DmsCodeRegion": ""}
@@ -42,20 +41,9 @@ def code_bucket_name(stack_prefix: str, account: str, region: str) -> str:
     return name
 
 
-def _present(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-        return True
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise
-        return False
-
-
 def upload_dms_code(
     clients: Callable[[str, str], Any],
     event: Mapping[str, Any],
-    ensure_bucket: Callable[[Any, str, str, str], None],
     local: bool,
 ) -> dict[str, str]:
     """Put the dms stack's function code in the event's secondary region (when the event has
@@ -70,7 +58,7 @@ def upload_dms_code(
     files = packaging.stack_code("dms", local=local)
     prefix = f"reslab/{packaging.artifact_version(files)}/"
     for name, body in sorted(files.items()):
-        if not _present(s3, bucket, prefix + name):
+        if not object_exists(s3, bucket, prefix + name):
             s3.put_object(Bucket=bucket, Key=prefix + name, Body=body)
     [name] = files  # the dms stack creates one function (its PreparationCodeKey)
     return {"DmsCodeBucket": bucket, "DmsCodeKey": prefix + name, "DmsCodeRegion": region}

@@ -48,8 +48,8 @@ def _client(cloud: Any, service: str) -> Any:
     return cloud.client(service, REGION)
 
 
-def _master(cloud: Any, db: dict) -> DbTarget:
-    secret = _client(cloud, "secretsmanager").get_secret_value(
+def _master(cloud: Any, db: dict, region: str = REGION) -> DbTarget:
+    secret = cloud.client("secretsmanager", region).get_secret_value(
         SecretId=db["MasterUserSecret"]["SecretArn"]
     )
     value = json.loads(secret["SecretString"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from reslab.installer.stack_code import code_bucket_name
 from reslab.localcloud import dbbacking
 from reslab.localcloud.state import write_state
 from tests.deploy.test_cli import last_line, run, write_event
+from tests.dms.test_dms_api import _master as master_login
 from tests.dms.test_dms_api import _wait
 from tests.dms.test_private_mysql import _count
 
@@ -40,14 +40,7 @@ def _master(cloud: Any, region: str, instance_id: str) -> DbTarget:
     name resolves only inside the lab's network)."""
     rds = cloud.client("rds", region)
     [db] = rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"]
-    secrets = cloud.client("secretsmanager", region)
-    value = json.loads(
-        secrets.get_secret_value(SecretId=db["MasterUserSecret"]["SecretArn"])["SecretString"]
-    )
-    backing = dbbacking.target_for(instance_id)
-    assert backing is not None, instance_id
-    login = DbTarget("mysql", "", 0, value["username"], value["password"], db["DBName"])
-    return replace(login, host=backing.host, port=backing.port)
+    return master_login(cloud, db, region)
 
 
 def test_a_dms_lab_deploys_replicates_fails_over_and_is_removed(

@@ -31,9 +31,14 @@ STOPPED = "REPLICATION_STOPPED"
 _RUNNING = frozenset({"running", "starting"})
 
 
-def task_arn(spec: StackSpec, stack: Mapping[str, Any]) -> str | None:
+def output(stack: Mapping[str, Any], key: str | None) -> str | None:
+    """The stack's output ``key`` (None: no such output, or no key)."""
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    return outputs.get(spec.replication_task_output or "")
+    return outputs.get(key or "")
+
+
+def task_arn(spec: StackSpec, stack: Mapping[str, Any]) -> str | None:
+    return output(stack, spec.replication_task_output)
 
 
 def describe_task(dms: Any, arn: str) -> dict[str, Any] | None:
@@ -88,8 +93,7 @@ def prepare_target(spec: StackSpec, region: str, stack: Mapping[str, Any]) -> No
     idempotent, so a resumed task runs it again (a rotated user secret takes effect)."""
     if not spec.replication_preparation_output:
         return
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    arn = outputs.get(spec.replication_preparation_output)
+    arn = output(stack, spec.replication_preparation_output)
     if arn is None:
         raise ReplicationFailed(
             f"stack {stack['StackName']} ({spec.key}) has no output "
