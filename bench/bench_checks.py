@@ -115,15 +115,27 @@ def dump_and_hash(engine: str) -> None:
         raise RuntimeError(f"{engine} dump failed")
 
 
-def interleaved_medians(actions: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median seconds of each action, run in turns so that machine load hits all alike."""
+def interleaved_times(actions: dict[str, Callable[[], object]]) -> dict[str, list[float]]:
+    """Seconds of each of REPEAT runs of each action, run in turns so that machine load hits
+    all alike."""
     times: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(REPEAT):
         for name, action in actions.items():
             start = time.perf_counter()
             action()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def interleaved_medians(actions: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median seconds of each action (``interleaved_times``)."""
+    return {name: statistics.median(v) for name, v in interleaved_times(actions).items()}
+
+
+def interleaved_best(actions: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Best (least) seconds of each action (``interleaved_times``): on a shared machine the
+    run the other users' load disturbed least."""
+    return {name: min(v) for name, v in interleaved_times(actions).items()}
 
 
 def run() -> list[BenchResult]:

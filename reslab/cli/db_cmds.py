@@ -115,8 +115,6 @@ def _label(text: str, colour: str) -> str:
 
 
 def _print_summary(report: CheckReport) -> None:
-    from reslab.reports.explain import explain
-
     print(f"target {report.target}  vs  source {report.source}")
     failures, skipped = report.failures, report.skipped
     for check in skipped:
@@ -127,9 +125,13 @@ def _print_summary(report: CheckReport) -> None:
         counts += f", {len(skipped)} skipped (not run)" if skipped else ""
         print(f"{_label('MATCH', 'green')}: {counts}")
         return
+    # only a mismatch needs the report's sentences and rich (imported here: a MATCH is printed
+    # as soon as the comparison ends)
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from reslab.reports.explain import explain
 
     table = Table(title=f"{len(failures)} of {len(report.checks)} checks failed")
     table.add_column("check", no_wrap=True)

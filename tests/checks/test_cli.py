@@ -69,14 +69,15 @@ def test_usage_errors_exit_2_with_a_named_error(pg_url: str, tmp_path: Path) -> 
 
 
 def test_db_diff_imports_only_what_it_needs(pg_url: str) -> None:
-    """``reslab db-diff`` runs alone: none of the other commands' packages are imported."""
+    """``reslab db-diff`` runs alone: none of the other commands' packages are imported, nor,
+    for a MATCH, the report package (its sentences and pages serve a mismatch or --json)."""
     code = (
         "import sys\n"
         f"sys.argv = ['reslab', 'db-diff', {pg_url!r}, {pg_url!r}]\n"
         "from reslab.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
         "heavy = {'boto3', 'botocore', 'moto', 'rich', 'typer', 'pydantic', 'pymysql',"
-        " 'reslab.cli.deploy_cmds', 'reslab.localcloud'} & set(sys.modules)\n"
+        " 'reslab.cli.deploy_cmds', 'reslab.localcloud', 'reslab.reports'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run(
