@@ -16,6 +16,7 @@ engine has, and the target's integrity check exactly as db-diff runs it.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Iterator
@@ -119,6 +120,7 @@ def floor(
 def main(argv: list[str]) -> None:
     engine, source, target = argv
     floor(engine, source, target, check=True)
+    gc.freeze()  # as the reslab script does: no final collection over the imports' objects
 
 
 if __name__ == "__main__":
