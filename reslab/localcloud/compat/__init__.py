@@ -61,7 +61,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("56",), "reslab.localcloud.compat.iam_managed"),
     Patch(("54", "55"), "reslab.localcloud.compat.instances"),
     Patch(("40",), "reslab.localcloud.compat.iam_enforce"),
-    Patch(("41",), "reslab.localcloud.compat.iam_sessions"),
+    Patch(("41", "73"), "reslab.localcloud.compat.iam_sessions"),
     Patch(("59",), _CFN + "stack_events"),
     Patch(("60",), "reslab.localcloud.compat.events_lambda"),
     Patch(("61",), "reslab.localcloud.compat.task_failure_cause"),
