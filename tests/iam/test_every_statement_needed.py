@@ -186,8 +186,8 @@ def _whole_role(name: str) -> Exempt | None:
 
 @pytest.fixture(scope="module")
 def report(run: Run) -> list[RoleUsage]:
-    """Usage of every role of the lab but those exempt as a whole (judged apart: the web
-    role's policy holds the nulls CloudFormation's AWS::NoValue left in moto)."""
+    """Usage of every role of the lab but those exempt as a whole (judged apart: they must
+    make no request at all)."""
     grants = {
         arn: [Policy.parse(document, doc) for doc, document in run.documents[arn]]
         for arn, name in run.lab_roles().items()
