@@ -256,7 +256,9 @@ FUNCTIONS: tuple[Function, ...] = (
                 ),
                 "lab-buckets",
             ),
-            _PASS_CFN_ROLE,
+            # no iam:PassRole: DeleteStack names no RoleARN, CloudFormation uses the stack's own
+            # role, which "users who have permissions to operate on this stack" may use without
+            # permission to pass it (CloudFormation User Guide, "CloudFormation service role")
             _DESCRIBE_DMS_TASKS,
             _STOP_DMS_TASKS,
             _ATTACH_CHECKS,  # detached before the VPC stack is deleted
@@ -333,7 +335,6 @@ FUNCTIONS: tuple[Function, ...] = (
                 "restored-copy",
                 _TAGGED_CREATE,
             ),
-            Grant(("rds:DescribeDBSnapshots",), "db-snapshots"),
             # ManageMasterUserPassword on the copy: RDS creates its secret as the caller
             Grant(("secretsmanager:CreateSecret", "secretsmanager:TagResource"), "rds-secrets"),
             Grant(("kms:DescribeKey",), "kms-keys"),

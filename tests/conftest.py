@@ -37,6 +37,7 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
 LONG_MODULES = (
     "tests/fleet/test_fleet_local.py",
     "tests/fleet/test_lifecycle.py",
+    "tests/iam/test_every_statement_needed.py",
     "tests/deploy/test_machine_stubs.py",
     "tests/deploy/test_event_handoff.py",
     "tests/templates/test_lint.py",

@@ -242,7 +242,7 @@ class MotoState:
 
     def _parameter_kms_key(self, name: str, where: Where) -> str | None:
         parameter = self._parameter(name, where)
-        if parameter is None or parameter.type != "SecureString" or not parameter.keyid:
+        if parameter is None or parameter.parameter_type != "SecureString" or not parameter.keyid:
             return None
         return self._kms_key_arn(str(parameter.keyid), where)
 

@@ -81,6 +81,15 @@ def pass_role(path: str, to_service: str) -> Authorization:
     )
 
 
+#: Lambda checks that whoever sets a function's ``VpcConfig`` may see its subnets, security groups
+#: and VPC (the Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon
+#: VPC": the user's permissions); none has resource-level permissions.
+VPC_CONFIG_CHECKS = tuple(
+    Authorization(action, when=Param("VpcConfig.SubnetIds[]"))
+    for action in ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs")
+)
+
+
 def tag_on_create(action: str, resource_type: str, binding: Binding, tags: str) -> Authorization:
     """The tagging action a create with tags also needs (``rds:AddTagsToResource``...)."""
     return Authorization(action, {resource_type: binding}, tags=tags, when=Param(tags))
@@ -287,7 +296,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "CreateFunction",
         {"function": FUNCTION_UNQUALIFIED},
         tags="Tags",
-        also=(pass_role("Role", "lambda.amazonaws.com"),),
+        also=(pass_role("Role", "lambda.amazonaws.com"), *VPC_CONFIG_CHECKS),
     ),
     op("lambda", "GetFunction", {"function": FUNCTION}),
     op("lambda", "GetFunctionConfiguration", {"function": FUNCTION}),
@@ -296,7 +305,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "lambda",
         "UpdateFunctionConfiguration",
         {"function": FUNCTION_UNQUALIFIED},
-        also=(pass_role("Role", "lambda.amazonaws.com"),),
+        also=(pass_role("Role", "lambda.amazonaws.com"), *VPC_CONFIG_CHECKS),
     ),
     op("lambda", "DeleteFunction", {"function": FUNCTION}),
     op("lambda", "ListFunctions"),
@@ -477,7 +486,12 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
         ),
     ),
-    op("events", "PutTargets", {"rule-on-default-event-bus": {"RuleName": Param("Rule")}}),
+    op(
+        "events",
+        "PutTargets",
+        {"rule-on-default-event-bus": {"RuleName": Param("Rule")}},
+        also=(pass_role("Targets[].RoleArn", "events.amazonaws.com"),),
+    ),
     op("events", "ListRules"),
     op("events", "ListTagsForResource", {"rule-on-default-event-bus": Param("ResourceARN")}),
     op("events", "ListTargetsByRule", {"rule-on-default-event-bus": {"RuleName": Param("Rule")}}),

@@ -70,7 +70,7 @@ def lambda_role(
     cloud: Any, name: str = DEFAULT_LAMBDA_ROLE, also: Sequence[Mapping[str, Any]] = ()
 ) -> str:
     """ARN of an IAM role Lambda/Step Functions accept (created on first use) that may invoke
-    the account's functions and start its state machines.
+    the account's functions and start its state machines; its functions may write their logs.
 
     ``also``: further policy statements, what a test's own functions call (an inline policy
     ``test-calls``, as an administrator would grant it); the role is shared by name, so a test
@@ -96,6 +96,11 @@ def lambda_role(
                 "Effect": "Allow",
                 "Action": "lambda:InvokeFunction",
                 "Resource": f"arn:aws:lambda:*:{account}:function:*",
+            },
+            {  # the Lambda runtime writes each invocation's logs with the role (gap 73)
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"arn:aws:logs:*:{account}:log-group:/aws/lambda/*",
             },
             {
                 "Effect": "Allow",

@@ -193,6 +193,33 @@ def test_secret_under_a_customer_key_needs_decrypt_through_secrets_manager(aws: 
     assert direct.denied[1].reason is Reason.NO_RESOURCE_ALLOW
 
 
+def test_securestring_under_a_customer_key_needs_decrypt_through_ssm(aws: Any) -> None:
+    """Found by the lifecycle proof: the parameter's key was never looked up (SSM's decryption
+    with the caller's identity went unauthorized)."""
+    key = aws("kms").create_key()["KeyMetadata"]
+    aws("ssm").put_parameter(
+        Name="/lab/slack", Value="https://x", Type="SecureString", KeyId=key["KeyId"]
+    )
+    read = {
+        "Effect": "Allow",
+        "Action": "ssm:GetParameter",
+        "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/lab/*",
+    }
+    reader = role(aws, "ssm-reader", [read])
+    params = {"Name": "/lab/slack", "WithDecryption": True}
+    outcome = decide("ssm", "GetParameter", params, reader)
+    assert not outcome.allowed
+    built, _ = outcome.denied
+    assert (built.request.action, built.request.resource) == ("kms:Decrypt", key["Arn"])
+    decrypt = {
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": key["Arn"],
+        "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}},
+    }
+    assert decide("ssm", "GetParameter", params, role(aws, "ssm-both", [read, decrypt])).allowed
+
+
 def test_create_stack_with_its_service_role(aws: Any) -> None:
     cfn_role = aws("iam").create_role(
         RoleName="lab-CloudFormationRole", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)

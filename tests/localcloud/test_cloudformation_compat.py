@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from reslab.localcloud.clock import typical_seconds
+from reslab.localcloud.iam_report import role_documents
 from reslab.localcloud.testing import lambda_role, unique_prefix, wait_for_execution, wait_for_stack
 
 BUCKET = json.dumps(
@@ -174,3 +175,58 @@ def test_update_keeps_previous_values_including_defaults(local_cloud):
             Parameters=[{"ParameterKey": "Nonesuch", "UsePreviousValue": True}],
         )
     cfn.delete_stack(StackName=name)
+
+
+def test_novalue_list_items_are_removed(local_cloud):
+    """Gap 74: ``Fn::If [..., !Ref AWS::NoValue]`` among a role's statements leaves no null."""
+    name = unique_prefix("novalue")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    kept = {"Sid": "Kept", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    dropped = {"Sid": "Dropped", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}
+    template = {
+        "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": trust,
+                    "Policies": [
+                        {
+                            "PolicyName": "inline",
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    kept,
+                                    {"Fn::If": ["Never", dropped, {"Ref": "AWS::NoValue"}]},
+                                ],
+                            },
+                        }
+                    ],
+                },
+            }
+        },
+    }
+    cfn = local_cloud.client("cloudformation")
+    cfn.create_stack(
+        StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"]
+    )
+    try:
+        assert wait_for_stack(cfn, name)["StackStatus"] == "CREATE_COMPLETE"
+        role = cfn.describe_stack_resource(StackName=name, LogicalResourceId="Role")
+        physical = role["StackResourceDetail"]["PhysicalResourceId"]
+        arn = local_cloud.client("iam").get_role(RoleName=physical)["Role"]["Arn"]
+        # as the authorizer reads it (moto keeps a stack role's policy as a dict)
+        (document,) = [text for _, text in role_documents()[arn]]
+        statements = json.loads(document)["Statement"]
+        assert statements == [kept]
+    finally:
+        cfn.delete_stack(StackName=name)

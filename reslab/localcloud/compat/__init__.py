@@ -23,13 +23,15 @@ class Patch:
 
 #: Installed in this order by :func:`install_all` (``LocalCloud.start()``), before the server
 #: serves its first request. Each ``install()`` wraps the moto function it finds, so where two
-#: patches wrap the same one, the later runs outside the earlier. That happens twice:
+#: patches wrap the same one, the later runs outside the earlier. That happens three times:
 #:
 #: * ``compat.rds`` then ``compat.rds_snapshots`` both wrap ``RDSBackend.create_db_instance``:
 #:   the snapshot layer's "inside CreateDBInstance" mark (moto's automated snapshot is recorded
 #:   empty) spans the whole call, provisioning of the real database included;
 #: * ``missing_types`` then ``scheduler_types`` both add to moto's CloudFormation type map
-#:   (``resource_model.register``): one map, moto's own models win over ours either way.
+#:   (``resource_model.register``): one map, moto's own models win over ours either way;
+#: * ``get_azs`` then ``novalue_lists`` both wrap ``parsing.clean_json``: the zones ``Fn::GetAZs``
+#:   answers are never None, so dropping ``AWS::NoValue`` items outside it changes nothing there.
 #:
 #: ``webtier`` subscribes to ``stack_lifecycle``'s AFTER_CREATE/AFTER_UPDATE/BEFORE_DELETE
 #: hooks, so it comes after it. Nothing else shares a patched function: new patches go at the
@@ -46,6 +48,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("26",), _CFN + "scheduler_types"),
     Patch(("11", "12", "19"), _CFN + "stack_lifecycle"),
     Patch(("13",), _CFN + "get_azs"),
+    Patch(("74",), _CFN + "novalue_lists"),
     Patch(("17",), _CFN + "resource_deleters"),
     Patch(("22",), "reslab.localcloud.compat.s3_policy"),
     Patch(("14", "27", "28"), _CFN + "property_shapes"),
@@ -61,7 +64,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("56",), "reslab.localcloud.compat.iam_managed"),
     Patch(("54", "55"), "reslab.localcloud.compat.instances"),
     Patch(("40",), "reslab.localcloud.compat.iam_enforce"),
-    Patch(("41",), "reslab.localcloud.compat.iam_sessions"),
+    Patch(("41", "73"), "reslab.localcloud.compat.iam_sessions"),
     Patch(("59",), _CFN + "stack_events"),
     Patch(("60",), "reslab.localcloud.compat.events_lambda"),
     Patch(("61",), "reslab.localcloud.compat.task_failure_cause"),

@@ -24,9 +24,10 @@ from typing import Any
 from werkzeug.exceptions import HTTPException
 
 from reslab.iam.accesslog import AccessLog
-from reslab.iam.context import Environment, Outcome, UnknownOperation, authorize
+from reslab.iam.context import Environment, Outcome, UnknownOperation, authorize, build
 from reslab.iam.denials import denial
 from reslab.iam.evaluate import Principal
+from reslab.iam.operations import Authorization
 from reslab.iam.state import Where
 
 #: S3's handlers name some operations by their IAM action (moto's ``ACTION_MAP``) where the
@@ -117,6 +118,28 @@ def decide(
         return None
     built, decision = denied
     return denial(service, built.request, decision).render(str(uuid.uuid4()))
+
+
+def allowed_for_service(
+    authorizations: tuple[Authorization, ...],
+    params: dict[str, Any],
+    principal: Principal,
+    where: Where,
+    operation: str,
+) -> bool:
+    """Authorize what an AWS service does with a principal's role (no API request: e.g. the
+    Lambda runtime writing the function's logs, ``operations.LAMBDA_RUNTIME``); every decision
+    goes to the access log under ``operation``. True when all are allowed."""
+    from reslab.iam.motostate import MotoState
+
+    env = Environment(where, MotoState(where))
+    policies = env.state.principal_policies(principal)
+    allowed = True
+    for built in build(authorizations, params, principal, env, policies):
+        decision = built.decide(policies)
+        enforcement.log.record(built.request, decision, operation)
+        allowed = allowed and decision.allowed
+    return allowed
 
 
 def _api_params(response: Any, operation: str, url_params: dict[str, Any] | None = None) -> Any:

@@ -8,6 +8,9 @@ authorizer (``compat.iam_enforce``) both are the account's root user. As on AWS:
   ``lambda.amazonaws.com`` assumes the role (its trust policy must allow it, else the invocation
   fails as AWS's ``CreateFunction`` would have), and the session's keys are exported as
   ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``;
+* the Lambda runtime writes an invocation's logs with that session (``logs:CreateLogStream``,
+  ``logs:PutLogEvents`` on the function's log group, ``operations.LAMBDA_RUNTIME``, gap 73): a
+  role without them loses its logs, as on AWS, and the denial is in the access log;
 * a state machine's tasks (``aws-sdk:*``, ``lambda:invoke``, function ARNs,
   ``states:startExecution``) call with a session of the machine's role (or the state's
   ``Credentials.RoleArn``) assumed by ``states.amazonaws.com``.
@@ -28,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reslab.iam.evaluate import Principal
+from reslab.iam.operations import LAMBDA_RUNTIME
 from reslab.iam.state import Where
 from reslab.localcloud import serialise, sfn_clients
 from reslab.localcloud.compat import iam_enforce
@@ -137,6 +141,27 @@ def _patch_lambda_config() -> None:
     lambda_exec.function_config = function_config  # type: ignore[assignment]
 
 
+def _patch_lambda_logs() -> None:
+    from reslab.localcloud import lambda_exec
+
+    original: Callable[..., None] = lambda_exec.save_logs
+
+    def save_logs(fn: Any, stream: str, logs: str) -> None:
+        if iam_enforce.enforcement.enabled:
+            from moto.utilities.utils import get_partition
+
+            where = Where(fn.account_id, fn.region, get_partition(fn.region))
+            principal = Principal.session(fn.role, fn.function_name)
+            params = {"LogGroupName": fn.logs_group_name, "Stream": stream}
+            if not iam_enforce.allowed_for_service(
+                LAMBDA_RUNTIME, params, principal, where, "lambda runtime logs"
+            ):
+                return  # AWS drops the logs of a role that may not write them
+        original(fn, stream, logs)
+
+    lambda_exec.save_logs = save_logs  # type: ignore[assignment]
+
+
 # --- Step Functions ----------------------------------------------------------------------------
 def _patch_sfn_clients() -> None:
     original = sfn_clients.current_client_factory()
@@ -183,5 +208,6 @@ def install() -> None:
     if _installed:
         return
     _patch_lambda_config()
+    _patch_lambda_logs()
     _patch_sfn_clients()
     _installed = True
