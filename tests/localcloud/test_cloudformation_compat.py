@@ -174,3 +174,67 @@ def test_update_keeps_previous_values_including_defaults(local_cloud):
             Parameters=[{"ParameterKey": "Nonesuch", "UsePreviousValue": True}],
         )
     cfn.delete_stack(StackName=name)
+
+
+def _conditional_statements_role(role_name: str) -> str:
+    """A role whose policy lists two statements under ``!If``: one kept, one ``AWS::NoValue``."""
+
+    def statement(sid: str) -> dict:
+        return {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+
+    def when(condition: str, sid: str) -> dict:
+        return {"Fn::If": [condition, statement(sid), {"Ref": "AWS::NoValue"}]}
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [statement("Always"), when("Yes", "IfYes"), when("No", "IfNo")],
+    }
+    return json.dumps(
+        {
+            "Conditions": {
+                "Yes": {"Fn::Equals": ["a", "a"]},
+                "No": {"Fn::Equals": ["a", "b"]},
+            },
+            "Resources": {
+                "R": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "RoleName": role_name,
+                        "AssumeRolePolicyDocument": trust,
+                        "Policies": [{"PolicyName": "p", "PolicyDocument": document}],
+                    },
+                }
+            },
+        }
+    )
+
+
+def test_no_value_in_a_list_removes_the_element(local_cloud):
+    """Gap 69: ``!If [Cond, X, !Ref AWS::NoValue]`` in a list leaves no ``None`` behind."""
+    cfn = local_cloud.client("cloudformation", "us-east-2")
+    name = unique_prefix("novalue")
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=_conditional_statements_role(name),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    assert wait_for_stack(cfn, name, timeout=30)["StackStatus"] == "CREATE_COMPLETE"
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    # moto's GetRolePolicy answers a CloudFormation role's policy as a Python repr: read the
+    # stored document (what the authorizer reads)
+    _, policy = iam_backends[DEFAULT_ACCOUNT_ID]["aws"].get_role_policy(name, "p")
+    statements = (json.loads(policy) if isinstance(policy, str) else policy)["Statement"]
+    assert [s["Sid"] for s in statements] == ["Always", "IfYes"]
+    cfn.delete_stack(StackName=name)

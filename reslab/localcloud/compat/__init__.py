@@ -67,6 +67,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("61",), "reslab.localcloud.compat.task_failure_cause"),
     Patch(("43", "44", "45", "46", "47", "48", "49", "50"), "reslab.localcloud.compat.network"),
     Patch(("68",), "reslab.localcloud.compat.ec2_filters"),
+    Patch(("69",), _CFN + "no_value"),
 )
 
 
