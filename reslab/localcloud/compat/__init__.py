@@ -54,7 +54,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("33", "34", "35", "36", "37", "57"), "reslab.localcloud.compat.dms"),
     Patch(("38",), _CFN + "dynamic_refs"),
     Patch(("39",), _CFN + "conditional_exports"),
-    Patch(("18", "53"), "reslab.localcloud.webtier"),
+    Patch(("18", "53", "70"), "reslab.localcloud.webtier"),
     Patch(("25",), "reslab.localcloud.serialise"),
     Patch(("11b",), _CFN + "parameter_constraints"),
     Patch(("13b", "13c"), _CFN + "condition_tag"),
@@ -68,6 +68,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("43", "44", "45", "46", "47", "48", "49", "50"), "reslab.localcloud.compat.network"),
     Patch(("68",), "reslab.localcloud.compat.ec2_filters"),
     Patch(("69",), _CFN + "no_value"),
+    Patch(("70",), "reslab.localcloud.compat.scaling_activities"),
 )
 
 
