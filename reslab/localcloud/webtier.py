@@ -289,10 +289,11 @@ def replace_unhealthy(launch: Launch) -> Launch | None:
             "failure.",
         )
         backend.terminate_instance(instance_id, should_decrement=False)
+        elbv2 = elbv2_backends[group.account_id][group.region]
         for arn in launch.target_group_arns:
-            elbv2_backends[group.account_id][group.region].deregister_targets(
-                arn, [{"Id": instance_id}]
-            )
+            target_group = elbv2.target_groups.get(arn)
+            if target_group is not None and instance_id in target_group.targets:
+                target_group.deregister([{"Id": instance_id}])
         capacity = len(asg.instance_states)
         for state in asg.instance_states:
             if state.instance.id not in before:
