@@ -14,7 +14,14 @@ stops.
 A bootstrap that fails (a missing object, a wrong key, a denied read, a bad argument) leaves the
 instance unhealthy: nothing serves the port, ``DescribeTargetHealth`` says ``unhealthy`` and
 ``GetConsoleOutput`` has the user data's output (``compat/instances.py``); the stack itself
-completes, as on AWS (CloudFormation does not wait for the instances' health).
+completes, as on AWS (CloudFormation does not wait for the instances' health). A group whose
+health check type is ``ELB`` then replaces its unhealthy instances, as Auto Scaling does once the
+grace period (``HealthCheckGracePeriod`` / the cloud's time scale; none without one) has passed
+since their launch: each is terminated and deregistered, a new one launched from the launch
+template, which boots the user data again; ``DescribeScalingActivities`` shows both
+(``compat/scaling_activities.py``, gap 70). AWS keeps replacing as long as the instances are
+unhealthy; here a group is replaced :data:`MAX_REPLACEMENTS` times, then keeps its last
+(unhealthy) instances.
 
 An update of the stack (``reslab mode resilient``) boots a new instance with the new user data on
 the same port, so ``WebsiteURL`` keeps working (on AWS the Auto Scaling group replaces its
@@ -25,17 +32,21 @@ from __future__ import annotations
 
 import itertools
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reslab.errors import LocalCloudError
+from reslab.localcloud.compat import scaling_activities
 from reslab.localcloud.context import cloud_context
-from reslab.localcloud.serialise import released
+from reslab.localcloud.serialise import released, serialised
 from reslab.localcloud.userdata.instance import Instance, LaunchSpec, boot
 
 LB_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
+#: Replacements of a group's unhealthy instances before the local cloud gives up (AWS does not).
+MAX_REPLACEMENTS = 1
 
 
 @dataclass
@@ -62,12 +73,34 @@ class WebApp:
 
 
 @dataclass(frozen=True)
+class Group:
+    """The Auto Scaling group behind a launch: what its health checks decide."""
+
+    account_id: str
+    region: str
+    name: str
+    #: ``ELB``: an instance the target group finds unhealthy is replaced; ``EC2``: it is not
+    #: (its EC2 status checks pass whatever its user data did).
+    health_check_type: str
+    grace_period_s: float
+
+
+@dataclass(frozen=True)
 class Launch:
     """What a web stack asks of the tier: the instance to boot and who reports on it."""
 
     spec: LaunchSpec
     instance_ids: tuple[str, ...]
     target_group_arns: tuple[str, ...]
+    group: Group | None = None
+
+    @property
+    def replaces_unhealthy(self) -> bool:
+        return (
+            self.group is not None
+            and self.group.health_check_type == "ELB"
+            and bool(self.target_group_arns)
+        )
 
 
 class WebTier:
@@ -93,8 +126,27 @@ class WebTier:
             return self._start(stack_id, launch, old.port if old else 0)
 
     def _start(self, stack_id: str, launch: Launch, port: int) -> WebApp:
+        """Boot the launch's instance; while it is unhealthy and the group replaces such
+        instances (at most :data:`MAX_REPLACEMENTS` times), replace the group's instances and
+        boot the new first one on the same port."""
+        port = port or _free_port()
+        app = self._boot(stack_id, launch, port)
+        for _ in range(MAX_REPLACEMENTS if launch.replaces_unhealthy else 0):
+            if app.instance.healthy or launch.group is None:
+                break
+            _wait_grace_period(launch.group, app.instance)
+            app.instance.stop()
+            with serialised():
+                replaced = replace_unhealthy(launch)
+            if replaced is None:  # the group is gone (its stack deleted meanwhile)
+                break
+            launch = replaced
+            app = self._boot(stack_id, launch, port)
+        return app
+
+    def _boot(self, stack_id: str, launch: Launch, port: int) -> WebApp:
         root = self.root_dir / f"{next(self._numbers)}-{launch.spec.instance_id}"
-        instance = boot(launch.spec, root, port or _free_port())
+        instance = boot(launch.spec, root, port)
         app = WebApp(stack_id, instance, launch.instance_ids, launch.target_group_arns)
         self.apps[stack_id] = app
         return app
@@ -156,33 +208,102 @@ def launch_of(stack: Any) -> Launch | None:
     """The stack's Auto Scaling group's first instance, launched from its launch template's
     latest version; None without a group, instances or user data."""
     for asg in _resources_of_type(stack, ASG_TYPE):
-        template = getattr(asg, "ec2_launch_template", None)
-        instances = [state.instance for state in getattr(asg, "instance_states", [])]
-        if template is None or not instances:
-            continue
-        # web.yaml's group follows LatestVersionNumber: an update's new version is the one
-        # launched (moto keeps the group's version as it was resolved at creation).
-        data = template.latest_version().data
-        user_data = data.get("UserData")
-        if not user_data:
-            continue
-        text = user_data.decode() if hasattr(user_data, "decode") else str(user_data)
-        first = instances[0]
-        spec = LaunchSpec(
-            instance_id=first.id,
-            availability_zone=first.availability_zone or f"{stack.region_name}a",
-            region=stack.region_name,
-            user_data=text,
-            profile_arn=(data.get("IamInstanceProfile") or {}).get("Arn"),
-            endpoint_url=cloud_context.endpoint_url,
-            time_scale=cloud_context.time_scale,
-        )
-        return Launch(
-            spec,
-            tuple(i.id for i in instances),
-            tuple(getattr(asg, "target_group_arns", None) or ()),
-        )
+        launch = _launch_of_group(asg)
+        if launch is not None:
+            return launch
     return None
+
+
+def _launch_of_group(asg: Any) -> Launch | None:
+    template = getattr(asg, "ec2_launch_template", None)
+    instances = [state.instance for state in getattr(asg, "instance_states", [])]
+    if template is None or not instances:
+        return None
+    # web.yaml's group follows LatestVersionNumber: an update's new version is the one
+    # launched (moto keeps the group's version as it was resolved at creation).
+    data = template.latest_version().data
+    user_data = data.get("UserData")
+    if not user_data:
+        return None
+    text = user_data.decode() if hasattr(user_data, "decode") else str(user_data)
+    first = instances[0]
+    spec = LaunchSpec(
+        instance_id=first.id,
+        availability_zone=first.availability_zone or f"{asg.region}a",
+        region=asg.region,
+        user_data=text,
+        profile_arn=(data.get("IamInstanceProfile") or {}).get("Arn"),
+        endpoint_url=cloud_context.endpoint_url,
+        time_scale=cloud_context.time_scale,
+    )
+    group = Group(
+        asg.account_id,
+        asg.region,
+        asg.name,
+        str(asg.health_check_type or "EC2"),
+        float(asg.health_check_grace_period or 0),
+    )
+    return Launch(
+        spec,
+        tuple(i.id for i in instances),
+        tuple(getattr(asg, "target_group_arns", None) or ()),
+        group,
+    )
+
+
+def _wait_grace_period(group: Group, instance: Instance) -> None:
+    """Auto Scaling acts on a failed ELB health check once the grace period has passed since
+    the launch: AWS's seconds / the cloud's time scale (none without one, as the ``sleep``
+    shim)."""
+    scale = cloud_context.time_scale
+    if not scale:
+        return
+    remaining = group.grace_period_s / scale - (time.monotonic() - instance.launched_at)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def replace_unhealthy(launch: Launch) -> Launch | None:
+    """Auto Scaling's answer to a failed ELB health check, for each instance of the launch
+    (they share the booted one's health): terminate it, deregister it from the group's target
+    groups, launch a new one from the launch template. The activities are recorded for
+    ``DescribeScalingActivities``. The group's new launch, or None when the group is gone."""
+    from moto.autoscaling.models import autoscaling_backends
+    from moto.elbv2.models import elbv2_backends
+
+    group = launch.group
+    if group is None:
+        return None
+    backend = autoscaling_backends[group.account_id][group.region]
+    asg = backend.autoscaling_groups.get(group.name)
+    if asg is None:
+        return None
+    for instance_id in launch.instance_ids:
+        before = {state.instance.id for state in asg.instance_states}
+        if instance_id not in before:
+            continue
+        scaling_activities.record(
+            asg,
+            f"Terminating EC2 instance: {instance_id}",
+            "an instance was taken out of service in response to an ELB system health check "
+            "failure.",
+        )
+        backend.terminate_instance(instance_id, should_decrement=False)
+        elbv2 = elbv2_backends[group.account_id][group.region]
+        for arn in launch.target_group_arns:
+            target_group = elbv2.target_groups.get(arn)
+            if target_group is not None and instance_id in target_group.targets:
+                target_group.deregister([{"Id": instance_id}])
+        capacity = len(asg.instance_states)
+        for state in asg.instance_states:
+            if state.instance.id not in before:
+                scaling_activities.record(
+                    asg,
+                    f"Launching a new EC2 instance: {state.instance.id}",
+                    "an instance was started in response to a difference between desired and "
+                    f"actual capacity, increasing the capacity from {capacity - 1} to {capacity}.",
+                )
+    return _launch_of_group(asg)
 
 
 def _refresh_outputs(stack: Any) -> None:

@@ -1,6 +1,9 @@
-"""The web instances run their real user data (issue 12): a lab whose bootstrap object is gone
-when the instance boots deploys, but ``reslab deploy --local`` reports the web tier unhealthy
-with the instance's bootstrap log, exits 1 with a named error, and the teardown leaves nothing.
+"""The web instances run their real user data (issue 12) with their instance profile's role
+(issue 11): a lab whose bootstrap object is gone when the instance boots, or whose installed
+instance role has lost a grant (an administrator's change), deploys, but the Auto Scaling group
+replaces the unhealthy instances (the new ones run the user data again and fail the same way),
+``reslab deploy --local`` reports the web tier unhealthy with the instance's bootstrap log, exits
+1 with a named error, and the teardown leaves nothing.
 
 (The healthy path, the same user data serving the page, is every other local deploy's:
 tests/deploy/test_cli.py, tests/localcloud/test_lab_stacks.py, tests/inject.)
@@ -9,17 +12,18 @@ tests/deploy/test_cli.py, tests/localcloud/test_lab_stacks.py, tests/inject.)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reslab.event import validate_event
+from reslab.event import local_event, validate_event
 from reslab.localcloud.compat.cloudformation import stack_lifecycle
 from reslab.localcloud.state import write_state
-from reslab.localcloud.webtier import running_tier
+from reslab.localcloud.webtier import MAX_REPLACEMENTS, running_tier
 from reslab_lambda.event import boot_keys
 from tests.deploy.conftest import REGIONS
 from tests.deploy.test_cli import last_line, run, write_event
@@ -32,47 +36,145 @@ def workdir(tmp_path: Path, cloud: Any) -> Path:
 
 
 @contextmanager
-def boot_object_removed_before(stack_name: str, bucket: str, key: str) -> Iterator[None]:
-    """Delete ``s3://bucket/key`` when ``stack_name`` has been created, before its instances
-    boot (the hook runs ahead of the web tier's): the object the install uploaded is missing."""
-    from moto.s3.models import s3_backends
+def before_instances_boot(stack_name: str, change: Callable[[Any], None]) -> Iterator[None]:
+    """Run ``change(stack)`` when ``stack_name`` has been created, before its instances boot
+    (the hook runs ahead of the web tier's)."""
 
-    def remove(stack: Any) -> None:
+    def hook(stack: Any) -> None:
         if stack.name == stack_name:
-            s3_backends[stack.account_id]["aws"].delete_object(bucket, key)
+            change(stack)
 
-    stack_lifecycle.AFTER_CREATE.insert(0, remove)
+    stack_lifecycle.AFTER_CREATE.insert(0, hook)
     try:
         yield
     finally:
-        stack_lifecycle.AFTER_CREATE.remove(remove)
+        stack_lifecycle.AFTER_CREATE.remove(hook)
 
 
-def test_missing_bootstrap_object_reports_an_unhealthy_web_tier(workdir: Path, cloud: Any) -> None:
-    path = write_event(workdir, "cliboot", skip_backup_check=True)
-    event = validate_event(json.loads(path.read_text()))
-    script_key, _bundle = boot_keys(event)
-    with boot_object_removed_before("ClibootWeb", event["boot_bucket"], script_key):
-        result = run(["deploy", "--local", "--event", str(path), "--name", "cliboot"], workdir)
+def object_removed(bucket: str, key: str) -> Callable[[Any], None]:
+    """The object the install uploaded is missing."""
+    from moto.s3.models import s3_backends
 
+    def remove(stack: Any) -> None:
+        s3_backends[stack.account_id]["aws"].delete_object(bucket, key)
+
+    return remove
+
+
+def grant_removed(sid: str, removed_roles: list[str]) -> Callable[[Any], None]:
+    """The statement ``sid`` removed from the installed instance role's ``reslab-web`` policy,
+    as an administrator's ``iam put-role-policy`` would (the template is unchanged)."""
+    from moto.iam.models import iam_backends
+
+    def remove(stack: Any) -> None:
+        role = stack.resource_map["InstanceRole"]
+        backend = iam_backends[stack.account_id]["aws"]
+        _, document = backend.get_role_policy(role.name, "reslab-web")
+        policy = json.loads(document) if isinstance(document, str) else document
+        kept = [s for s in policy["Statement"] if s.get("Sid") != sid]
+        assert len(kept) == len(policy["Statement"]) - 1, policy
+        backend.put_role_policy(role.name, "reslab-web", json.dumps({**policy, "Statement": kept}))
+        removed_roles.append(role.name)
+
+    return remove
+
+
+def deploy_and_destroy(
+    workdir: Path, cloud: Any, name: str, change: Callable[[Any], None]
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]], set[str]]:
+    """``reslab deploy --local`` of a lab changed by ``change`` before its instances boot, then
+    ``reslab destroy --local``: the deploy's result, the web group's scaling activities and its
+    instances when the deploy ended."""
+    path = write_event(workdir, name, skip_backup_check=True)
+    prefix = name.capitalize()
+    with before_instances_boot(f"{prefix}Web", change):
+        result = run(["deploy", "--local", "--event", str(path), "--name", name], workdir)
+    autoscaling = cloud.client("autoscaling", "us-east-2")
+    groups = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+    (group,) = [g for g in groups if prefix in g["AutoScalingGroupName"]]
+    activities = autoscaling.describe_scaling_activities(
+        AutoScalingGroupName=group["AutoScalingGroupName"]
+    )["Activities"]
+    instances = {i["InstanceId"] for i in group["Instances"]}
+
+    destroyed = run(["destroy", "--local", "--event", str(path), "--name", name], workdir)
+    assert destroyed.returncode == 0, destroyed.stderr[-3000:]
+    for region in REGIONS:
+        left = cloud.client("cloudformation", region).describe_stacks()["Stacks"]
+        assert not [s for s in left if s["StackName"].startswith(prefix)]
+    web = autoscaling.describe_auto_scaling_groups()
+    assert not [g for g in web["AutoScalingGroups"] if prefix in g["AutoScalingGroupName"]]
+    tier = running_tier()  # no booted instance (process, metadata service) left for the lab
+    assert tier is None or not [a for a in tier.apps.values() if prefix in a.stack_id]
+    return result, activities, instances
+
+
+def unhealthy_tail(result: subprocess.CompletedProcess[str]) -> str:
+    """The deploy's bootstrap log tail, after checking it reported the web tier unhealthy."""
     assert result.returncode == 1, result.stderr[-3000:]
     summary = result.stdout  # the summary (stdout); the error line is stderr's last
     assert "web tier: UNHEALTHY (0/" in summary, summary
-    # the tail of the instance's own log: the user data's six failed fetches of the object
-    tail = summary[summary.index("bootstrap log of i-") :]
-    assert f'(404) when calling the HeadObject operation: Key "{script_key}" does not exist' in tail
-    assert "instance unhealthy: the user data exited with status 1" in tail
     line = last_line(result.stderr)
     assert line.startswith("WebTierUnhealthy: no healthy instance behind the load balancer")
     assert "Traceback" not in result.stderr + summary
     assert "next:" not in summary
+    return summary[summary.index("bootstrap log of i-") :]
 
-    destroyed = run(["destroy", "--local", "--event", str(path), "--name", "cliboot"], workdir)
-    assert destroyed.returncode == 0, destroyed.stderr[-3000:]
-    for region in REGIONS:
-        left = cloud.client("cloudformation", region).describe_stacks()["Stacks"]
-        assert not [s for s in left if s["StackName"].startswith("Cliboot")]
-    web = cloud.client("autoscaling", "us-east-2").describe_auto_scaling_groups()
-    assert not [g for g in web["AutoScalingGroups"] if "Cliboot" in g["AutoScalingGroupName"]]
-    tier = running_tier()  # no booted instance (process, metadata service) left for the lab
-    assert tier is None or not [a for a in tier.apps.values() if "Cliboot" in a.stack_id]
+
+def assert_replaced_once(activities: list[dict[str, Any]], instances: set[str], tail: str) -> None:
+    """Each first instance was replaced after failing its ELB health check (MAX_REPLACEMENTS is
+    1), and the log shown is a replacement's: it ran the user data again."""
+    assert MAX_REPLACEMENTS == 1
+    terminated = [a for a in activities if a["Description"].startswith("Terminating EC2")]
+    launched = [a for a in activities if a["Description"].startswith("Launching a new EC2")]
+    assert len(terminated) == len(launched) == len(instances) > 0, activities
+    assert all("ELB system health check failure" in a["Cause"] for a in terminated)
+    assert all(a["StatusCode"] == "Successful" for a in activities)
+    new_ids = {a["Description"].rsplit(" ", 1)[-1] for a in launched}
+    assert new_ids == instances
+    assert tail.split()[3] in new_ids  # "bootstrap log of i-..."
+
+
+def test_missing_bootstrap_object_reports_an_unhealthy_web_tier(workdir: Path, cloud: Any) -> None:
+    event = validate_event(
+        local_event("cliboot", {"stack_prefix": "Cliboot", "skip_backup_check": True})
+    )
+    script_key, _bundle = boot_keys(event)
+    remove = object_removed(event["boot_bucket"], script_key)
+    result, activities, instances = deploy_and_destroy(workdir, cloud, "cliboot", remove)
+
+    tail = unhealthy_tail(result)
+    # the tail of the instance's own log: the user data's six failed fetches of the object
+    assert f'(404) when calling the HeadObject operation: Key "{script_key}" does not exist' in tail
+    assert "instance unhealthy: the user data exited with status 1" in tail
+    assert_replaced_once(activities, instances, tail)
+
+
+@pytest.mark.parametrize(
+    ("sid", "denial"),
+    [
+        # bootstrap.sh reads the secret (webapp.schema): a traceback ending in the denial
+        (
+            "ReadDatabaseSecret",
+            "(AccessDeniedException) when calling the GetSecretValue operation: User: ",
+        ),
+        # the user data's `aws s3 cp` of the bootstrap object: S3 answers a HEAD with no body
+        ("ReadBootFiles", "(403) when calling the HeadObject operation: Forbidden"),
+    ],
+)
+def test_a_grant_removed_from_the_instance_role_reports_an_unhealthy_web_tier(
+    workdir: Path, cloud: Any, sid: str, denial: str
+) -> None:
+    roles: list[str] = []
+    name = f"cligrant{sid[4:8].lower()}"
+    result, activities, instances = deploy_and_destroy(
+        workdir, cloud, name, grant_removed(sid, roles)
+    )
+
+    tail = unhealthy_tail(result)
+    assert denial in tail
+    if sid == "ReadDatabaseSecret":  # the denial names the instance's own session
+        assert f":assumed-role/{roles[0]}/i-" in tail
+        assert "is not authorized to perform: secretsmanager:GetSecretValue" in tail
+    assert "instance unhealthy: the user data exited with status 1" in tail
+    assert_replaced_once(activities, instances, tail)

@@ -178,7 +178,7 @@ def test_update_keeps_previous_values_including_defaults(local_cloud):
 
 
 def test_novalue_list_items_are_removed(local_cloud):
-    """Gap 74: ``Fn::If [..., !Ref AWS::NoValue]`` among a role's statements leaves no null."""
+    """Gap 69: ``Fn::If [..., !Ref AWS::NoValue]`` among a role's statements leaves no null."""
     name = unique_prefix("novalue")
     trust = {
         "Version": "2012-10-17",

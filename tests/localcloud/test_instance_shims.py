@@ -112,7 +112,7 @@ def test_dnf_installs_nothing_and_says_so(tmp_path: Path) -> None:
 
 
 def test_metadata_service_requires_a_token() -> None:
-    metadata = instance_metadata("i-0abc", "us-east-2b", "us-east-2", None)
+    metadata = instance_metadata("i-0abc", "us-east-2b", "us-east-2")
     imds = MetadataService(metadata).start()
     try:
         with pytest.raises(urllib.error.HTTPError) as denied:
@@ -135,7 +135,7 @@ def test_metadata_service_requires_a_token() -> None:
 def test_the_web_app_reads_its_identity_from_the_metadata_service() -> None:
     from webapp.config import instance_identity
 
-    imds = MetadataService(instance_metadata("i-0def", "us-east-2c", "us-east-2", None)).start()
+    imds = MetadataService(instance_metadata("i-0def", "us-east-2c", "us-east-2")).start()
     try:
         env = {"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url}
         assert instance_identity(env) == ("i-0def", "us-east-2c")

@@ -48,7 +48,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("26",), _CFN + "scheduler_types"),
     Patch(("11", "12", "19"), _CFN + "stack_lifecycle"),
     Patch(("13",), _CFN + "get_azs"),
-    Patch(("74",), _CFN + "novalue_lists"),
+    Patch(("69",), _CFN + "novalue_lists"),
     Patch(("17",), _CFN + "resource_deleters"),
     Patch(("22",), "reslab.localcloud.compat.s3_policy"),
     Patch(("14", "27", "28"), _CFN + "property_shapes"),
@@ -57,7 +57,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("33", "34", "35", "36", "37", "57"), "reslab.localcloud.compat.dms"),
     Patch(("38",), _CFN + "dynamic_refs"),
     Patch(("39",), _CFN + "conditional_exports"),
-    Patch(("18", "53"), "reslab.localcloud.webtier"),
+    Patch(("18", "53", "70"), "reslab.localcloud.webtier"),
     Patch(("25",), "reslab.localcloud.serialise"),
     Patch(("11b",), _CFN + "parameter_constraints"),
     Patch(("13b", "13c"), _CFN + "condition_tag"),
@@ -70,6 +70,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("61",), "reslab.localcloud.compat.task_failure_cause"),
     Patch(("43", "44", "45", "46", "47", "48", "49", "50"), "reslab.localcloud.compat.network"),
     Patch(("68",), "reslab.localcloud.compat.ec2_filters"),
+    Patch(("70",), "reslab.localcloud.compat.scaling_activities"),
 )
 
 

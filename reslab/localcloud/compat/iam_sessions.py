@@ -13,7 +13,9 @@ authorizer (``compat.iam_enforce``) both are the account's root user. As on AWS:
   role without them loses its logs, as on AWS, and the denial is in the access log;
 * a state machine's tasks (``aws-sdk:*``, ``lambda:invoke``, function ARNs,
   ``states:startExecution``) call with a session of the machine's role (or the state's
-  ``Credentials.RoleArn``) assumed by ``states.amazonaws.com``.
+  ``Credentials.RoleArn``) assumed by ``states.amazonaws.com``;
+* a web instance gets a session of its instance profile's role assumed by ``ec2.amazonaws.com``,
+  served by its metadata service (``userdata/credentials.py``).
 
 Sessions are cached per (service, role, session name) and renewed :data:`RENEW_BEFORE` before
 they expire; the credentials are part of a Lambda environment's identity, so a warm environment
@@ -57,7 +59,7 @@ def _now() -> datetime.datetime:
     return utcnow()
 
 
-def _locked() -> contextlib.AbstractContextManager[None]:
+def locked() -> contextlib.AbstractContextManager[None]:
     """moto's state is read under the request lock (taken here outside a request)."""
     return contextlib.nullcontext() if serialise.held() else serialise.serialised()
 
@@ -74,7 +76,7 @@ def session_for(service: str, role_arn: str, session_name: str, region: str) -> 
     account, partition = parts[4], get_partition(region)
     where = Where(account, region, partition)
     key = (service, role_arn, session_name)
-    with _locked():
+    with locked():
         with _sessions_lock:
             cached = _sessions.get(key)
         if (

@@ -4,11 +4,13 @@
 runs it under bash, as cloud-init does, with :func:`instance_environment`: the shims of
 ``bin/`` first on ``PATH`` (``dnf``, ``systemctl``, ``useradd``, ``sleep``), ``BOOT_ROOT`` (the
 instance's ``/``, which the user data and bootstrap.sh write under), ``WEBAPP_VENV`` (the local
-cloud's venv: no ``pip install``), the instance metadata service (:mod:`.imds`) and the
-instance's AWS credentials. Everything else is real: ``aws s3 cp`` of the bootstrap object and
-of ``webapp.tar.gz`` from the local S3, the secret, the table, ``gunicorn`` started by the
-``systemctl`` shim. Its output is the console log (``GetConsoleOutput``); the instance is
-healthy when ``/healthcheck`` answers 200 on its port, as the target group checks it.
+cloud's venv: no ``pip install``) and the instance metadata service (:mod:`.imds`), which
+serves the instance profile's role credentials (:mod:`.credentials`): the environment has no
+keys, so botocore and the AWS CLI find them there, as on EC2. Everything else is real: ``aws s3
+cp`` of the bootstrap object and of ``webapp.tar.gz`` from the local S3, the secret, the table,
+``gunicorn`` started by the ``systemctl`` shim. Its output is the console log
+(``GetConsoleOutput``); the instance is healthy when ``/healthcheck`` answers 200 on its port,
+as the target group checks it.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reslab.localcloud.network.service import instance_environment as network_environment
+from reslab.localcloud.userdata.credentials import role_credentials
 from reslab.localcloud.userdata.imds import MetadataService, instance_metadata
 
 BIN_DIR = Path(__file__).with_name("bin")
@@ -43,7 +46,7 @@ class LaunchSpec:
     availability_zone: str
     region: str
     user_data: str
-    #: The instance profile's ARN (its role's credentials: see :func:`instance_environment`).
+    #: The instance profile's ARN: its role's credentials are served by the metadata service.
     profile_arn: str | None
     endpoint_url: str
     time_scale: float | None = None
@@ -59,6 +62,8 @@ class Instance:
     exit_status: int | None = None
     healthy: bool = False
     reason: str = ""
+    #: ``time.monotonic()`` when it launched (Auto Scaling's grace period counts from there).
+    launched_at: float = field(default_factory=time.monotonic)
 
     @property
     def console_log(self) -> Path:
@@ -94,9 +99,9 @@ def instance_environment(spec: LaunchSpec, root: Path, port: int, imds_url: str)
     """The environment of every process of the instance (the user data, and through the
     ``systemctl`` shim its services). The one place to extend it:
 
-    * credentials: the instance profile's role (``spec.profile_arn``) is where per-principal
-      credentials go once the local IAM issues them; until then the local cloud's shared ones,
-      as its Lambdas have;
+    * credentials: none in the environment (nor a shared credentials or config file): the
+      instance's processes get the instance profile's role from the metadata service at
+      ``imds_url``, as on EC2; without a profile they have none;
     * network: the instance is a caller of the network model (its processes resolve the
       database's endpoint name as the instance: its subnet and security groups decide) through
       the resolver shim on ``PYTHONPATH``, which bootstrap.sh keeps after its own entry (on
@@ -109,8 +114,6 @@ def instance_environment(spec: LaunchSpec, root: Path, port: int, imds_url: str)
             "PATH": os.pathsep.join([str(BIN_DIR), str(Path(sys.executable).parent), env["PATH"]]),
             "HOME": str(root / "root"),
             "AWS_ENDPOINT_URL": spec.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,  # never the user's own credentials
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds_url,
@@ -134,10 +137,9 @@ def boot(spec: LaunchSpec, root: Path, port: int) -> Instance:
     script = root / "var" / "lib" / "cloud" / "instance" / "user-data.txt"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(spec.user_data)
-    metadata = instance_metadata(
-        spec.instance_id, spec.availability_zone, spec.region, spec.profile_arn
-    )
-    instance = Instance(spec, root, port, MetadataService(metadata).start())
+    metadata = instance_metadata(spec.instance_id, spec.availability_zone, spec.region)
+    credentials = role_credentials(spec.profile_arn, spec.instance_id, spec.region)
+    instance = Instance(spec, root, port, MetadataService(metadata, credentials).start())
     instance.console_log.parent.mkdir(parents=True, exist_ok=True)
     env = instance_environment(spec, root, port, instance.imds.url)
     with open(instance.console_log, "ab") as console:

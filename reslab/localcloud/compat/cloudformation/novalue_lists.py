@@ -1,4 +1,4 @@
-"""``AWS::NoValue`` as a list item (gap 74 of docs/local-cloud.md).
+"""``AWS::NoValue`` as a list item (gap 69 of docs/local-cloud.md).
 
 moto 5.2.5's ``clean_json`` resolves ``{"Ref": "AWS::NoValue"}`` to None and leaves it where it
 stands: ``Fn::If [Cond, {...}, !Ref AWS::NoValue]`` among a role's policy statements became a
