@@ -83,13 +83,6 @@ EXCEPTIONS: tuple[Exempt, ...] = (
         "authorized per resource by the CloudFormation-role work, branch cfnrole",
     ),
     Exempt(
-        "Web/InstanceRole",
-        None,
-        "unmodelled",
-        "web tier instances run with the local cloud's environment, not their instance profile "
-        "(docs/iam.md 'Not done yet')",
-    ),
-    Exempt(
         "Database/MonitoringRole",
         None,
         "aws",
