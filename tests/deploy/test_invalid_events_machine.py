@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reslab import execution
-from tests.deploy.cases import MALFORMED, malformed
+from tests.deploy.cases import ISSUE_12_MUTATIONS, LAB_SHAPES, MALFORMED, malformed
 from tests.deploy.conftest import REGIONS, Lab, new_lab
 
 
@@ -31,6 +31,11 @@ def rejected(cloud: Any) -> dict[str, tuple[execution.Outcome, list[str]]]:
         case: execution.start(sfn, machine, malformed(lab.event, change), "bad")
         for case, change, _ in MALFORMED
     }
+    for shape, base in LAB_SHAPES.items():
+        valid = malformed(lab.event, base)
+        for case, change, _ in ISSUE_12_MUTATIONS:
+            event = malformed(valid, change)
+            arns[f"{shape}/{case}"] = execution.start(sfn, machine, event, "bad")
     with ThreadPoolExecutor(8) as pool:
         outcomes = dict(zip(arns, pool.map(lambda a: execution.wait(sfn, a), arns.values())))
     result = {case: (outcomes[case], execution.entered_states(sfn, arns[case])) for case in arns}
@@ -47,4 +52,18 @@ def test_first_state_rejects_with_invalid_event(
     outcome, states = rejected[case]
     assert (outcome.status, outcome.error) == ("FAILED", "InvalidEvent")
     assert outcome.cause.startswith(f"{key}: ")
+    assert states == ["Validate event", "Invalid event"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "case", "key"),
+    [(shape, c, k) for shape in LAB_SHAPES for c, _, k in ISSUE_12_MUTATIONS],
+)
+def test_issue_12_mutations_on_each_engine_and_region_shape(
+    rejected: dict[str, tuple[execution.Outcome, list[str]]], shape: str, case: str, key: str
+) -> None:
+    outcome, states = rejected[f"{shape}/{case}"]
+    assert (outcome.status, outcome.error) == ("FAILED", "InvalidEvent")
+    assert outcome.cause.startswith(f"{key}: ")
+    assert len(outcome.cause) < 1000  # the 5 MB value is not echoed
     assert states == ["Validate event", "Invalid event"]
