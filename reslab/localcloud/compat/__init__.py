@@ -23,13 +23,17 @@ class Patch:
 
 #: Installed in this order by :func:`install_all` (``LocalCloud.start()``), before the server
 #: serves its first request. Each ``install()`` wraps the moto function it finds, so where two
-#: patches wrap the same one, the later runs outside the earlier. That happens twice:
+#: patches wrap the same one, the later runs outside the earlier. That happens three times:
 #:
 #: * ``compat.rds`` then ``compat.rds_snapshots`` both wrap ``RDSBackend.create_db_instance``:
 #:   the snapshot layer's "inside CreateDBInstance" mark (moto's automated snapshot is recorded
 #:   empty) spans the whole call, provisioning of the real database included;
 #: * ``missing_types`` then ``scheduler_types`` both add to moto's CloudFormation type map
 #:   (``resource_model.register``): one map, moto's own models win over ours either way.
+#:
+#: * ``compat.stepfunctions`` (gap 2's generated name) then ``sfn_input_limit`` both wrap
+#:   ``StepFunctionsParserBackend.start_execution``: the size is checked first, as AWS refuses
+#:   the request before naming an execution.
 #:
 #: ``webtier`` subscribes to ``stack_lifecycle``'s AFTER_CREATE/AFTER_UPDATE/BEFORE_DELETE
 #: hooks, so it comes after it. Nothing else shares a patched function: new patches go at the
@@ -67,6 +71,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("61",), "reslab.localcloud.compat.task_failure_cause"),
     Patch(("43", "44", "45", "46", "47", "48", "49", "50"), "reslab.localcloud.compat.network"),
     Patch(("68",), "reslab.localcloud.compat.ec2_filters"),
+    Patch(("75",), "reslab.localcloud.compat.sfn_input_limit"),
 )
 
 
