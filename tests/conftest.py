@@ -45,6 +45,7 @@ LONG_MODULES = (
     "tests/deploy/test_invalid_events_machine.py",
     "tests/deploy/test_two_az_region.py",
     "tests/inject/test_real_lab.py",
+    "tests/restore/test_strictness_matrix.py",
     "tests/inject/test_lab_page.py",
     "tests/deploy/test_event_properties.py",
     "tests/deploy/test_web_bootstrap.py",

@@ -53,6 +53,22 @@ MALFORMED: list[tuple[str, dict[str, Any], str]] = [
     ("log_level-lower-case", {"log_level": "debug"}, "log_level"),
 ]
 
+#: The mutated events of issue 12's text (each passed the validator and failed late, or with a
+#: traceback), sent on each lab shape below: engine x one or two regions. The text's 5 MB
+#: boot_object is over Step Functions' 256 KiB input limit: refused by StartExecution (gap 75).
+ISSUE_12_MUTATIONS: list[tuple[str, dict[str, Any], str]] = [
+    ("websiteimage-with-quote", {"websiteimage": "https://x.example/a'b.png"}, "websiteimage"),
+    ("stack_prefix-newline", {"stack_prefix": "Resiliency\n"}, "stack_prefix"),
+    ("boot_object-100-kB", {"boot_object": "b" * 100_000}, "boot_object"),
+]
+TOO_LARGE_FOR_STEP_FUNCTIONS: dict[str, Any] = {"boot_object": "b" * 5_000_000}
+LAB_SHAPES: dict[str, dict[str, Any]] = {
+    "postgres-one-region": {"engine": "postgres", "secondary_region_name": DROP},
+    "postgres-two-regions": {"engine": "postgres"},
+    "mysql-one-region": {"engine": "mysql", "secondary_region_name": DROP},
+    "mysql-two-regions": {"engine": "mysql"},
+}
+
 
 def malformed(valid: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     event = dict(valid)

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from reslab.event import local_event, validate_event
+from reslab.event import validate_event
+from reslab.localcloud import dbbacking
 from reslab.localcloud.compat.cloudformation import stack_lifecycle
 from reslab.localcloud.state import write_state
 from reslab.localcloud.webtier import MAX_REPLACEMENTS, running_tier
@@ -79,34 +80,74 @@ def grant_removed(sid: str, removed_roles: list[str]) -> Callable[[Any], None]:
     return remove
 
 
+def lab_event(
+    workdir: Path, name: str, engine: str = "postgres", secondary: str | None = "us-west-2"
+) -> tuple[Path, dict[str, Any]]:
+    """The lab's event file (one region when ``secondary`` is None) and the event validated."""
+    path = write_event(workdir, name, skip_backup_check=True, engine=engine)
+    raw = json.loads(path.read_text())
+    if secondary is None:
+        raw.pop("secondary_region_name")
+        path.write_text(json.dumps(raw))
+    return path, validate_event(raw)
+
+
 def deploy_and_destroy(
-    workdir: Path, cloud: Any, name: str, change: Callable[[Any], None]
+    workdir: Path,
+    cloud: Any,
+    path: Path,
+    change: Callable[[Any], None],
+    backing: str | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]], set[str]]:
-    """``reslab deploy --local`` of a lab changed by ``change`` before its instances boot, then
+    """``reslab deploy --local`` of the lab of event ``path`` (its RDS instances backed by
+    ``backing``; None: the session's own), changed by ``change`` before its instances boot, then
     ``reslab destroy --local``: the deploy's result, the web group's scaling activities and its
     instances when the deploy ended."""
-    path = write_event(workdir, name, skip_backup_check=True)
-    prefix = name.capitalize()
-    with before_instances_boot(f"{prefix}Web", change):
-        result = run(["deploy", "--local", "--event", str(path), "--name", name], workdir)
-    autoscaling = cloud.client("autoscaling", "us-east-2")
-    groups = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
-    (group,) = [g for g in groups if prefix in g["AutoScalingGroupName"]]
-    activities = autoscaling.describe_scaling_activities(
-        AutoScalingGroupName=group["AutoScalingGroupName"]
-    )["Activities"]
-    instances = {i["InstanceId"] for i in group["Instances"]}
+    event = validate_event(json.loads(path.read_text()))
+    prefix = event["stack_prefix"]
+    name = prefix.lower()  # write_event's prefix is the name capitalized
+    suffixes = ("VPC", "Storage", "Database", "Web")
+    suffixes += ("Replica",) if event.get("secondary_region_name") else ()
+    with switched(backing):
+        with before_instances_boot(f"{prefix}Web", change):
+            result = run(["deploy", "--local", "--event", str(path), "--name", name], workdir)
+        assert {s["StackName"] for s in _stacks(cloud, prefix)} == {prefix + s for s in suffixes}
+        autoscaling = cloud.client("autoscaling", "us-east-2")
+        groups = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+        (group,) = [g for g in groups if f"{prefix}Web" in g["AutoScalingGroupName"]]
+        activities = autoscaling.describe_scaling_activities(
+            AutoScalingGroupName=group["AutoScalingGroupName"]
+        )["Activities"]
+        instances = {i["InstanceId"] for i in group["Instances"]}
+        destroyed = run(["destroy", "--local", "--event", str(path), "--name", name], workdir)
 
-    destroyed = run(["destroy", "--local", "--event", str(path), "--name", name], workdir)
     assert destroyed.returncode == 0, destroyed.stderr[-3000:]
-    for region in REGIONS:
-        left = cloud.client("cloudformation", region).describe_stacks()["Stacks"]
-        assert not [s for s in left if s["StackName"].startswith(prefix)]
+    assert _stacks(cloud, prefix) == []
     web = autoscaling.describe_auto_scaling_groups()
-    assert not [g for g in web["AutoScalingGroups"] if prefix in g["AutoScalingGroupName"]]
+    assert not [g for g in web["AutoScalingGroups"] if f"{prefix}Web" in g["AutoScalingGroupName"]]
     tier = running_tier()  # no booted instance (process, metadata service) left for the lab
-    assert tier is None or not [a for a in tier.apps.values() if prefix in a.stack_id]
+    assert tier is None or not [a for a in tier.apps.values() if f"{prefix}Web" in a.stack_id]
     return result, activities, instances
+
+
+def _stacks(cloud: Any, prefix: str) -> list[dict[str, Any]]:
+    """The lab's stacks in either region (the name's next letter is the suffix's capital)."""
+    return [
+        s
+        for region in REGIONS
+        for s in cloud.client("cloudformation", region).describe_stacks()["Stacks"]
+        if s["StackName"].startswith(prefix) and s["StackName"][len(prefix)].isupper()
+    ]
+
+
+@contextmanager
+def switched(backing: str | None) -> Iterator[None]:
+    """Instances created inside backed by ``backing`` (None: the session's own)."""
+    if backing is None:
+        yield
+        return
+    with dbbacking.switch_backing(backing):
+        yield
 
 
 def unhealthy_tail(result: subprocess.CompletedProcess[str]) -> str:
@@ -135,13 +176,27 @@ def assert_replaced_once(activities: list[dict[str, Any]], instances: set[str], 
     assert tail.split()[3] in new_ids  # "bootstrap log of i-..."
 
 
-def test_missing_bootstrap_object_reports_an_unhealthy_web_tier(workdir: Path, cloud: Any) -> None:
-    event = validate_event(
-        local_event("cliboot", {"stack_prefix": "Cliboot", "skip_backup_check": True})
-    )
+#: (name, engine, backing URL, secondary region): issue 12's engine x regions table, one cell per
+#: engine and per region set (each is a whole deploy; the failure precedes anything either
+#: changes, so the diagonal shows both engines and both region sets).
+SHAPES = [
+    ("cliboot", "postgres", None, "us-west-2"),
+    ("clibootmy", "mysql", "mysql://root@127.0.0.1:3306/mysql", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "engine", "backing", "secondary"),
+    SHAPES,
+    ids=["postgres-two-regions", "mysql-one-region"],
+)
+def test_missing_bootstrap_object_reports_an_unhealthy_web_tier(
+    workdir: Path, cloud: Any, name: str, engine: str, backing: str | None, secondary: str | None
+) -> None:
+    path, event = lab_event(workdir, name, engine, secondary)
     script_key, _bundle = boot_keys(event)
     remove = object_removed(event["boot_bucket"], script_key)
-    result, activities, instances = deploy_and_destroy(workdir, cloud, "cliboot", remove)
+    result, activities, instances = deploy_and_destroy(workdir, cloud, path, remove, backing)
 
     tail = unhealthy_tail(result)
     # the tail of the instance's own log: the user data's six failed fetches of the object
@@ -167,8 +222,9 @@ def test_a_grant_removed_from_the_instance_role_reports_an_unhealthy_web_tier(
 ) -> None:
     roles: list[str] = []
     name = f"cligrant{sid[4:8].lower()}"
+    path, _event = lab_event(workdir, name)
     result, activities, instances = deploy_and_destroy(
-        workdir, cloud, name, grant_removed(sid, roles)
+        workdir, cloud, path, grant_removed(sid, roles)
     )
 
     tail = unhealthy_tail(result)

@@ -23,7 +23,7 @@ class Patch:
 
 #: Installed in this order by :func:`install_all` (``LocalCloud.start()``), before the server
 #: serves its first request. Each ``install()`` wraps the moto function it finds, so where two
-#: patches wrap the same one, the later runs outside the earlier. That happens three times:
+#: patches wrap the same one, the later runs outside the earlier. That happens four times:
 #:
 #: * ``compat.rds`` then ``compat.rds_snapshots`` both wrap ``RDSBackend.create_db_instance``:
 #:   the snapshot layer's "inside CreateDBInstance" mark (moto's automated snapshot is recorded
@@ -31,7 +31,10 @@ class Patch:
 #: * ``missing_types`` then ``scheduler_types`` both add to moto's CloudFormation type map
 #:   (``resource_model.register``): one map, moto's own models win over ours either way;
 #: * ``get_azs`` then ``novalue_lists`` both wrap ``parsing.clean_json``: the zones ``Fn::GetAZs``
-#:   answers are never None, so dropping ``AWS::NoValue`` items outside it changes nothing there.
+#:   answers are never None, so dropping ``AWS::NoValue`` items outside it changes nothing there;
+#: * ``compat.stepfunctions`` (gap 2's generated name) then ``sfn_input_limit`` both wrap
+#:   ``StepFunctionsParserBackend.start_execution``: the size is checked first, as AWS refuses
+#:   the request before naming an execution.
 #:
 #: ``webtier`` subscribes to ``stack_lifecycle``'s AFTER_CREATE/AFTER_UPDATE/BEFORE_DELETE
 #: hooks, so it comes after it. Nothing else shares a patched function: new patches go at the
@@ -71,6 +74,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("43", "44", "45", "46", "47", "48", "49", "50"), "reslab.localcloud.compat.network"),
     Patch(("68",), "reslab.localcloud.compat.ec2_filters"),
     Patch(("70",), "reslab.localcloud.compat.scaling_activities"),
+    Patch(("75",), "reslab.localcloud.compat.sfn_input_limit"),
 )
 
 
