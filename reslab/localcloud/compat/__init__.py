@@ -67,6 +67,10 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("61",), "reslab.localcloud.compat.task_failure_cause"),
     Patch(("43", "44", "45", "46", "47", "48", "49", "50"), "reslab.localcloud.compat.network"),
     Patch(("68",), "reslab.localcloud.compat.ec2_filters"),
+    # after stack_lifecycle (its create/delete run inside this one's acting principal),
+    # resource_deleters and iam_sessions (the role's session)
+    Patch(("71",), _CFN + "service_role"),
+    Patch(("72",), _CFN + "role_policies"),
 )
 
 
