@@ -53,7 +53,6 @@ class Acting:
 
     where: Where
     principal: Principal
-    stack_tags: dict[str, str]
     _policies: PrincipalPolicies | None = field(default=None, repr=False)
     _env: Environment | None = field(default=None, repr=False)
 
@@ -104,7 +103,7 @@ def _principal(name: str, role_arn: str | None, where: Where) -> Principal:
 
 @contextmanager
 def acting_for(
-    account: str, region: str, name: str, role_arn: str | None, tags: Mapping[str, str] | None
+    account: str, region: str, name: str, role_arn: str | None
 ) -> Iterator[Acting | None]:
     """The principal of one stack operation (None: IAM is not enforced). A nested stack acts as
     its parent's operation does (the parent's role)."""
@@ -114,8 +113,7 @@ def acting_for(
     from moto.utilities.utils import get_partition
 
     where = Where(account, region, get_partition(region))
-    own_tags = {k: v for k, v in (tags or {}).items() if not k.startswith("aws:")}
-    acting = Acting(where, _principal(name, role_arn, where), own_tags)
+    acting = Acting(where, _principal(name, role_arn, where))
     _stack_of_acting().append(acting)
     try:
         yield acting
@@ -175,9 +173,11 @@ def _tag_dict(tags: Any) -> dict[str, str]:
     return out
 
 
-def create_params(acting: Acting, properties: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """What a create handler's rows read: the resolved properties, ``Name`` and ``Tags``."""
-    tags = {**acting.stack_tags, **_tag_dict(properties.get("Tags"))}
+def create_params(resource_map: Any, properties: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """What a create handler's rows read: the resolved properties, ``Name`` and ``Tags`` (the
+    stack's, without CloudFormation's own ``aws:`` tags, and the resource's)."""
+    stack_tags = {k: v for k, v in resource_map.tags.items() if not k.startswith("aws:")}
+    tags = {**stack_tags, **_tag_dict(properties.get("Tags"))}
     params = {**properties, "Name": name}
     params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()] or None
     return params
@@ -244,14 +244,13 @@ def _patch_parsing() -> None:
     def parse_and_create_resource(
         logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kw: Any
     ) -> Any:
-        if current() is None:
-            return create(logical_id, resource_json, resources_map, *args, **kw)
+        _stack_of_acting()  # the thread's lists exist
         _local.pending.append(logical_id)
         try:
             resource = create(logical_id, resource_json, resources_map, *args, **kw)
         finally:
             _local.pending.pop()
-        if resource is not None:
+        if resource is not None and current() is not None:
             _tag_ec2_now(resource, resources_map, logical_id)
             _tag_dropped(resource, resources_map, logical_id)
         return resource
@@ -261,9 +260,14 @@ def _patch_parsing() -> None:
     ) -> Any:
         result = name_of(logical_id, resource_json, resources_map)
         acting = current()
-        if result and acting is not None and _local.pending and _local.pending[-1] == logical_id:
+        pending = getattr(_local, "pending", None)
+        if result and pending and pending[-1] == logical_id:
             _, resolved, name = result
-            params = create_params(acting, resolved.get("Properties") or {}, str(name))
+            params = create_params(resources_map, resolved.get("Properties") or {}, str(name))
+            if acting is None:
+                # moto creates resources lazily outside any stack operation too (listing a
+                # rolled-back stack's resources): nothing authorized them, nor their delete
+                return result
             authorize(acting, logical_id, resolved["Type"], "create", params)
             if not hasattr(resources_map, "_reslab_params"):
                 resources_map._reslab_params = {}
@@ -272,9 +276,9 @@ def _patch_parsing() -> None:
 
     def delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
         acting = current()
-        if acting is not None:
+        logical_id = getattr(parsed_resource, "logical_resource_id", "")
+        if acting is not None and logical_id in getattr(self, "_reslab_params", {}):
             params = delete_params(self, parsed_resource)
-            logical_id = getattr(parsed_resource, "logical_resource_id", "")
             authorize(acting, logical_id, resource_json.get("Type", ""), "delete", params)
         delete(self, parsed_resource, resource_json)
 
@@ -325,9 +329,7 @@ def _patch_stacks() -> None:
 
     def create_acting(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         try:
-            with acting_for(
-                self.account_id, self.region_name, name, kwargs.get("role_arn"), kwargs.get("tags")
-            ):
+            with acting_for(self.account_id, self.region_name, name, kwargs.get("role_arn")):
                 return create_stack(self, name, *args, **kwargs)
         except RoleCannotBeAssumed as exc:  # AWS refuses the call: nothing is created
             raise ValidationError(name, message=exc.message) from None
@@ -336,14 +338,12 @@ def _patch_stacks() -> None:
             if stack is None:
                 raise
             stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
-            with acting_for(
-                self.account_id, self.region_name, name, kwargs.get("role_arn"), kwargs.get("tags")
-            ):
+            with acting_for(self.account_id, self.region_name, name, kwargs.get("role_arn")):
                 stack_lifecycle.roll_back(stack, exc)
             return stack
 
     def delete_acting(self: Any) -> None:
-        with acting_for(self.account_id, self.region_name, self.name, self.role_arn, self.tags):
+        with acting_for(self.account_id, self.region_name, self.name, self.role_arn):
             delete(self)
 
     CloudFormationBackend.create_stack = create_acting  # type: ignore[method-assign]
