@@ -155,12 +155,23 @@ def _executions_of_machine(where: Where, machine_arn: str | None) -> str | None:
     return f"{head}:execution:{name.split(':')[0]}:*"
 
 
+def _lower(where: Where, name: str | None) -> str | None:
+    return name.lower() if name else None
+
+
+def _kms_alias_name(where: Where, alias: str | None) -> str | None:
+    """``alias/x`` (as KMS's API and CloudFormation name it) -> ``x`` (the ARN's variable)."""
+    return alias.removeprefix("alias/") if alias else None
+
+
 DERIVERS: dict[str, Callable[..., str | None]] = {
     "function_arn": _function_arn,
     "s3_object_of_url": _s3_object_of_url,
     "role_arn_of_path": _role_arn_of_path,
     "without_leading_slash": _without_leading_slash,
     "executions_of_machine": _executions_of_machine,
+    "lower": _lower,
+    "kms_alias_name": _kms_alias_name,
 }
 
 

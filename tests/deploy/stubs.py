@@ -13,7 +13,7 @@ from typing import Any
 
 from reslab.packaging import TEMPLATE_MANIFEST, template_manifest
 from reslab_lambda.attach import CHECK_FUNCTIONS_ENV
-from reslab_lambda.cfn import MANIFEST_ENV
+from reslab_lambda.cfn import CFN_ROLE_ENV, MANIFEST_ENV
 from reslab_lambda.event import INSTALLED_PREFIX_ENV
 from reslab_lambda.stacks import StackSpec, spec_for, stack_table
 from tests.templates.contract import OUTPUTS
@@ -90,6 +90,23 @@ def _grant_stub_manifest(clients: Callable[..., Any], role_arn: str, bucket: str
     )
 
 
+def _grant_stub_parameters(clients: Callable[..., Any], role_arn: str, prefix: str) -> None:
+    """Let the installed CloudFormation role create, tag (the stack's tags) and delete the stubs'
+    ``Received`` parameters, as an administrator would grant it: the generated role rightly holds
+    only what the lab's templates create (no SSM parameter), and CloudFormation acts with it
+    (gap 71)."""
+    statement = {
+        "Effect": "Allow",
+        "Action": ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:DeleteParameter"],
+        "Resource": f"arn:aws:ssm:*:*:parameter/{prefix}*",
+    }
+    clients("iam", "us-east-1").put_role_policy(
+        RoleName=role_arn.rsplit("/", 1)[-1],
+        PolicyName="reslab-test-stub-parameters",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+
+
 def upload_stubs(clients: Callable[..., Any], event: dict[str, Any]) -> None:
     """Replace every template in the event's cfn bucket by its stub, and make the lab's install
     trust them: its create_stack Lambda is pointed at a manifest of the stubs (the installed
@@ -107,6 +124,8 @@ def upload_stubs(clients: Callable[..., Any], event: dict[str, Any]) -> None:
             if variables.get(INSTALLED_PREFIX_ENV) != event["stack_prefix"]:
                 continue
             before = dict(variables)
+            if CFN_ROLE_ENV in variables:
+                _grant_stub_parameters(clients, variables[CFN_ROLE_ENV], event["stack_prefix"])
             if MANIFEST_ENV in variables:
                 variables[MANIFEST_ENV] = f"s3://{event['boot_bucket']}/{manifest_key}"
                 _grant_stub_manifest(clients, fn["Role"], event["boot_bucket"], manifest_key)

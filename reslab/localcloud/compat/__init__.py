@@ -75,6 +75,10 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("68",), "reslab.localcloud.compat.ec2_filters"),
     Patch(("70",), "reslab.localcloud.compat.scaling_activities"),
     Patch(("75",), "reslab.localcloud.compat.sfn_input_limit"),
+    # after stack_lifecycle (its create/delete run inside this one's acting principal),
+    # resource_deleters and iam_sessions (the role's session)
+    Patch(("71",), _CFN + "service_role"),
+    Patch(("72",), _CFN + "role_policies"),
 )
 
 

@@ -53,6 +53,14 @@ class Enforcement:
 
 
 enforcement = Enforcement()
+#: The caller of the request this thread serves (``caller()``): CloudFormation acts as it for a
+#: stack without a service role (``compat/cloudformation/service_role.py``).
+_request = threading.local()
+
+
+def caller() -> Principal | None:
+    """The principal of the request being served on this thread (None outside a request)."""
+    return getattr(_request, "principal", None)
 
 
 class AccessDeniedHTTP(HTTPException):
@@ -175,7 +183,9 @@ def _caller(response: Any) -> tuple[Principal, Where]:
 
     partition = get_partition(response.region)
     where = Where(response.current_account, response.region, partition)
-    return principal_of(response.get_access_key(), response.current_account, partition), where
+    principal = principal_of(response.get_access_key(), response.current_account, partition)
+    _request.principal = principal
+    return principal, where
 
 
 def authorize_normal_action(self: Any, resource: str = "*") -> None:

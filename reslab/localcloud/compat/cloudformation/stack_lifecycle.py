@@ -36,6 +36,17 @@ class InjectedStackFailure(Exception):
     """Raised for stacks matched by LocalCloud.fail_stack()."""
 
 
+class ResourceFailure(Exception):
+    """A resource's handler failed with a reason worded as AWS words it (its ``message``),
+    for the named resource (not the one ``_failed_resource`` would guess)."""
+
+    def __init__(self, logical_id: str, resource_type: str, message: str) -> None:
+        super().__init__(message)
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.message = message
+
+
 def _now() -> float:
     return time.monotonic()
 
@@ -70,6 +81,8 @@ def _add_event(stack: Any, logical_id: str, rtype: str, status: str, reason: str
 def _failed_resource(stack: Any, exc: BaseException) -> tuple[str, str]:
     """Best guess of the logical resource being created when ``exc`` was raised."""
     resources = stack.template_dict.get("Resources") or {}
+    if isinstance(exc, ResourceFailure):
+        return exc.logical_id, exc.resource_type
     if isinstance(exc, InjectedStackFailure) and resources:
         logical_id = next(iter(resources))
         return logical_id, resources[logical_id].get("Type", "AWS::CloudFormation::Stack")
@@ -83,14 +96,12 @@ def _failed_resource(stack: Any, exc: BaseException) -> tuple[str, str]:
 
 def _reason(exc: BaseException) -> str:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return (
-        f"{type(exc).__name__}: {message}"
-        if not isinstance(exc, InjectedStackFailure)
-        else (message)
-    )
+    if isinstance(exc, InjectedStackFailure | ResourceFailure):
+        return str(message)
+    return f"{type(exc).__name__}: {message}"
 
 
-def _roll_back(stack: Any, exc: BaseException) -> None:
+def roll_back(stack: Any, exc: BaseException) -> None:
     logical_id, rtype = _failed_resource(stack, exc)
     reason = _reason(exc)
     _add_event(stack, logical_id, rtype, "CREATE_FAILED", reason)
@@ -138,7 +149,7 @@ def _patch_stack() -> None:
             create_resources(self)
             _run_after_create_hooks(self)
         except Exception as exc:  # noqa: BLE001 - AWS reports it on the stack, not the API
-            _roll_back(self, exc)
+            roll_back(self, exc)
 
     def update_then_hooks(self: Any, *args: Any, **kwargs: Any) -> None:
         previous = dict(self.parameters or {})
@@ -166,7 +177,14 @@ def _patch_stack() -> None:
         except Exception as exc:  # noqa: BLE001
             self.status = "DELETE_FAILED"
             self.status_reason = _reason(exc)
-            _add_event(self, self.name, "AWS::CloudFormation::Stack", "DELETE_FAILED", _reason(exc))
+            if isinstance(exc, ResourceFailure):
+                _add_event(self, exc.logical_id, exc.resource_type, "DELETE_FAILED", exc.message)
+                self.status_reason = (
+                    f"The following resource(s) failed to delete: [{exc.logical_id}]. "
+                )
+            _add_event(
+                self, self.name, "AWS::CloudFormation::Stack", "DELETE_FAILED", self.status_reason
+            )
             raise
 
     def get_status(self: Any) -> str | None:
