@@ -31,7 +31,7 @@ def up(
 ) -> None:
     """Run the local cloud until Ctrl-C; other reslab commands find it via .reslab/local.json."""
     from reslab.localcloud import LocalCloud, iam_report
-    from reslab.localcloud.server import IAM_OFF_NOTICE
+    from reslab.localcloud.server import CALLER_NOTICE, IAM_OFF_NOTICE
     from reslab.localcloud.state import backing_label, clear_state, write_state
 
     stop = threading.Event()
@@ -59,6 +59,7 @@ def up(
             "export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
             "AWS_DEFAULT_REGION=us-east-1"
         )
+        typer.echo(CALLER_NOTICE)
         typer.echo(f"state: {state_file} -- Ctrl-C stops it")
         saved, ticks = 0, 0
         while not stop.wait(0.5):

@@ -167,7 +167,8 @@ class LocalCloud:
         return self._endpoint
 
     def client(self, service: str, region: str = DEFAULT_REGION) -> Any:
-        """A boto3 client bound to the local cloud (fake credentials)."""
+        """A boto3 client bound to the local cloud, signed with the caller's keys
+        (:func:`caller_keys`: the standard variables, else the account's root user)."""
         return client_for(self.endpoint_url, service, region)
 
     @contextmanager
@@ -260,12 +261,37 @@ def _forget_moto_state() -> None:
     moto_api_backend.reset()
 
 
+#: moto's fake keys: no IAM user or role session of the cloud holds them, so they act as the
+#: account's root user (as any key the cloud did not issue does).
+ROOT_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S105
+#: What ``reslab local up`` says under its ``export`` lines.
+CALLER_NOTICE = (
+    "# the CLI acts as the caller these variables name: moto's testing keys (or none) are the "
+    "account's root user, an IAM user's or role session's keys of this cloud act as that principal"
+)
+
+
+def caller_keys() -> dict[str, str]:
+    """The caller's keys, from the standard ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/
+    ``AWS_SESSION_TOKEN``: an IAM user's or a role session's of the local cloud make every request
+    authorized against that principal's policies, as AWS would. Unset (or empty): ``ROOT_KEYS``."""
+    key = os.environ.get("AWS_ACCESS_KEY_ID", "").strip()
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip()
+    if not (key and secret):
+        return dict(ROOT_KEYS)
+    keys = {"aws_access_key_id": key, "aws_secret_access_key": secret}
+    token = os.environ.get("AWS_SESSION_TOKEN", "").strip()
+    if token:
+        keys["aws_session_token"] = token
+    return keys
+
+
 def client_for(endpoint_url: str, service: str, region: str = DEFAULT_REGION) -> Any:
+    """A client of the local cloud signed with :func:`caller_keys` (read when it is made)."""
     return boto3.client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
         config=Config(retries={"max_attempts": 2, "mode": "standard"}),
+        **caller_keys(),
     )
