@@ -22,7 +22,7 @@ grants a service creates on a key, and stack updates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reslab.iam.operations import Authorization, pass_role
@@ -379,3 +379,17 @@ def calls(
         for step in steps
         if step.unless is None or properties.get(step.unless) in (None, "", [], {})
     ]
+
+
+def handler_actions(resource_types: Iterable[str]) -> list[str]:
+    """Every action the create and delete handlers of these types may be authorized for: what
+    a principal creating a stack of them without a service role needs (sorted, unique)."""
+    return sorted(
+        {
+            step.authorization.action
+            for resource_type in resource_types
+            for row in (CFN_HANDLERS.get(resource_type),)
+            if row is not None
+            for step in (*row.create, *row.delete)
+        }
+    )

@@ -324,6 +324,7 @@ class MotoState:
             "elasticloadbalancing": lambda arn, w: dict(
                 _backend("elbv2", w).tagging_service.get_tag_dict_for_resource(arn)
             ),
+            "dms": lambda arn, w: dict(_backend("dms", w).tagger.get_tag_dict_for_resource(arn)),
             "states": self._machine_tags,
             "ssm": self._parameter_tags,
             "iam": lambda arn, w: _tag_list(self._role(arn, w).tags) if ":role/" in arn else {},

@@ -127,6 +127,17 @@ def lambda_role(
 TRAINER_ROLE = "ReslabFleetTrainer"
 
 
+def _installer_stack_actions() -> list[str]:
+    """The create/delete handler actions of the installer template's resource types."""
+    from reslab import REPO_ROOT
+    from reslab.iam.cfn_handlers import handler_actions
+    from reslab.templates import load_template
+
+    template = load_template(REPO_ROOT / "cloudformation" / "installer.yaml")
+    actions = handler_actions(r["Type"] for r in template["Resources"].values())
+    return [a for a in actions if not a.startswith("iam:")]  # InstallRoles scopes IAM's
+
+
 def trainer_policy(account: str, name_prefix: str, stack_prefix: str) -> dict[str, Any]:
     """What docs/trainer-guide.md says the trainer's role carries: the installer permissions of
     docs/install-aws.md#permissions, on the class's installs (``<name_prefix>*``: functions,
@@ -140,7 +151,10 @@ def trainer_policy(account: str, name_prefix: str, stack_prefix: str) -> dict[st
             arn.format("cloudformation", f"stack/{stack_prefix}*/*"),
         ],
         "buckets": [f"arn:aws:s3:::{name_prefix}*", f"arn:aws:s3:::{name_prefix}*/*"],
-        "roles": [f"arn:aws:iam::{account}:role/{name_prefix}*"],
+        "roles": [
+            f"arn:aws:iam::{account}:role/{name_prefix}*",
+            f"arn:aws:iam::{account}:policy/{name_prefix}*",
+        ],
     }
     statements = [
         {
@@ -181,6 +195,11 @@ def trainer_policy(account: str, name_prefix: str, stack_prefix: str) -> dict[st
                 "iam:DeleteRolePolicy",
                 "iam:TagRole",
                 "iam:PassRole",
+                # the CloudFormation role's managed policies (CloudFormationPolicy1..N)
+                "iam:CreatePolicy",
+                "iam:DeletePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
             ],
             "Resource": installs["roles"],
         },
@@ -203,6 +222,16 @@ def trainer_policy(account: str, name_prefix: str, stack_prefix: str) -> dict[st
             "Effect": "Allow",
             "Action": "lambda:UpdateFunctionConfiguration",
             "Resource": arn.format("lambda", f"function:{name_prefix}*"),
+        },
+        {
+            # docs/install-aws.md#permissions, "create/update/delete/tag of what the installer
+            # template holds": the installer stack has no service role, so CloudFormation acts
+            # with the trainer's session (local cloud gap 71). The actions come from the handler
+            # table; the guide scopes them to `<name>-*`, this test grant to every resource.
+            "Sid": "InstallerStackResources",
+            "Effect": "Allow",
+            "Action": _installer_stack_actions(),
+            "Resource": "*",
         },
         {
             "Sid": "StubsFindTheInstallsFunctions",

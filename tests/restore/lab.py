@@ -316,3 +316,41 @@ class Execution:
             for e in self.history
             if "stateEnteredEventDetails" in e
         ]
+
+
+#: The backup check's Lambdas that connect to the database (the lab attaches them to its VPC).
+CHECK_FUNCTIONS = ("backup_snapshot", "backup_checks")
+
+
+def network_notes(lab: RestoreLab, since: int = 0) -> str:
+    """What the local cloud wrote to the check Lambdas' logs about refused connections (from
+    ``since``, milliseconds since the epoch)."""
+    logs = lab.client("logs")
+    found = []
+    for folder in CHECK_FUNCTIONS:
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=f"/aws/lambda/{lab.prefix}-{folder}",
+            filterPattern="local cloud network",
+            startTime=since,
+        )
+        found += [e["message"] for page in pages for e in page["events"]]
+    return "\n".join(found)
+
+
+@contextmanager
+def outside_the_vpc(lab: RestoreLab) -> Iterator[None]:
+    """The check Lambdas detached from the lab VPC, attached again on the way out."""
+    lam = lab.client("lambda")
+    saved = {}
+    for folder in CHECK_FUNCTIONS:
+        name = f"{lab.prefix}-{folder}"
+        config = lam.get_function_configuration(FunctionName=name)["VpcConfig"]
+        saved[name] = {k: config[k] for k in ("SubnetIds", "SecurityGroupIds")}
+        lam.update_function_configuration(
+            FunctionName=name, VpcConfig={"SubnetIds": [], "SecurityGroupIds": []}
+        )
+    try:
+        yield
+    finally:
+        for name, config in saved.items():
+            lam.update_function_configuration(FunctionName=name, VpcConfig=config)

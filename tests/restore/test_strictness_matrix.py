@@ -26,12 +26,17 @@ from reslab.localcloud import lambda_exec
 from reslab.localcloud.context import cloud_context as runtime
 from reslab.localcloud.dbbacking import DbBacking
 from tests.restore.conftest import MYSQL_ADMIN, PG_ADMIN
-from tests.restore.lab import REGION, Execution, RestoreLab
+from tests.restore.lab import (
+    REGION,
+    Execution,
+    RestoreLab,
+    network_notes,
+    outside_the_vpc,
+)
 
 SECONDARY = "us-west-2"
 ENGINES = {"postgres": PG_ADMIN, "mysql": MYSQL_ADMIN}
 REGION_SETS = {"one-region": (REGION,), "two-regions": (REGION, SECONDARY)}
-CHECK_FUNCTIONS = ("backup_snapshot", "backup_checks")
 
 
 @dataclass(frozen=True)
@@ -110,20 +115,6 @@ def _footprint(lab: RestoreLab, region: str) -> tuple[set[str], set[str]]:
     return instances, snapshots
 
 
-def _notes(lab: RestoreLab, since: int) -> str:
-    """What the local cloud wrote to the check Lambdas' logs about refused connections."""
-    logs = lab.client("logs")
-    found = []
-    for folder in CHECK_FUNCTIONS:
-        pages = logs.get_paginator("filter_log_events").paginate(
-            logGroupName=f"/aws/lambda/{lab.prefix}-{folder}",
-            filterPattern="local cloud network",
-            startTime=since,
-        )
-        found += [e["message"] for page in pages for e in page["events"]]
-    return "\n".join(found)
-
-
 def _source(lab: RestoreLab, engine: str, regions: tuple[str, ...]) -> Source:
     instance = lab.create_source(f"{engine[:2]}{len(regions)}{uuid.uuid4().hex[:4]}", engine)
     lab.seed(instance, customers=3)
@@ -152,7 +143,7 @@ def _run_group(cells: dict[Any, Source]) -> dict[Any, Result]:
         }
         done = {cell: run.result() for cell, run in runs.items()}
     after = {r: _footprint(lab, r) for r in regions}
-    notes = _notes(lab, since)
+    notes = network_notes(lab, since)
     return {
         cell: Result(
             done[cell],
@@ -168,24 +159,6 @@ def _run_group(cells: dict[Any, Source]) -> dict[Any, Result]:
 @contextmanager
 def _right(_lab: RestoreLab) -> Iterator[None]:
     yield
-
-
-@contextmanager
-def _outside_the_vpc(lab: RestoreLab) -> Iterator[None]:
-    lam = lab.client("lambda")
-    saved = {}
-    for folder in CHECK_FUNCTIONS:
-        name = f"{lab.prefix}-{folder}"
-        config = lam.get_function_configuration(FunctionName=name)["VpcConfig"]
-        saved[name] = {k: config[k] for k in ("SubnetIds", "SecurityGroupIds")}
-        lam.update_function_configuration(
-            FunctionName=name, VpcConfig={"SubnetIds": [], "SecurityGroupIds": []}
-        )
-    try:
-        yield
-    finally:
-        for name, config in saved.items():
-            lam.update_function_configuration(FunctionName=name, VpcConfig=config)
 
 
 @contextmanager
@@ -226,7 +199,7 @@ def lab_vpc(lab: RestoreLab) -> str:
 
 BREAKAGES: dict[str, Callable[[RestoreLab], Any]] = {
     "right": _right,
-    "no-vpc-attachment": _outside_the_vpc,
+    "no-vpc-attachment": outside_the_vpc,
     "database-group-refuses-checks": _group_refusing_checks,
     "no-nat-no-endpoint": _no_nat,
 }
