@@ -17,11 +17,11 @@ from botocore.loaders import create_loader
 
 from reslab.fleet.errors import TargetCredentials
 from reslab.fleet.targets import Target
+from reslab.localcloud.server import caller_keys
 
 #: moto's default account: locally every target must live there (the Lambdas' fake credentials
 #: act in it), so role ARNs of other accounts are refused.
 LOCAL_ACCOUNT = "123456789012"
-LOCAL_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S105
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 ASSUME_SECONDS = 3600
 #: Service models parsed once for every target's session (read-only; saves ~0.2 s per target).
@@ -77,7 +77,9 @@ def target_clients(
             raise TargetCredentials(
                 f"local cloud: role_arn must be in account {LOCAL_ACCOUNT}, not {target.account}"
             )
-        base = _session(region_name=target.region, **LOCAL_KEYS)
+        # the caller's keys (an IAM user's or role session's of the local cloud), else the root
+        # user's: assuming a target role is authorized against the caller, as on AWS
+        base = _session(region_name=target.region, **caller_keys())
         if not target.role_arn:  # a profile means nothing locally: same fake account
             return TargetClients(base, endpoint_url)
         sts = base.client("sts", region_name=target.region, endpoint_url=endpoint_url)

@@ -104,3 +104,60 @@ def test_a_local_command_is_authorized_against_the_callers_policies(
 
     root = _status(tmp_path, {}, prefix)  # no keys: the account's root user, as before
     assert root.returncode == 0, root.stderr
+
+
+def test_the_fleet_assumes_its_target_roles_as_the_caller(
+    local_cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``reslab fleet`` against the local cloud: the target role is assumed with the caller's
+    keys, so a caller whose policies lack ``sts:AssumeRole`` on it is refused by name, as on
+    AWS; granted, the fleet acts as the role's session."""
+    from reslab.fleet.credentials import target_clients
+    from reslab.fleet.errors import TargetCredentials
+    from reslab.fleet.targets import Target
+
+    if os.environ.get(IAM_ENV, "").strip().lower() in ("0", "false", "no", "off"):
+        pytest.skip(f"{IAM_ENV}=0 turns enforcement off for this run (debugging)")
+    iam = local_cloud.client("iam")
+    name = unique_prefix("fleet-caller")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="reads", PolicyDocument=_policy(READS))
+    created = iam.create_access_key(UserName=name)["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", created["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", created["SecretAccessKey"])
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    target = Target(
+        row=1, region=REGION, secondary_region="us-west-2", workshop=name, role_arn=role_arn
+    )
+
+    with pytest.raises(TargetCredentials, match=r"cannot assume .*AccessDenied.*sts:AssumeRole"):
+        target_clients(target, local_cloud.endpoint_url)
+
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="assume",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}
+                ],
+            }
+        ),
+    )
+    clients = target_clients(target, local_cloud.endpoint_url)
+    identity = clients("sts", REGION).get_caller_identity()
+    assert f":assumed-role/{name}/" in identity["Arn"]
