@@ -23,7 +23,7 @@ grants a service creates on a key, and stack updates.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reslab.iam.operations import Authorization, pass_role
 from reslab.iam.sources import Binding, Derived, Fixed, Param
@@ -50,6 +50,8 @@ class Call:
 class Handler:
     create: tuple[Call, ...]
     delete: tuple[Call, ...]
+    #: Only for the types the lab updates (``reslab mode``: cfn_role.UPDATED_TYPES).
+    update: tuple[Call, ...] = ()
 
 
 def _a(
@@ -148,8 +150,9 @@ CFN_HANDLERS: Mapping[str, Handler] = {
     "AWS::EC2::InternetGateway": _ec2(
         "internet-gateway", "CreateInternetGateway", "DeleteInternetGateway"
     ),
-    "AWS::EC2::LaunchTemplate": _ec2(
-        "launch-template", "CreateLaunchTemplate", "DeleteLaunchTemplate"
+    "AWS::EC2::LaunchTemplate": replace(
+        _ec2("launch-template", "CreateLaunchTemplate", "DeleteLaunchTemplate"),
+        update=(_a("ec2:CreateLaunchTemplateVersion", {"launch-template": ID}),),
     ),
     "AWS::EC2::NatGateway": _ec2(
         "natgateway",
@@ -373,7 +376,7 @@ def calls(
     row = CFN_HANDLERS.get(resource_type)
     if row is None:
         return []
-    steps = row.create if handler == "create" else row.delete
+    steps = {"create": row.create, "delete": row.delete, "update": row.update}[handler]
     return [
         step.authorization
         for step in steps
@@ -390,6 +393,6 @@ def handler_actions(resource_types: Iterable[str]) -> list[str]:
             for resource_type in resource_types
             for row in (CFN_HANDLERS.get(resource_type),)
             if row is not None
-            for step in (*row.create, *row.delete)
+            for step in (*row.create, *row.delete, *row.update)
         }
     )

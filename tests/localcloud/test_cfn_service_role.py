@@ -362,3 +362,66 @@ def test_a_role_cloudformation_cannot_assume_is_refused_before_anything_is_creat
         refused.value.response["Error"]["Message"] == f"Role {arn} is invalid or cannot be assumed"
     )
     assert stack not in {s["StackName"] for s in cfn.list_stacks()["StackSummaries"]}
+
+
+def _launch_template(user_data: str, workshop: str) -> str:
+    data = {"UserData": {"Fn::Base64": user_data}, "InstanceType": "t3.micro"}
+    tags = [{"Key": "workshop", "Value": workshop}]
+    template = {
+        "Parameters": {"Data": {"Type": "String", "Default": user_data}},
+        "Resources": {
+            "Template": {
+                "Type": "AWS::EC2::LaunchTemplate",
+                "Properties": {
+                    "LaunchTemplateData": {**data, "UserData": {"Fn::Base64": {"Ref": "Data"}}},
+                    "TagSpecifications": [{"ResourceType": "launch-template", "Tags": tags}],
+                },
+            }
+        },
+    }
+    return json.dumps(template)
+
+
+def test_an_update_of_a_launch_template_is_authorized_with_the_stacks_role(
+    lab: Installed,
+) -> None:
+    """``reslab mode`` updates the web stack's launch template (a new version) with the stack's
+    role: the generated role may (``UPDATED_TYPES``); without that grant the update fails the
+    resource in AWS's words and rolls back to the previous parameters."""
+    cfn, stack = lab.client("cloudformation"), f"{lab.prefix}Launch"
+    tags = [{"Key": "workshop", "Value": lab.workshop}]
+    body = _launch_template("fragile", lab.workshop)
+    cfn.create_stack(StackName=stack, TemplateBody=body, RoleARN=lab.role_arn, Tags=tags)
+    assert wait_for_stack(cfn, stack)["StackStatus"] == "CREATE_COMPLETE"
+
+    def switch(to: str) -> dict[str, Any]:
+        cfn.update_stack(
+            StackName=stack,
+            UsePreviousTemplate=True,
+            Parameters=[{"ParameterKey": "Data", "ParameterValue": to}],
+        )
+        return wait_for_stack(cfn, stack)
+
+    def creates_versions(statement: dict[str, Any]) -> bool:
+        actions = statement.get("Action", [])
+        return "ec2:CreateLaunchTemplateVersion" in (
+            actions if isinstance(actions, list) else [actions]
+        )
+
+    try:
+        with _without_statement(lab, creates_versions):
+            denied = switch("resilient")
+        assert denied["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        assert denied["Parameters"] == [{"ParameterKey": "Data", "ParameterValue": "fragile"}]
+        failed = [e for e in _failed_events(cfn, stack) if e["LogicalResourceId"] == "Template"]
+        assert failed[0]["ResourceStatus"] == "UPDATE_FAILED"
+        reason = failed[0]["ResourceStatusReason"]
+        assert f"User: {lab.session()} is not authorized to perform: " in reason
+        assert "ec2:CreateLaunchTemplateVersion on resource: " in reason
+        assert reason.endswith("HandlerErrorCode: AccessDenied)")
+
+        allowed = switch("resilient")
+        assert allowed["StackStatus"] == "UPDATE_COMPLETE"
+        assert allowed["Parameters"] == [{"ParameterKey": "Data", "ParameterValue": "resilient"}]
+    finally:
+        cfn.delete_stack(StackName=stack)

@@ -21,6 +21,7 @@ moto's models drop, so a later call on them (a delete) sees their ``aws:Resource
 
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -238,8 +239,18 @@ def _patch_parsing() -> None:
     from moto.cloudformation import parsing
 
     create = parsing.parse_and_create_resource
+    update = parsing.parse_and_update_resource
     name_of = parsing.parse_resource_and_generate_name
     delete = parsing.ResourceMap._delete_resource
+
+    def parse_and_update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kw: Any
+    ) -> Any:
+        acting = current()
+        if acting is not None and logical_id in getattr(resources_map, "_reslab_params", {}):
+            params = delete_params(resources_map, resources_map[logical_id])
+            authorize(acting, logical_id, resource_json.get("Type", ""), "update", params)
+        return update(logical_id, resource_json, resources_map, *args, **kw)
 
     def parse_and_create_resource(
         logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kw: Any
@@ -313,8 +324,15 @@ def _patch_parsing() -> None:
 
     parsing.ResourceMap.delete = delete_in_reverse_order  # type: ignore[method-assign]
     parsing.parse_and_create_resource = parse_and_create_resource
+    parsing.parse_and_update_resource = parse_and_update_resource
     parsing.parse_resource_and_generate_name = parse_resource_and_generate_name
     parsing.ResourceMap._delete_resource = delete_resource  # type: ignore[method-assign]
+
+
+#: What moto's ``ResourceMap.update`` changes before it updates a resource: restored when an
+#: update is denied (the resources before the denied one are not rolled back: one at most in
+#: the lab's updates).
+_ROLLED_BACK = ("_template", "_resource_json_map", "resolved_parameters")
 
 
 def _patch_stacks() -> None:
@@ -325,6 +343,7 @@ def _patch_stacks() -> None:
     from moto.cloudformation.models import CloudFormationBackend, Stack
 
     create_stack = CloudFormationBackend.create_stack
+    update = Stack.update
     delete = Stack.delete
 
     def create_acting(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -342,11 +361,38 @@ def _patch_stacks() -> None:
                 stack_lifecycle.roll_back(stack, exc)
             return stack
 
+    def update_acting(
+        self: Any, template: str, role_arn: str | None = None, *args: Any, **kwargs: Any
+    ) -> None:
+        """``UpdateStack``: with the role it names, else the stack's (moto forgets it); a denied
+        handler fails the resource and the update rolls back to the previous template."""
+        role_arn = role_arn or self.role_arn
+        previous, parameters = self.template, self.parameters
+        resources = self.resource_map
+        kept = {a: copy.copy(getattr(resources, a)) for a in _ROLLED_BACK if hasattr(resources, a)}
+        try:
+            with acting_for(self.account_id, self.region_name, self.name, role_arn):
+                update(self, template, role_arn, *args, **kwargs)
+        except ResourceFailure as exc:
+            stack_lifecycle.add_event(
+                self, exc.logical_id, exc.resource_type, "UPDATE_FAILED", exc.message
+            )
+            self.template, self.parameters = previous, parameters
+            self._parse_template()
+            for attribute, value in kept.items():
+                setattr(resources, attribute, value)
+            resources._parsed_resources.update(kept.get("resolved_parameters", {}))
+            self.status = "UPDATE_ROLLBACK_COMPLETE"
+            stack_lifecycle.add_event(
+                self, self.name, "AWS::CloudFormation::Stack", self.status, None
+            )
+
     def delete_acting(self: Any) -> None:
         with acting_for(self.account_id, self.region_name, self.name, self.role_arn):
             delete(self)
 
     CloudFormationBackend.create_stack = create_acting  # type: ignore[method-assign]
+    Stack.update = update_acting  # type: ignore[method-assign]
     Stack.delete = delete_acting  # type: ignore[method-assign]
 
 

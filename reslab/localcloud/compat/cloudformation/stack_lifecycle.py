@@ -61,7 +61,7 @@ def is_held(stack: Any) -> bool:
     return bool(hold and _now() < hold[0])
 
 
-def _add_event(stack: Any, logical_id: str, rtype: str, status: str, reason: str | None) -> None:
+def add_event(stack: Any, logical_id: str, rtype: str, status: str, reason: str | None) -> None:
     from moto.cloudformation.models import Event
 
     stack.events.append(
@@ -104,8 +104,8 @@ def _reason(exc: BaseException) -> str:
 def roll_back(stack: Any, exc: BaseException) -> None:
     logical_id, rtype = _failed_resource(stack, exc)
     reason = _reason(exc)
-    _add_event(stack, logical_id, rtype, "CREATE_FAILED", reason)
-    _add_event(
+    add_event(stack, logical_id, rtype, "CREATE_FAILED", reason)
+    add_event(
         stack,
         stack.name,
         "AWS::CloudFormation::Stack",
@@ -116,7 +116,7 @@ def roll_back(stack: Any, exc: BaseException) -> None:
         stack.resource_map.delete()
     stack.status = "ROLLBACK_COMPLETE"
     stack.status_reason = f"The following resource(s) failed to create: [{logical_id}]."
-    _add_event(stack, stack.name, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", None)
+    add_event(stack, stack.name, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", None)
 
 
 def _run_after_create_hooks(stack: Any) -> None:
@@ -160,10 +160,10 @@ def _patch_stack() -> None:
             for hook in AFTER_UPDATE:
                 hook(self)
         except Exception as exc:  # noqa: BLE001 - AWS reports it on the stack, not the API
-            _add_event(self, self.name, "AWS::CloudFormation::Stack", "UPDATE_FAILED", _reason(exc))
+            add_event(self, self.name, "AWS::CloudFormation::Stack", "UPDATE_FAILED", _reason(exc))
             self.parameters = previous
             self.status = "UPDATE_ROLLBACK_COMPLETE"
-            _add_event(self, self.name, "AWS::CloudFormation::Stack", self.status, None)
+            add_event(self, self.name, "AWS::CloudFormation::Stack", self.status, None)
         finally:
             self._reslab_hold = hold
 
@@ -178,11 +178,11 @@ def _patch_stack() -> None:
             self.status = "DELETE_FAILED"
             self.status_reason = _reason(exc)
             if isinstance(exc, ResourceFailure):
-                _add_event(self, exc.logical_id, exc.resource_type, "DELETE_FAILED", exc.message)
+                add_event(self, exc.logical_id, exc.resource_type, "DELETE_FAILED", exc.message)
                 self.status_reason = (
                     f"The following resource(s) failed to delete: [{exc.logical_id}]. "
                 )
-            _add_event(
+            add_event(
                 self, self.name, "AWS::CloudFormation::Stack", "DELETE_FAILED", self.status_reason
             )
             raise
