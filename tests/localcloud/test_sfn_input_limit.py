@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from reslab.localcloud.compat.sfn_input_limit import MAX_INPUT_BYTES
+from reslab.localcloud.compat.stepfunctions import MAX_INPUT_BYTES
 from reslab.localcloud.testing import lambda_role, unique_prefix, wait_for_execution
 
 

@@ -23,7 +23,7 @@ class Patch:
 
 #: Installed in this order by :func:`install_all` (``LocalCloud.start()``), before the server
 #: serves its first request. Each ``install()`` wraps the moto function it finds, so where two
-#: patches wrap the same one, the later runs outside the earlier. That happens four times:
+#: patches wrap the same one, the later runs outside the earlier. That happens three times:
 #:
 #: * ``compat.rds`` then ``compat.rds_snapshots`` both wrap ``RDSBackend.create_db_instance``:
 #:   the snapshot layer's "inside CreateDBInstance" mark (moto's automated snapshot is recorded
@@ -31,17 +31,14 @@ class Patch:
 #: * ``missing_types`` then ``scheduler_types`` both add to moto's CloudFormation type map
 #:   (``resource_model.register``): one map, moto's own models win over ours either way;
 #: * ``get_azs`` then ``novalue_lists`` both wrap ``parsing.clean_json``: the zones ``Fn::GetAZs``
-#:   answers are never None, so dropping ``AWS::NoValue`` items outside it changes nothing there;
-#: * ``compat.stepfunctions`` (gap 2's generated name) then ``sfn_input_limit`` both wrap
-#:   ``StepFunctionsParserBackend.start_execution``: the size is checked first, as AWS refuses
-#:   the request before naming an execution.
+#:   answers are never None, so dropping ``AWS::NoValue`` items outside it changes nothing there.
 #:
 #: ``webtier`` subscribes to ``stack_lifecycle``'s AFTER_CREATE/AFTER_UPDATE/BEFORE_DELETE
 #: hooks, so it comes after it. Nothing else shares a patched function: new patches go at the
 #: end unless they wrap one of these.
 PATCHES: tuple[Patch, ...] = (
     Patch(("1", "43", "63"), "reslab.localcloud.lambda_exec"),
-    Patch(("4", "5", "6", "29", "62", "64"), "reslab.localcloud.compat.stepfunctions"),
+    Patch(("4", "5", "6", "29", "62", "64", "75"), "reslab.localcloud.compat.stepfunctions"),
     Patch(
         ("8", "9", "10", "10b", "10c", "17b", "23", "24", "43", "46", "65"),
         "reslab.localcloud.compat.rds",
@@ -74,7 +71,6 @@ PATCHES: tuple[Patch, ...] = (
     Patch(("43", "44", "45", "46", "47", "48", "49", "50"), "reslab.localcloud.compat.network"),
     Patch(("68",), "reslab.localcloud.compat.ec2_filters"),
     Patch(("70",), "reslab.localcloud.compat.scaling_activities"),
-    Patch(("75",), "reslab.localcloud.compat.sfn_input_limit"),
     # after stack_lifecycle (its create/delete run inside this one's acting principal),
     # resource_deleters and iam_sessions (the role's session)
     Patch(("71",), _CFN + "service_role"),

@@ -17,6 +17,9 @@
 2. ``StartExecution`` without ``name`` gave every execution the name ``None`` (so the second one
    failed with ExecutionAlreadyExists); AWS generates a UUID. We do the same.
 
+Gap 75: ``StartExecution`` accepted an input of any size; AWS refuses one over 256 KiB with
+``ValidationException`` before the execution exists. See :func:`_patch_start_execution`.
+
 Gap 64: an error name a state reports at run time that begins with ``States.`` (a ``Fail`` state
 re-raising a caught ``States.TaskFailed`` by ``ErrorPath``, a ``Parallel`` branch or ``Map``
 iteration that failed with one) ended the execution with ``States.Runtime`` / ``ValueError: Custom
@@ -34,6 +37,7 @@ from functools import cache
 from typing import Any
 
 import botocore.session
+from moto.core.exceptions import JsonRESTError
 
 _installed = False
 
@@ -95,7 +99,27 @@ def _patch_sfn_integration() -> None:
     StateTaskServiceSfn._normalise_response = normalise_response
 
 
-def _patch_default_execution_name() -> None:
+#: Bytes of UTF-8 an execution's input may hold (gap 75): the API reference's "Length
+#: Constraints: Maximum length of 262144", the quotas' "Maximum input or output size for a task,
+#: state, or execution".
+MAX_INPUT_BYTES = 262_144
+
+
+class InputTooLarge(JsonRESTError):
+    """AWS's constraint error for an input over :data:`MAX_INPUT_BYTES`."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "ValidationException",
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_INPUT_BYTES} (got {size} bytes)",
+        )
+
+
+def _patch_start_execution() -> None:
+    """An input over 256 KiB is refused before the execution exists (gap 75: moto started it,
+    so an event too large for AWS reached the deploy machine's validator locally); a start
+    without a name gets a generated one."""
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     original = StepFunctionsParserBackend.start_execution
@@ -107,6 +131,9 @@ def _patch_default_execution_name() -> None:
         execution_input: str | None = None,
         trace_header: str | None = None,
     ) -> Any:
+        size = len((execution_input or "").encode("utf-8"))
+        if size > MAX_INPUT_BYTES:
+            raise InputTooLarge(size)
         return original(
             self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
         )
@@ -240,6 +267,6 @@ def install() -> None:
     _name_interpreter_errors()
     _report_states_error_names()
     _patch_sfn_integration()
-    _patch_default_execution_name()
+    _patch_start_execution()
     _patch_cfn_state_machine()
     _installed = True
