@@ -58,7 +58,7 @@ def _where_of(arn: str, fallback: Where | None = None) -> Where:
     return Where(account, region or "us-east-1", parts[1] if len(parts) > 1 else "aws")
 
 
-def _tag_list(tags: Any) -> dict[str, str]:
+def tag_dict(tags: Any) -> dict[str, str]:
     """``[{"Key": k, "Value": v}]`` (or ``key``/``value``, ``TagKey``/``TagValue``) or a map."""
     if isinstance(tags, Mapping):
         return {
@@ -180,7 +180,7 @@ class MotoState:
         return PrincipalPolicies(
             identity=tuple(_parsed(_text(d), name) for name, d in docs),
             boundary=boundary,
-            tags=_tag_list(getattr(entity, "tags", None)),
+            tags=tag_dict(getattr(entity, "tags", None)),
         )
 
     # --- resolvers -------------------------------------------------------------------------
@@ -290,7 +290,7 @@ class MotoState:
         from moto.stepfunctions.responses import get_backend
 
         backend = get_backend(where.account, where.region)
-        return _tag_list(backend.get_tags_list_for_state_machine(arn))
+        return tag_dict(backend.get_tags_list_for_state_machine(arn))
 
     def _parameter_tags(self, arn: str, where: Where) -> dict[str, str]:
         """An SSM parameter's tags (its ARN drops the name's leading slash)."""
@@ -304,18 +304,16 @@ class MotoState:
     # --- tags ------------------------------------------------------------------------------
     def _tag_readers(self) -> dict[str, Callable[[str, Where], dict[str, str]]]:
         return {
-            "rds": lambda arn, w: _tag_list(_backend("rds", w).list_tags_for_resource(arn)),
-            "ec2": lambda arn, w: _tag_list(
-                _backend("ec2", w).tags.get(arn.rsplit("/", 1)[-1], {})
-            ),
+            "rds": lambda arn, w: tag_dict(_backend("rds", w).list_tags_for_resource(arn)),
+            "ec2": lambda arn, w: tag_dict(_backend("ec2", w).tags.get(arn.rsplit("/", 1)[-1], {})),
             "s3": lambda arn, w: (
                 _backend("s3", w).get_bucket_tagging(arn.split(":::", 1)[1].split("/", 1)[0])
                 if "/" not in arn.split(":::", 1)[1]
                 else {}
             ),
             "lambda": lambda arn, w: dict(_backend("lambda", w).list_tags(arn)),
-            "secretsmanager": lambda arn, w: _tag_list(self._secret(arn, w).tags),
-            "kms": lambda arn, w: _tag_list(
+            "secretsmanager": lambda arn, w: tag_dict(self._secret(arn, w).tags),
+            "kms": lambda arn, w: tag_dict(
                 _backend("kms", w).list_resource_tags(arn).get("Tags", [])
             ),
             "cloudformation": lambda arn, w: dict(
@@ -327,7 +325,7 @@ class MotoState:
             "dms": lambda arn, w: dict(_backend("dms", w).tagger.get_tag_dict_for_resource(arn)),
             "states": self._machine_tags,
             "ssm": self._parameter_tags,
-            "iam": lambda arn, w: _tag_list(self._role(arn, w).tags) if ":role/" in arn else {},
+            "iam": lambda arn, w: tag_dict(self._role(arn, w).tags) if ":role/" in arn else {},
         }
 
 

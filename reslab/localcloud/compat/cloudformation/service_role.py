@@ -12,7 +12,10 @@ passed here and failed on AWS. As AWS does:
   (``reslab.iam.cfn_handlers``) are authorized on its ARN with the stack's and its own tags as
   request tags; a denial fails the resource (``CREATE_FAILED`` with the handler's message, then
   the rollback of gap 11, whose deletes act with the same principal);
-* before each resource is deleted, its delete handler's calls are authorized (``DELETE_FAILED``).
+* before each resource is deleted, its delete handler's calls are authorized (``DELETE_FAILED``);
+* ``UpdateStack`` acts with the role it names, else the stack's (moto forgets it), and each
+  updated resource's update handler calls are authorized (``UPDATE_FAILED``, then the stack
+  back at its previous template and parameters, ``UPDATE_ROLLBACK_COMPLETE``).
 
 An EC2 resource gets the stack's tags as it is created (AWS's ``TagSpecifications``), not when
 moto's create loop reaches it, and ELBv2 load balancers, target groups and listeners the tags
@@ -33,6 +36,7 @@ from reslab.iam import cfn_handlers
 from reslab.iam.context import Environment, build
 from reslab.iam.denials import denial
 from reslab.iam.evaluate import Decision, Principal, Request
+from reslab.iam.motostate import tag_dict
 from reslab.iam.state import PrincipalPolicies, Where
 from reslab.localcloud.compat import iam_enforce
 from reslab.localcloud.compat.cloudformation import stack_lifecycle
@@ -164,28 +168,19 @@ def authorize(
             )
 
 
-def _tag_dict(tags: Any) -> dict[str, str]:
-    if isinstance(tags, Mapping):
-        return {str(k): str(v) for k, v in tags.items()}
-    out = {}
-    for item in tags if isinstance(tags, list) else []:
-        if isinstance(item, Mapping) and "Key" in item:
-            out[str(item["Key"])] = str(item.get("Value", ""))
-    return out
-
-
 def create_params(resource_map: Any, properties: Mapping[str, Any], name: str) -> dict[str, Any]:
     """What a create handler's rows read: the resolved properties, ``Name`` and ``Tags`` (the
     stack's, without CloudFormation's own ``aws:`` tags, and the resource's)."""
     stack_tags = {k: v for k, v in resource_map.tags.items() if not k.startswith("aws:")}
-    tags = {**stack_tags, **_tag_dict(properties.get("Tags"))}
+    tags = {**stack_tags, **tag_dict(properties.get("Tags"))}
     params = {**properties, "Name": name}
     params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()] or None
     return params
 
 
-def delete_params(resource_map: Any, resource: Any) -> dict[str, Any]:
-    """The create's parameters (kept: references may be gone by now), ``Id`` and ``Arn``."""
+def existing_params(resource_map: Any, resource: Any) -> dict[str, Any]:
+    """What the delete and update handlers' rows read of an existing resource: the create's
+    parameters (kept: references may be gone by now), ``Id`` and ``Arn``."""
     logical_id = getattr(resource, "logical_resource_id", None)
     params = dict(getattr(resource_map, "_reslab_params", {}).get(logical_id, {}))
     physical = getattr(resource, "physical_resource_id", None)
@@ -248,7 +243,7 @@ def _patch_parsing() -> None:
     ) -> Any:
         acting = current()
         if acting is not None and logical_id in getattr(resources_map, "_reslab_params", {}):
-            params = delete_params(resources_map, resources_map[logical_id])
+            params = existing_params(resources_map, resources_map[logical_id])
             authorize(acting, logical_id, resource_json.get("Type", ""), "update", params)
         return update(logical_id, resource_json, resources_map, *args, **kw)
 
@@ -289,7 +284,7 @@ def _patch_parsing() -> None:
         acting = current()
         logical_id = getattr(parsed_resource, "logical_resource_id", "")
         if acting is not None and logical_id in getattr(self, "_reslab_params", {}):
-            params = delete_params(self, parsed_resource)
+            params = existing_params(self, parsed_resource)
             authorize(acting, logical_id, resource_json.get("Type", ""), "delete", params)
         delete(self, parsed_resource, resource_json)
 
@@ -338,7 +333,7 @@ _ROLLED_BACK = ("_template", "_resource_json_map", "resolved_parameters")
 def _patch_stacks() -> None:
     """Act from the start of ``CreateStack`` (moto creates the resources an exported output
     references while it builds the stack, before ``create_resources``) to the end of its
-    rollback, and around a stack's delete."""
+    rollback, and around a stack's update and delete."""
     from moto.cloudformation.exceptions import ValidationError
     from moto.cloudformation.models import CloudFormationBackend, Stack
 
@@ -397,7 +392,7 @@ def _patch_stacks() -> None:
 
 
 def install() -> None:
-    """Wrap moto's stack create/delete and resource create/delete (idempotent)."""
+    """Wrap moto's stack create/update/delete and resource create/update/delete (idempotent)."""
     global _installed
     if _installed:
         return
