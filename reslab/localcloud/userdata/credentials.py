@@ -1,4 +1,4 @@
-"""An instance's role credentials, as EC2 serves them to it (gap 70 of docs/local-cloud.md).
+"""An instance's role credentials, as EC2 serves them to it (gap 41 of docs/local-cloud.md).
 
 The launch template's instance profile holds one role. EC2 assumes it as ``ec2.amazonaws.com``
 (its trust policy must allow that) with the instance id as the session name, and serves the
